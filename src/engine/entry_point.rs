@@ -1,0 +1,219 @@
+//! Entry points (R-D1): where on the site an engagement may show — URL rules (contains, exact,
+//! regex) with excludes, or page sections. An entry point with no rules is the entire website.
+
+use regex_lite::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+/// One URL rule as published: exactly one of the three keys.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum UrlRuleSpec {
+    /// The page URL contains this text (case-insensitive).
+    Contains(String),
+    /// The page URL equals this URL, ignoring a trailing slash and the fragment.
+    Exact(String),
+    /// The page URL matches this regular expression.
+    Regex(String),
+}
+
+/// An entry point as published (a library object that engagements refer to by id).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointSpec {
+    /// Referenced by engagements.
+    pub id: String,
+    /// For people.
+    #[serde(default)]
+    pub name: String,
+    /// Any of these matches the page.
+    #[serde(default)]
+    pub include: Vec<UrlRuleSpec>,
+    /// None of these may match the page.
+    #[serde(default)]
+    pub exclude: Vec<UrlRuleSpec>,
+    /// Page sections: substring match, or exact when written in double quotes.
+    #[serde(default)]
+    pub sections: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum UrlRule {
+    Contains(String),
+    Exact(String),
+    Regex(Regex),
+}
+
+#[derive(Debug, Clone)]
+enum SectionRule {
+    Contains(String),
+    Exact(String),
+}
+
+/// A compiled entry point.
+#[derive(Debug, Clone)]
+pub struct EntryPoint {
+    /// The entry point id.
+    pub id: String,
+    include: Vec<UrlRule>,
+    exclude: Vec<UrlRule>,
+    sections: Vec<SectionRule>,
+}
+
+/// The page a request comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Full URL as the browser shows it.
+    pub url: String,
+    /// Lower-cased URL, for case-insensitive rules.
+    pub url_lower: String,
+    /// Section tags the page pushed (`lpTag.section`), lower-cased.
+    pub sections: Vec<String>,
+}
+
+impl Page {
+    /// Builds a page from its URL and sections.
+    pub fn new(url: &str, sections: &[String]) -> Page {
+        Page {
+            url: url.to_string(),
+            url_lower: url.to_lowercase(),
+            sections: sections.iter().map(|s| s.to_lowercase()).collect(),
+        }
+    }
+}
+
+fn normalise_exact(url: &str) -> String {
+    let no_fragment = url.split('#').next().unwrap_or("");
+    no_fragment.trim_end_matches('/').to_lowercase()
+}
+
+fn compile_rule(rule: &UrlRuleSpec, at: &str, problems: &mut Vec<String>) -> Option<UrlRule> {
+    match rule {
+        UrlRuleSpec::Contains(s) if !s.is_empty() => Some(UrlRule::Contains(s.to_lowercase())),
+        UrlRuleSpec::Exact(s) if !s.is_empty() => Some(UrlRule::Exact(normalise_exact(s))),
+        UrlRuleSpec::Regex(p) => match RegexBuilder::new(p).size_limit(1 << 16).build() {
+            Ok(re) => Some(UrlRule::Regex(re)),
+            Err(e) => {
+                problems.push(format!("{at}: invalid regex: {e}"));
+                None
+            }
+        },
+        _ => {
+            problems.push(format!("{at}: empty URL rule"));
+            None
+        }
+    }
+}
+
+impl UrlRule {
+    fn matches(&self, page: &Page) -> bool {
+        match self {
+            UrlRule::Contains(s) => page.url_lower.contains(s.as_str()),
+            UrlRule::Exact(s) => normalise_exact(&page.url) == *s,
+            UrlRule::Regex(re) => re.is_match(&page.url),
+        }
+    }
+}
+
+impl EntryPoint {
+    /// Validates and compiles; problems are `field: message` relative to the entry point.
+    pub fn compile(spec: &EntryPointSpec, problems: &mut Vec<String>) -> EntryPoint {
+        let rules = |list: &[UrlRuleSpec], field: &str, problems: &mut Vec<String>| {
+            list.iter()
+                .enumerate()
+                .filter_map(|(i, r)| compile_rule(r, &format!("{field}[{i}]"), problems))
+                .collect()
+        };
+        let include = rules(&spec.include, "include", problems);
+        let exclude = rules(&spec.exclude, "exclude", problems);
+        let sections = spec
+            .sections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let t = s.trim();
+                let quoted = t.len() >= 2 && t.starts_with('"') && t.ends_with('"');
+                let inner = if quoted { t.get(1..t.len() - 1).unwrap_or("") } else { t };
+                if inner.is_empty() {
+                    problems.push(format!("sections[{i}]: empty section"));
+                    return None;
+                }
+                let inner = inner.to_lowercase();
+                Some(if quoted {
+                    SectionRule::Exact(inner)
+                } else {
+                    SectionRule::Contains(inner)
+                })
+            })
+            .collect();
+        EntryPoint {
+            id: spec.id.clone(),
+            include,
+            exclude,
+            sections,
+        }
+    }
+
+    /// R-D1: does the page fall inside this entry point?
+    pub fn matches(&self, page: &Page) -> bool {
+        let whole_site = self.include.is_empty() && self.sections.is_empty();
+        let included = whole_site
+            || self.include.iter().any(|r| r.matches(page))
+            || self.sections.iter().any(|rule| {
+                page.sections.iter().any(|s| match rule {
+                    SectionRule::Contains(x) => s.contains(x.as_str()),
+                    SectionRule::Exact(x) => s == x,
+                })
+            });
+        included && !self.exclude.iter().any(|r| r.matches(page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(json: &str) -> EntryPoint {
+        let spec: EntryPointSpec = serde_json::from_str(json).unwrap();
+        let mut problems = Vec::new();
+        let ep = EntryPoint::compile(&spec, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        ep
+    }
+
+    #[test]
+    fn r_d1_entry_point_url_rules_with_excludes() {
+        let e = ep(r#"{"id":"shop","include":[{"contains":"/Shop"},{"exact":"https://x.test/deals/"},
+            {"regex":"^https://x\\.test/p/[0-9]+$"}],"exclude":[{"contains":"/shop/checkout"}]}"#);
+        let m = |u: &str| e.matches(&Page::new(u, &[]));
+        assert!(m("https://x.test/shop/cameras"));
+        assert!(m("https://x.test/deals#top"));
+        assert!(m("https://x.test/p/42"));
+        assert!(!m("https://x.test/p/42x"));
+        assert!(!m("https://x.test/shop/checkout/pay"));
+        assert!(!m("https://x.test/about"));
+    }
+
+    #[test]
+    fn r_d1_entry_point_sections_substring_or_quoted_exact() {
+        let e = ep(r#"{"id":"cams","sections":["camera", "\"dslr body\""]}"#);
+        let m = |s: &[&str]| {
+            let s: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+            e.matches(&Page::new("https://x.test/", &s))
+        };
+        assert!(m(&["Cameras"]));
+        assert!(m(&["dslr body"]));
+        assert!(!m(&["dslr body kit"]));
+        assert!(!m(&[]));
+        assert!(ep(r#"{"id":"all"}"#).matches(&Page::new("https://any.test/", &[])));
+    }
+
+    #[test]
+    fn r_p1_bad_rules_are_reported() {
+        let spec: EntryPointSpec =
+            serde_json::from_str(r#"{"id":"x","include":[{"regex":"("},{"contains":""}],"sections":["\"\""]}"#)
+                .unwrap();
+        let mut problems = Vec::new();
+        EntryPoint::compile(&spec, &mut problems);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+}

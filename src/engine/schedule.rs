@@ -1,0 +1,409 @@
+//! Campaign time frames (R-D2): a date range in a time zone, daily or weekly shifts in 5-minute
+//! steps (overnight allowed), and special occasions that replace a day's hours.
+//!
+//! Bounds: `start` is inclusive, `end` is exclusive; a shift `from`–`to` includes `from` and
+//! excludes `to`, with `23:59` or `24:00` as `to` meaning "until midnight". A shift whose `to`
+//! is not after its `from` runs overnight into the next day, unless that next day is a special
+//! occasion (an occasion owns its whole calendar day). Times are wall-clock times in the time
+//! frame's zone, so daylight-saving changes move the instants, not the hours: a wall time that
+//! does not exist (spring forward) is never open, a repeated one (fall back) is open twice.
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// A shift as published: `{"from": "09:00", "to": "17:30"}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftSpec {
+    /// Opening wall time, `HH:MM`, on a 5-minute step.
+    pub from: String,
+    /// Closing wall time, `HH:MM` (5-minute step, or `23:59` / `24:00` for midnight).
+    pub to: String,
+}
+
+/// Which hours of each day inside the date range are open.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum HoursSpec {
+    /// Open around the clock (the default).
+    #[default]
+    All,
+    /// The same shifts every day.
+    Daily {
+        /// Shifts of every day.
+        shifts: Vec<ShiftSpec>,
+    },
+    /// Shifts per weekday (`mon` … `sun`); a missing day is closed.
+    Weekly {
+        /// Weekday name to shifts.
+        days: BTreeMap<String, Vec<ShiftSpec>>,
+    },
+}
+
+/// A date with other hours (`shifts`), or closed (no shifts).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OccasionSpec {
+    /// Shown in explanations, e.g. "Christmas Day".
+    pub name: String,
+    /// The calendar date, `YYYY-MM-DD`, in the time frame's zone.
+    pub date: String,
+    /// Open shifts on that date; empty means closed all day.
+    #[serde(default)]
+    pub shifts: Vec<ShiftSpec>,
+}
+
+/// A campaign's time frame as published.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimeFrameSpec {
+    /// IANA zone; defaults to the account's.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// First open wall time, `YYYY-MM-DDTHH:MM` (inclusive).
+    pub start: String,
+    /// End wall time (exclusive); absent means no end date.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Open hours inside the date range.
+    #[serde(default)]
+    pub hours: HoursSpec,
+    /// Dates whose hours replace the regular ones.
+    #[serde(default)]
+    pub special_occasions: Vec<OccasionSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shift {
+    from: u16,
+    to: u16,
+}
+
+impl Shift {
+    fn overnight(self) -> bool {
+        self.to <= self.from
+    }
+}
+
+/// A compiled time frame, ready to answer "is it open at this instant?".
+#[derive(Debug, Clone)]
+pub struct TimeFrame {
+    tz: TimeZone,
+    tz_name: String,
+    start: Timestamp,
+    start_text: String,
+    end: Option<Timestamp>,
+    /// Shifts per weekday, Monday first; `None` when open all hours.
+    week: Option<[Vec<Shift>; 7]>,
+    occasions: HashMap<Date, (String, Vec<Shift>)>,
+}
+
+/// Why a time frame is closed at an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed {
+    /// Before the start of the date range.
+    NotStarted {
+        /// Start wall time and zone, e.g. `2026-12-01T09:00 Europe/London`.
+        starts: String,
+    },
+    /// At or after the end of the date range.
+    Ended,
+    /// Inside the date range, outside the day's shifts.
+    OutsideHours {
+        /// Local wall time and zone of the request.
+        local: String,
+    },
+    /// A special occasion closes (or shortens) the day.
+    Occasion {
+        /// The occasion's name.
+        name: String,
+    },
+}
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Closed::NotStarted { starts } => write!(f, "campaign has not begun (starts {starts})"),
+            Closed::Ended => write!(f, "campaign time frame has ended"),
+            Closed::OutsideHours { local } => write!(f, "outside the campaign's hours ({local})"),
+            Closed::Occasion { name } => write!(f, "special occasion \"{name}\" closes these hours"),
+        }
+    }
+}
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn parse_hhmm(text: &str, closing: bool) -> Result<u16, String> {
+    let bad = || format!("\"{text}\" is not a HH:MM wall time on a 5-minute step");
+    let (h, m) = text.split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let h: u16 = h.parse().map_err(|_| bad())?;
+    let m: u16 = m.parse().map_err(|_| bad())?;
+    match (h, m) {
+        (23, 59) | (24, 0) if closing => Ok(24 * 60),
+        (0..=23, 0..=59) if m % 5 == 0 => Ok(h * 60 + m),
+        _ => Err(bad()),
+    }
+}
+
+fn compile_shifts(specs: &[ShiftSpec], at: &str, problems: &mut Vec<String>) -> Vec<Shift> {
+    specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let from = parse_hhmm(&s.from, false);
+            let to = parse_hhmm(&s.to, true);
+            match (from, to) {
+                (Ok(from), Ok(to)) if from == to => {
+                    problems.push(format!("{at}[{i}]: shift is empty ({} to {})", s.from, s.to));
+                    None
+                }
+                (Ok(from), Ok(to)) => Some(Shift { from, to }),
+                (f, t) => {
+                    for e in [f.err(), t.err()].into_iter().flatten() {
+                        problems.push(format!("{at}[{i}]: {e}"));
+                    }
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn parse_civil(text: &str) -> Option<DateTime> {
+    DateTime::strptime("%Y-%m-%dT%H:%M", text).ok()
+}
+
+impl TimeFrame {
+    /// Validates and compiles a time frame; `default_tz` is the account's zone.
+    /// Problems are appended as `field: message` (relative to the time frame).
+    pub fn compile(
+        spec: &TimeFrameSpec,
+        default_tz: &str,
+        problems: &mut Vec<String>,
+    ) -> Option<TimeFrame> {
+        let before = problems.len();
+        let tz_name = spec.time_zone.as_deref().unwrap_or(default_tz);
+        let tz = TimeZone::get(tz_name)
+            .map_err(|_| problems.push(format!("timeZone: unknown time zone \"{tz_name}\"")))
+            .ok();
+        let instant = |field: &str, text: &str, problems: &mut Vec<String>| {
+            let civil = parse_civil(text);
+            if civil.is_none() {
+                problems.push(format!("{field}: \"{text}\" is not YYYY-MM-DDTHH:MM"));
+            }
+            let tz = tz.as_ref()?;
+            // A start inside a DST gap begins at the first instant after it.
+            tz.to_ambiguous_timestamp(civil?).later().ok()
+        };
+        let start = instant("start", &spec.start, problems);
+        let end = spec.end.as_ref().map(|e| instant("end", e, problems));
+        if let (Some(s), Some(Some(e))) = (start, end) {
+            if e <= s {
+                problems.push("end: must be after start".to_string());
+            }
+        }
+        let week = match &spec.hours {
+            HoursSpec::All => None,
+            HoursSpec::Daily { shifts } => {
+                let day = compile_shifts(shifts, "hours.shifts", problems);
+                Some(std::array::from_fn(|_| day.clone()))
+            }
+            HoursSpec::Weekly { days } => {
+                for name in days.keys() {
+                    if !WEEKDAYS.contains(&name.as_str()) {
+                        problems.push(format!("hours.days.{name}: not one of {WEEKDAYS:?}"));
+                    }
+                }
+                Some(std::array::from_fn(|i| {
+                    let name = WEEKDAYS.get(i).copied().unwrap_or_default();
+                    days.get(name).map_or_else(Vec::new, |s| {
+                        compile_shifts(s, &format!("hours.days.{name}"), problems)
+                    })
+                }))
+            }
+        };
+        let mut occasions = HashMap::new();
+        for (i, o) in spec.special_occasions.iter().enumerate() {
+            let at = format!("specialOccasions[{i}]");
+            let shifts = compile_shifts(&o.shifts, &format!("{at}.shifts"), problems);
+            match o.date.parse::<Date>() {
+                Ok(d) if o.date.len() == 10 => {
+                    if occasions.insert(d, (o.name.clone(), shifts)).is_some() {
+                        problems.push(format!("{at}.date: {} appears twice", o.date));
+                    }
+                }
+                _ => problems.push(format!("{at}.date: \"{}\" is not YYYY-MM-DD", o.date)),
+            }
+        }
+        if problems.len() > before {
+            return None;
+        }
+        Some(TimeFrame {
+            tz: tz?,
+            tz_name: tz_name.to_string(),
+            start: start?,
+            start_text: spec.start.clone(),
+            end: end.flatten(),
+            week,
+            occasions,
+        })
+    }
+
+    /// R-D2: `Ok(())` when the campaign is inside its time frame at `now`.
+    pub fn check(&self, now: Timestamp) -> Result<(), Closed> {
+        if now < self.start {
+            return Err(Closed::NotStarted {
+                starts: format!("{} {}", self.start_text, self.tz_name),
+            });
+        }
+        if self.end.is_some_and(|end| now >= end) {
+            return Err(Closed::Ended);
+        }
+        let Some(week) = &self.week else {
+            if self.occasions.is_empty() {
+                return Ok(());
+            }
+            return self.check_day(now, &all_week());
+        };
+        self.check_day(now, week)
+    }
+
+    fn check_day(&self, now: Timestamp, week: &[Vec<Shift>; 7]) -> Result<(), Closed> {
+        let local = self.tz.to_datetime(now);
+        let date = local.date();
+        let minute = u16::try_from(local.hour()).unwrap_or(0) * 60
+            + u16::try_from(local.minute()).unwrap_or(0);
+        let regular = |d: Date| {
+            let idx = usize::try_from(d.weekday().to_monday_zero_offset()).unwrap_or(0);
+            week.get(idx).map(Vec::as_slice).unwrap_or(&[])
+        };
+        let (today, occasion) = match self.occasions.get(&date) {
+            Some((name, shifts)) => (shifts.as_slice(), Some(name)),
+            None => (regular(date), None),
+        };
+        let open_today = today.iter().any(|s| {
+            if s.overnight() {
+                minute >= s.from
+            } else {
+                s.from <= minute && minute < s.to
+            }
+        });
+        let spill = occasion.is_none()
+            && date.yesterday().is_ok_and(|y| {
+                let shifts = match self.occasions.get(&y) {
+                    Some((_, s)) => s.as_slice(),
+                    None => regular(y),
+                };
+                shifts.iter().any(|s| s.overnight() && minute < s.to)
+            });
+        if open_today || spill {
+            return Ok(());
+        }
+        match occasion {
+            Some(name) => Err(Closed::Occasion { name: name.clone() }),
+            None => Err(Closed::OutsideHours {
+                local: format!("{} {}", local.strftime("%a %H:%M"), self.tz_name),
+            }),
+        }
+    }
+}
+
+fn all_week() -> [Vec<Shift>; 7] {
+    std::array::from_fn(|_| vec![Shift { from: 0, to: 24 * 60 }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(json: &str) -> TimeFrame {
+        let spec: TimeFrameSpec = serde_json::from_str(json).unwrap();
+        let mut problems = Vec::new();
+        let tf = TimeFrame::compile(&spec, "Europe/London", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        tf.unwrap()
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    const WEEKLY: &str = r#"{"start":"2026-01-01T00:00","end":"2027-01-01T00:00",
+        "hours":{"kind":"weekly","days":{"mon":[{"from":"09:00","to":"17:00"}],
+        "fri":[{"from":"09:00","to":"12:00"},{"from":"22:00","to":"02:00"}],
+        "sat":[{"from":"10:00","to":"23:59"}]}},
+        "specialOccasions":[{"name":"Christmas","date":"2026-12-25"},
+        {"name":"Boxing Day","date":"2026-12-26","shifts":[{"from":"12:00","to":"14:00"}]}]}"#;
+
+    #[test]
+    fn r_d2_start_inclusive_end_exclusive() {
+        let tf = frame(WEEKLY);
+        // 2026-01-01 is a Thursday: closed day, but first test the bounds with all hours.
+        let all = frame(r#"{"start":"2026-03-01T09:00","end":"2026-03-02T09:00"}"#);
+        assert!(matches!(all.check(at("2026-03-01T08:59:59Z")), Err(Closed::NotStarted { .. })));
+        assert_eq!(all.check(at("2026-03-01T09:00:00Z")), Ok(()));
+        assert_eq!(all.check(at("2026-03-02T08:59:59Z")), Ok(()));
+        assert_eq!(all.check(at("2026-03-02T09:00:00Z")), Err(Closed::Ended));
+        assert!(tf.check(at("2026-01-01T10:00:00Z")).is_err());
+    }
+
+    #[test]
+    fn r_d2_weekly_shifts_in_local_time_across_dst() {
+        let tf = frame(WEEKLY);
+        // Monday 2026-01-05, London = UTC in winter.
+        assert_eq!(tf.check(at("2026-01-05T09:00:00Z")), Ok(()));
+        assert!(tf.check(at("2026-01-05T17:00:00Z")).is_err());
+        // Monday 2026-07-06, London = UTC+1: 09:00 local is 08:00Z.
+        assert_eq!(tf.check(at("2026-07-06T08:00:00Z")), Ok(()));
+        assert!(tf.check(at("2026-07-06T16:30:00Z")).is_err());
+        assert!(tf.check(at("2026-07-06T07:59:00Z")).is_err());
+    }
+
+    #[test]
+    fn r_d2_overnight_shift_spills_into_next_day() {
+        let tf = frame(WEEKLY);
+        // Friday 2026-01-09 22:00 .. Saturday 02:00.
+        assert_eq!(tf.check(at("2026-01-09T23:30:00Z")), Ok(()));
+        assert_eq!(tf.check(at("2026-01-10T01:59:00Z")), Ok(()));
+        assert!(tf.check(at("2026-01-10T02:00:00Z")).is_err());
+        // Saturday until midnight (23:59 means end of day).
+        assert_eq!(tf.check(at("2026-01-10T23:59:30Z")), Ok(()));
+    }
+
+    #[test]
+    fn r_d2_special_occasions_replace_the_day() {
+        let tf = frame(WEEKLY);
+        // Christmas 2026 is a Friday: closed all day.
+        assert_eq!(
+            tf.check(at("2026-12-25T10:00:00Z")),
+            Err(Closed::Occasion { name: "Christmas".into() })
+        );
+        // Boxing Day (Saturday) only 12:00-14:00, and no spill from Christmas night.
+        assert!(tf.check(at("2026-12-26T01:00:00Z")).is_err());
+        assert_eq!(tf.check(at("2026-12-26T12:30:00Z")), Ok(()));
+        assert!(tf.check(at("2026-12-26T15:00:00Z")).is_err());
+    }
+
+    #[test]
+    fn r_d2_validation_reports_every_problem() {
+        let spec: TimeFrameSpec = serde_json::from_str(
+            r#"{"timeZone":"Mars/Base","start":"tomorrow","end":"2020-01-01T00:00",
+            "hours":{"kind":"weekly","days":{"funday":[],"mon":[{"from":"09:03","to":"25:00"}]}},
+            "specialOccasions":[{"name":"x","date":"2026-13-01"}]}"#,
+        )
+        .unwrap();
+        let mut problems = Vec::new();
+        assert!(TimeFrame::compile(&spec, "UTC", &mut problems).is_none());
+        let text = problems.join("\n");
+        for needle in ["Mars/Base", "tomorrow", "funday", "09:03", "25:00", "2026-13-01"] {
+            assert!(text.contains(needle), "missing {needle} in {text}");
+        }
+    }
+}
