@@ -6,3 +6,6 @@
 
 pub mod engine;
 pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+mod platform;

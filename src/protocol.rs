@@ -1,9 +1,9 @@
 //! The HTTP API's shapes, parsed and validated without any platform code, so that native tests
 //! and the worker read requests identically; and the one error type every route answers with.
 
-use crate::engine::visitor::{Edge, Visitor};
-use crate::engine::zone::Zone;
 use crate::engine::snapshot::Problem;
+use crate::engine::visitor::{Edge, PageView, Visitor};
+use crate::engine::zone::Zone;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -116,20 +116,28 @@ impl ApiError {
             ApiError::TooLarge { limit } => format!("body larger than {limit} bytes"),
             ApiError::UnsupportedMediaType => "send application/json".to_string(),
             ApiError::InvalidSnapshot(p) => {
-                format!("snapshot refused with {} problem(s); the live snapshot is unchanged", p.len())
+                format!(
+                    "snapshot refused with {} problem(s); the live snapshot is unchanged",
+                    p.len()
+                )
             }
             ApiError::PreconditionRequired => {
-                "publishing needs If-Match: <live revision> (0 for a first publish, * to overwrite)".to_string()
+                "publishing needs If-Match: <live revision> (0 for a first publish, * to overwrite)"
+                    .to_string()
             }
             ApiError::Unavailable(m) => format!("temporarily unavailable: {m}"),
         };
-        let mut error = json!({ "code": self.code(), "message": message });
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code()));
+        error.insert("message".into(), json!(message));
         match self {
-            ApiError::InvalidSnapshot(problems) => error["problems"] = json!(problems),
-            ApiError::RevisionConflict { current } => error["currentRevision"] = json!(current),
-            ApiError::Invalid { field, .. } => error["field"] = json!(field),
-            _ => {}
-        }
+            ApiError::InvalidSnapshot(problems) => error.insert("problems".into(), json!(problems)),
+            ApiError::RevisionConflict { current } => {
+                error.insert("currentRevision".into(), json!(current))
+            }
+            ApiError::Invalid { field, .. } => error.insert("field".into(), json!(field)),
+            _ => None,
+        };
         json!({ "error": error })
     }
 }
@@ -195,7 +203,10 @@ fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     if valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::invalid(field, "ids are 1-64 characters of A-Z a-z 0-9 - _ ."))
+        Err(ApiError::invalid(
+            field,
+            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
+        ))
     }
 }
 
@@ -221,7 +232,9 @@ impl DecideRequest {
     /// Parses the GET form: `account`, `visitorId`, `visitId`, `url`, `sections` (comma
     /// separated), `referrer`, `authenticated` (`1`/`true`), `zones` (comma separated) and
     /// `attributes` (a JSON object).
-    pub fn from_query<'a>(pairs: impl Iterator<Item = (String, String)> + 'a) -> Result<DecideRequest, ApiError> {
+    pub fn from_query<'a>(
+        pairs: impl Iterator<Item = (String, String)> + 'a,
+    ) -> Result<DecideRequest, ApiError> {
         let mut q: Map<String, Value> = Map::new();
         let mut total = 0usize;
         for (k, v) in pairs {
@@ -236,12 +249,18 @@ impl DecideRequest {
         let text = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_string);
         let required = |k: &str| text(k).ok_or_else(|| ApiError::invalid(k, "is required"));
         let list = |k: &str| {
-            text(k).map(|s| s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect::<Vec<_>>())
+            text(k).map(|s| {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
         };
         let attributes = match text("attributes") {
             None => Map::new(),
-            Some(s) => serde_json::from_str(&s)
-                .map_err(|e| ApiError::invalid("attributes", format!("must be a JSON object: {e}")))?,
+            Some(s) => serde_json::from_str(&s).map_err(|e| {
+                ApiError::invalid("attributes", format!("must be a JSON object: {e}"))
+            })?,
         };
         Ok(DecideRequest {
             account: required("account")?,
@@ -271,7 +290,10 @@ impl DecideRequest {
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| ApiError::invalid("page.url", "must be an absolute http(s) URL"))?;
         if self.page.sections.len() > 20 || self.page.sections.iter().any(|s| s.len() > 100) {
-            return Err(ApiError::invalid("page.sections", "at most 20 sections of 100 bytes"));
+            return Err(ApiError::invalid(
+                "page.sections",
+                "at most 20 sections of 100 bytes",
+            ));
         }
         if self.page.referrer.as_ref().is_some_and(|r| r.len() > 2048) {
             return Err(ApiError::invalid("page.referrer", "longer than 2048 bytes"));
@@ -280,14 +302,19 @@ impl DecideRequest {
             .zones
             .unwrap_or_else(|| vec!["left".into(), "right".into(), "proactive".into()]);
         if names.len() > MAX_ZONES {
-            return Err(ApiError::invalid("zones", format!("at most {MAX_ZONES} zones")));
+            return Err(ApiError::invalid(
+                "zones",
+                format!("at most {MAX_ZONES} zones"),
+            ));
         }
         let mut zones: Vec<Zone> = Vec::with_capacity(names.len());
         for name in &names {
             let zone = Zone::parse(name).ok_or_else(|| {
                 ApiError::invalid(
                     "zones",
-                    format!("unknown zone \"{name}\": use left, right, proactive or embedded:<div id>"),
+                    format!(
+                        "unknown zone \"{name}\": use left, right, proactive or embedded:<div id>"
+                    ),
                 )
             })?;
             if !zones.contains(&zone) {
@@ -295,18 +322,31 @@ impl DecideRequest {
             }
         }
         if self.attributes.len() > MAX_ATTRIBUTES {
-            return Err(ApiError::invalid("attributes", format!("at most {MAX_ATTRIBUTES} attributes")));
+            return Err(ApiError::invalid(
+                "attributes",
+                format!("at most {MAX_ATTRIBUTES} attributes"),
+            ));
         }
-        if self.attributes.values().any(|v| depth(v) > MAX_ATTRIBUTE_DEPTH) {
-            return Err(ApiError::invalid("attributes", format!("nested deeper than {MAX_ATTRIBUTE_DEPTH}")));
+        if self
+            .attributes
+            .values()
+            .any(|v| depth(v) > MAX_ATTRIBUTE_DEPTH)
+        {
+            return Err(ApiError::invalid(
+                "attributes",
+                format!("nested deeper than {MAX_ATTRIBUTE_DEPTH}"),
+            ));
         }
+        let page = PageView {
+            url: &url,
+            sections: &self.page.sections,
+            referrer: self.page.referrer.as_deref(),
+            authenticated: self.page.authenticated,
+        };
         let visitor = Visitor::new(
             &self.visitor_id,
             &self.visit_id,
-            &url,
-            &self.page.sections,
-            self.page.referrer.as_deref(),
-            self.page.authenticated,
+            &page,
             self.attributes,
             edge,
         );
@@ -316,4 +356,19 @@ impl DecideRequest {
             zones,
         })
     }
+}
+
+/// The decision as `/v1/decide` answers it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecideResponse<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// Visitor id (echoed).
+    pub visitor_id: &'a str,
+    /// Visit id (echoed).
+    pub visit_id: &'a str,
+    /// Revision, control groups, engagements (and explanation when asked for).
+    #[serde(flatten)]
+    pub decision: &'a crate::engine::decide::Decision,
 }

@@ -1,4 +1,5 @@
 //! R-D1: the condition language passes GrowthBook's public specification cases.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use edge_engage::engine::condition::{hash, Condition, SavedGroups};
 use serde_json::Value;
@@ -31,7 +32,12 @@ fn r_d1_every_growthbook_eval_condition_case_passes() {
             failures.push(format!("{name}: expected {} got {got}", case[3]));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -26,7 +26,10 @@ fn decision_vectors_hold_on_the_native_engine() {
             ..Edge::default()
         };
         let body = serde_json::to_vec(&case["request"]).unwrap();
-        let parsed = DecideRequest::from_json(&body).unwrap().parse(&edge).unwrap();
+        let parsed = DecideRequest::from_json(&body)
+            .unwrap()
+            .parse(&edge)
+            .unwrap();
         let ctx = Context {
             visitor: &parsed.visitor,
             zones: &parsed.zones,
@@ -46,8 +49,17 @@ fn decision_vectors_hold_on_the_native_engine() {
             .collect();
         let got = json!({"engagements": got, "controlGroups": decision.control_groups});
         if got != case["expect"] {
-            failures.push(format!("{name}\n  expected {}\n  got      {got}", case["expect"]));
+            failures.push(format!(
+                "{name}\n  expected {}\n  got      {got}",
+                case["expect"]
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -135,12 +135,27 @@ mod tests {
     #[test]
     fn r_d3_busy_off_by_default_ignore_max_wait_and_disabled_states() {
         let d = StateSwitches::default();
-        assert_eq!(engagement_state(AgentState::Busy, d, false), Some(AgentState::Offline));
-        assert_eq!(engagement_state(AgentState::Busy, d, true), Some(AgentState::Online));
+        assert_eq!(
+            engagement_state(AgentState::Busy, d, false),
+            Some(AgentState::Offline)
+        );
+        assert_eq!(
+            engagement_state(AgentState::Busy, d, true),
+            Some(AgentState::Online)
+        );
         let busy_on = StateSwitches { busy: true, ..d };
-        assert_eq!(engagement_state(AgentState::Busy, busy_on, false), Some(AgentState::Busy));
-        let no_offline = StateSwitches { offline: false, ..d };
-        assert_eq!(engagement_state(AgentState::Offline, no_offline, false), None);
+        assert_eq!(
+            engagement_state(AgentState::Busy, busy_on, false),
+            Some(AgentState::Busy)
+        );
+        let no_offline = StateSwitches {
+            offline: false,
+            ..d
+        };
+        assert_eq!(
+            engagement_state(AgentState::Offline, no_offline, false),
+            None
+        );
         assert_eq!(engagement_state(AgentState::Busy, no_offline, false), None);
         let no_online = StateSwitches { online: false, ..d };
         assert_eq!(engagement_state(AgentState::Online, no_online, false), None);

@@ -89,7 +89,9 @@ impl Condition {
 
     /// True when the condition holds for these attributes.
     pub fn eval(&self, attributes: &Value, groups: &SavedGroups) -> bool {
-        self.clauses.iter().all(|c| eval_clause(c, attributes, groups))
+        self.clauses
+            .iter()
+            .all(|c| eval_clause(c, attributes, groups))
     }
 }
 
@@ -126,7 +128,11 @@ fn compile_condition(value: &Value, at: &str, problems: &mut Vec<ConditionProble
             match key.as_str() {
                 "$or" | "$nor" | "$and" => {
                     let Value::Array(items) = v else {
-                        problem(problems, &here, format!("{key} takes an array of conditions"));
+                        problem(
+                            problems,
+                            &here,
+                            format!("{key} takes an array of conditions"),
+                        );
                         return Clause::Never;
                     };
                     let list = items
@@ -233,7 +239,11 @@ fn compile_op(op: &str, arg: &Value, at: &str, problems: &mut Vec<ConditionProbl
             let insensitive = op.ends_with('i');
             let re = compile_regex(arg, insensitive);
             if re.is_none() {
-                problem(problems, at, format!("{op} pattern is not a valid regular expression"));
+                problem(
+                    problems,
+                    at,
+                    format!("{op} pattern is not a valid regular expression"),
+                );
             }
             Op::Regex(re, op.starts_with("$not"))
         }

@@ -174,7 +174,8 @@ pub fn in_control_group(account: &str, scope: &str, visitor_id: &str, percent: u
 
 /// R-D3: the raw agent state of an engagement's skill (all skills: the best of them).
 pub fn raw_state(snap: &Snapshot, e: &Engagement, availability: &Availability) -> AgentState {
-    let state_of = |s: &super::snapshot::Skill| skill_state(availability.get(&s.id), s.max_wait_seconds);
+    let state_of =
+        |s: &super::snapshot::Skill| skill_state(availability.get(&s.id), s.max_wait_seconds);
     match e.skill {
         SkillRef::One(i) => snap.skills.get(i).map_or(AgentState::Offline, state_of),
         SkillRef::All => snap
@@ -197,14 +198,19 @@ pub fn shown_state(
     availability: &Availability,
 ) -> Result<(AgentState, Class), String> {
     match e.spec.channel {
-        Channel::Banner | Channel::ClickToCall => Ok((AgentState::Online, Class::ContentOrMessaging)),
+        Channel::Banner | Channel::ClickToCall => {
+            Ok((AgentState::Online, Class::ContentOrMessaging))
+        }
         Channel::Messaging => Ok((raw_state(snap, e, availability), Class::ContentOrMessaging)),
         Channel::Chat => {
             let raw = raw_state(snap, e, availability);
             match engagement_state(raw, e.spec.states, e.spec.ignore_max_wait) {
                 Some(AgentState::Online) => Ok((AgentState::Online, Class::OnlineConversation)),
                 Some(s) => Ok((s, Class::OfflineConversation)),
-                None => Err(format!("agents are {}, a state this engagement does not show in", raw.name())),
+                None => Err(format!(
+                    "agents are {}, a state this engagement does not show in",
+                    raw.name()
+                )),
             }
         }
     }
@@ -239,14 +245,20 @@ fn campaign_check(
                 if c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
                     Ok(())
                 } else {
-                    Err(("R-D1", "visitor is not in the campaign's target audience".to_string()))
+                    Err((
+                        "R-D1",
+                        "visitor is not in the campaign's target audience".to_string(),
+                    ))
                 }
             })
             .and_then(|()| {
                 let pct = c.spec.control_group_percent;
                 if in_control_group(account, &c.spec.id, &ctx.visitor.visitor_id, pct) {
                     control.push(c.spec.id.clone());
-                    Err(("R-D5", format!("visitor is in the campaign's {pct}% control group")))
+                    Err((
+                        "R-D5",
+                        format!("visitor is in the campaign's {pct}% control group"),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -274,10 +286,16 @@ fn candidate(
         .and_then(|i| snap.entry_points.get(i))
         .is_some_and(|ep| ep.matches(&ctx.visitor.page));
     if !page_ok {
-        return Err(("R-D1", "page is outside the engagement's entry point".to_string()));
+        return Err((
+            "R-D1",
+            "page is outside the engagement's entry point".to_string(),
+        ));
     }
     if e.spec.authenticated && !ctx.visitor.authenticated {
-        return Err(("R-D1", "authenticated engagement on an unauthenticated page".to_string()));
+        return Err((
+            "R-D1",
+            "authenticated engagement on an unauthenticated page".to_string(),
+        ));
     }
     campaign_check(snap, ctx, e.campaign, memo, control)?;
     if !e.behavior.eval(&ctx.visitor.attributes, &snap.saved_groups) {
@@ -330,13 +348,21 @@ fn arbitrate(
     Some((chosen, tier, [tier_draw, tie_draw]))
 }
 
-fn shown(snap: &Snapshot, e: &Engagement, zone: &Zone, state: AgentState, context_id: String) -> Shown {
+fn shown(
+    snap: &Snapshot,
+    e: &Engagement,
+    zone: &Zone,
+    state: AgentState,
+    context_id: String,
+) -> Shown {
     let campaign_id = snap.campaign_of(e).map_or("", |c| c.spec.id.as_str());
     let skill = match e.skill {
-        SkillRef::One(i) if e.spec.channel.is_conversation() => snap.skills.get(i).map(|s| SkillInfo {
-            id: s.id.clone(),
-            name: s.name.clone(),
-        }),
+        SkillRef::One(i) if e.spec.channel.is_conversation() => {
+            snap.skills.get(i).map(|s| SkillInfo {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            })
+        }
         _ => None,
     };
     let format = e.spec.format;
@@ -369,7 +395,11 @@ fn shown(snap: &Snapshot, e: &Engagement, zone: &Zone, state: AgentState, contex
 
 /// Decides what a tag request shows: at most one engagement per requested zone.
 /// `new_context_id` makes a fresh id for each shown engagement.
-pub fn decide(snap: &Snapshot, ctx: &Context<'_>, new_context_id: &mut dyn FnMut() -> String) -> Decision {
+pub fn decide(
+    snap: &Snapshot,
+    ctx: &Context<'_>,
+    new_context_id: &mut dyn FnMut() -> String,
+) -> Decision {
     let account = &snap.account.spec;
     let mut decision = Decision {
         revision: snap.revision,
@@ -380,17 +410,34 @@ pub fn decide(snap: &Snapshot, ctx: &Context<'_>, new_context_id: &mut dyn FnMut
     let explain = |e: &Engagement, verdict: Verdict, out: &mut Vec<Explained>| {
         if ctx.explain {
             out.push(Explained {
-                campaign_id: snap.campaign_of(e).map_or(String::new(), |c| c.spec.id.clone()),
+                campaign_id: snap
+                    .campaign_of(e)
+                    .map_or(String::new(), |c| c.spec.id.clone()),
                 engagement_id: e.spec.id.clone(),
                 verdict,
             });
         }
     };
-    if in_control_group(&account.id, "account", &ctx.visitor.visitor_id, account.control_group_percent) {
+    if in_control_group(
+        &account.id,
+        "account",
+        &ctx.visitor.visitor_id,
+        account.control_group_percent,
+    ) {
         decision.control_groups.account = true;
         for e in &snap.engagements {
-            let reason = format!("visitor is in the account's {}% control group", account.control_group_percent);
-            explain(e, Verdict::Excluded { rule: "R-D5", reason }, &mut decision.explanation);
+            let reason = format!(
+                "visitor is in the account's {}% control group",
+                account.control_group_percent
+            );
+            explain(
+                e,
+                Verdict::Excluded {
+                    rule: "R-D5",
+                    reason,
+                },
+                &mut decision.explanation,
+            );
         }
         return decision;
     }
@@ -406,41 +453,86 @@ pub fn decide(snap: &Snapshot, ctx: &Context<'_>, new_context_id: &mut dyn FnMut
         seen_zones.push(zone);
         let mut candidates: Vec<(usize, AgentState, Class, Priority)> = Vec::new();
         for &i in snap.in_zone(zone) {
-            let Some(e) = snap.engagements.get(i) else { continue };
+            let Some(e) = snap.engagements.get(i) else {
+                continue;
+            };
             match candidate(snap, ctx, e, &mut memo, &mut control) {
                 Ok((state, class)) => {
-                    let prio = snap.campaign_of(e).map_or(Priority::Low, |c| c.spec.priority);
+                    let prio = snap
+                        .campaign_of(e)
+                        .map_or(Priority::Low, |c| c.spec.priority);
                     candidates.push((i, state, class, prio));
                 }
-                Err((rule, reason)) => explain(e, Verdict::Excluded { rule, reason }, &mut decision.explanation),
+                Err((rule, reason)) => explain(
+                    e,
+                    Verdict::Excluded { rule, reason },
+                    &mut decision.explanation,
+                ),
             }
         }
-        let Some(best_class) = candidates.iter().map(|c| c.2).min() else { continue };
-        let best: Vec<(usize, Priority)> =
-            candidates.iter().filter(|c| c.2 == best_class).map(|c| (c.0, c.3)).collect();
-        let Some((pick, tier, draws)) = arbitrate(snap, zone, &ctx.visitor.visit_id, &best) else { continue };
+        let Some(best_class) = candidates.iter().map(|c| c.2).min() else {
+            continue;
+        };
+        let best: Vec<(usize, Priority)> = candidates
+            .iter()
+            .filter(|c| c.2 == best_class)
+            .map(|c| (c.0, c.3))
+            .collect();
+        let Some((pick, tier, draws)) = arbitrate(snap, zone, &ctx.visitor.visit_id, &best) else {
+            continue;
+        };
         let winner = best.get(pick).map(|b| b.0);
         for &(i, state, class, prio) in &candidates {
-            let Some(e) = snap.engagements.get(i) else { continue };
+            let Some(e) = snap.engagements.get(i) else {
+                continue;
+            };
             if Some(i) == winner {
-                decision.engagements.push(shown(snap, e, zone, state, new_context_id()));
-                explain(e, Verdict::Won { zone: zone.to_string(), class, tier, draws }, &mut decision.explanation);
+                decision
+                    .engagements
+                    .push(shown(snap, e, zone, state, new_context_id()));
+                explain(
+                    e,
+                    Verdict::Won {
+                        zone: zone.to_string(),
+                        class,
+                        tier,
+                        draws,
+                    },
+                    &mut decision.explanation,
+                );
             } else {
-                let winner_id = winner.and_then(|w| snap.engagements.get(w)).map_or("", |w| w.spec.id.as_str());
+                let winner_id = winner
+                    .and_then(|w| snap.engagements.get(w))
+                    .map_or("", |w| w.spec.id.as_str());
                 let reason = if class != best_class {
                     format!("class {class:?} loses to {best_class:?} ({winner_id} shown)")
                 } else if prio != tier {
-                    format!("{} priority; the draw chose {} ({winner_id} shown)", prio.name(), tier.name())
+                    format!(
+                        "{} priority; the draw chose {} ({winner_id} shown)",
+                        prio.name(),
+                        tier.name()
+                    )
                 } else {
                     format!("random tie-break chose {winner_id}")
                 };
-                explain(e, Verdict::Lost { zone: zone.to_string(), reason }, &mut decision.explanation);
+                explain(
+                    e,
+                    Verdict::Lost {
+                        zone: zone.to_string(),
+                        reason,
+                    },
+                    &mut decision.explanation,
+                );
             }
         }
     }
     if ctx.explain {
         for e in &snap.engagements {
-            if decision.explanation.iter().any(|x| x.engagement_id == e.spec.id) {
+            if decision
+                .explanation
+                .iter()
+                .any(|x| x.engagement_id == e.spec.id)
+            {
                 continue;
             }
             let reason = match &e.zone {
@@ -448,7 +540,11 @@ pub fn decide(snap: &Snapshot, ctx: &Context<'_>, new_context_id: &mut dyn FnMut
                 Some(z) => format!("zone {z} is not on this page"),
             };
             let rule = if e.zone.is_none() { "R-D1" } else { "R-D4" };
-            explain(e, Verdict::Excluded { rule, reason }, &mut decision.explanation);
+            explain(
+                e,
+                Verdict::Excluded { rule, reason },
+                &mut decision.explanation,
+            );
         }
     }
     control.sort();

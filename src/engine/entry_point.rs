@@ -132,7 +132,11 @@ impl EntryPoint {
             .filter_map(|(i, s)| {
                 let t = s.trim();
                 let quoted = t.len() >= 2 && t.starts_with('"') && t.ends_with('"');
-                let inner = if quoted { t.get(1..t.len() - 1).unwrap_or("") } else { t };
+                let inner = if quoted {
+                    t.get(1..t.len() - 1).unwrap_or("")
+                } else {
+                    t
+                };
                 if inner.is_empty() {
                     problems.push(format!("sections[{i}]: empty section"));
                     return None;
@@ -182,8 +186,10 @@ mod tests {
 
     #[test]
     fn r_d1_entry_point_url_rules_with_excludes() {
-        let e = ep(r#"{"id":"shop","include":[{"contains":"/Shop"},{"exact":"https://x.test/deals/"},
-            {"regex":"^https://x\\.test/p/[0-9]+$"}],"exclude":[{"contains":"/shop/checkout"}]}"#);
+        let e = ep(
+            r#"{"id":"shop","include":[{"contains":"/Shop"},{"exact":"https://x.test/deals/"},
+            {"regex":"^https://x\\.test/p/[0-9]+$"}],"exclude":[{"contains":"/shop/checkout"}]}"#,
+        );
         let m = |u: &str| e.matches(&Page::new(u, &[]));
         assert!(m("https://x.test/shop/cameras"));
         assert!(m("https://x.test/deals#top"));
@@ -209,9 +215,10 @@ mod tests {
 
     #[test]
     fn r_p1_bad_rules_are_reported() {
-        let spec: EntryPointSpec =
-            serde_json::from_str(r#"{"id":"x","include":[{"regex":"("},{"contains":""}],"sections":["\"\""]}"#)
-                .unwrap();
+        let spec: EntryPointSpec = serde_json::from_str(
+            r#"{"id":"x","include":[{"regex":"("},{"contains":""}],"sections":["\"\""]}"#,
+        )
+        .unwrap();
         let mut problems = Vec::new();
         EntryPoint::compile(&spec, &mut problems);
         assert_eq!(problems.len(), 3, "{problems:?}");

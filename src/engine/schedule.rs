@@ -130,7 +130,9 @@ impl fmt::Display for Closed {
             Closed::NotStarted { starts } => write!(f, "campaign has not begun (starts {starts})"),
             Closed::Ended => write!(f, "campaign time frame has ended"),
             Closed::OutsideHours { local } => write!(f, "outside the campaign's hours ({local})"),
-            Closed::Occasion { name } => write!(f, "special occasion \"{name}\" closes these hours"),
+            Closed::Occasion { name } => {
+                write!(f, "special occasion \"{name}\" closes these hours")
+            }
         }
     }
 }
@@ -147,7 +149,7 @@ fn parse_hhmm(text: &str, closing: bool) -> Result<u16, String> {
     let m: u16 = m.parse().map_err(|_| bad())?;
     match (h, m) {
         (23, 59) | (24, 0) if closing => Ok(24 * 60),
-        (0..=23, 0..=59) if m % 5 == 0 => Ok(h * 60 + m),
+        (0..=23, 0..=59) if m.is_multiple_of(5) => Ok(h * 60 + m),
         _ => Err(bad()),
     }
 }
@@ -161,7 +163,10 @@ fn compile_shifts(specs: &[ShiftSpec], at: &str, problems: &mut Vec<String>) -> 
             let to = parse_hhmm(&s.to, true);
             match (from, to) {
                 (Ok(from), Ok(to)) if from == to => {
-                    problems.push(format!("{at}[{i}]: shift is empty ({} to {})", s.from, s.to));
+                    problems.push(format!(
+                        "{at}[{i}]: shift is empty ({} to {})",
+                        s.from, s.to
+                    ));
                     None
                 }
                 (Ok(from), Ok(to)) => Some(Shift { from, to }),
@@ -316,7 +321,12 @@ impl TimeFrame {
 }
 
 fn all_week() -> [Vec<Shift>; 7] {
-    std::array::from_fn(|_| vec![Shift { from: 0, to: 24 * 60 }])
+    std::array::from_fn(|_| {
+        vec![Shift {
+            from: 0,
+            to: 24 * 60,
+        }]
+    })
 }
 
 #[cfg(test)]
@@ -347,7 +357,10 @@ mod tests {
         let tf = frame(WEEKLY);
         // 2026-01-01 is a Thursday: closed day, but first test the bounds with all hours.
         let all = frame(r#"{"start":"2026-03-01T09:00","end":"2026-03-02T09:00"}"#);
-        assert!(matches!(all.check(at("2026-03-01T08:59:59Z")), Err(Closed::NotStarted { .. })));
+        assert!(matches!(
+            all.check(at("2026-03-01T08:59:59Z")),
+            Err(Closed::NotStarted { .. })
+        ));
         assert_eq!(all.check(at("2026-03-01T09:00:00Z")), Ok(()));
         assert_eq!(all.check(at("2026-03-02T08:59:59Z")), Ok(()));
         assert_eq!(all.check(at("2026-03-02T09:00:00Z")), Err(Closed::Ended));
@@ -383,7 +396,9 @@ mod tests {
         // Christmas 2026 is a Friday: closed all day.
         assert_eq!(
             tf.check(at("2026-12-25T10:00:00Z")),
-            Err(Closed::Occasion { name: "Christmas".into() })
+            Err(Closed::Occasion {
+                name: "Christmas".into()
+            })
         );
         // Boxing Day (Saturday) only 12:00-14:00, and no spill from Christmas night.
         assert!(tf.check(at("2026-12-26T01:00:00Z")).is_err());
@@ -402,7 +417,14 @@ mod tests {
         let mut problems = Vec::new();
         assert!(TimeFrame::compile(&spec, "UTC", &mut problems).is_none());
         let text = problems.join("\n");
-        for needle in ["Mars/Base", "tomorrow", "funday", "09:03", "25:00", "2026-13-01"] {
+        for needle in [
+            "Mars/Base",
+            "tomorrow",
+            "funday",
+            "09:03",
+            "25:00",
+            "2026-13-01",
+        ] {
             assert!(text.contains(needle), "missing {needle} in {text}");
         }
     }

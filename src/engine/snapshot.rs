@@ -500,7 +500,7 @@ impl Checker {
     }
 
     fn percent(&mut self, path: &str, p: u8) {
-        if p > 25 || p % 5 != 0 {
+        if p > 25 || !p.is_multiple_of(5) {
             self.add(path, "must be 0, 5, 10, 15, 20 or 25");
         }
     }
@@ -571,7 +571,8 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
     let saved_groups: SavedGroups = if doc.saved_groups.is_null() {
         SavedGroups::new()
     } else {
-        c.parse("savedGroups", &doc.saved_groups).unwrap_or_default()
+        c.parse("savedGroups", &doc.saved_groups)
+            .unwrap_or_default()
     };
 
     let mut seen = HashSet::new();
@@ -620,7 +621,10 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
             continue;
         };
         c.id(&format!("{path}.id"), &spec.id, &mut campaign_ids);
-        c.percent(&format!("{path}.controlGroupPercent"), spec.control_group_percent);
+        c.percent(
+            &format!("{path}.controlGroupPercent"),
+            spec.control_group_percent,
+        );
         let mut tf_problems = Vec::new();
         let time_frame = TimeFrame::compile(&spec.time_frame, tz, &mut tf_problems);
         c.nested(&format!("{path}.timeFrame"), tf_problems);
@@ -656,7 +660,10 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
         }
     }
     if engagements.len() > MAX_ENGAGEMENTS {
-        c.add("campaigns", format!("more than {MAX_ENGAGEMENTS} engagements"));
+        c.add(
+            "campaigns",
+            format!("more than {MAX_ENGAGEMENTS} engagements"),
+        );
     }
     let (Some(account), true) = (account, c.problems.is_empty()) else {
         return Err(c.problems);
@@ -677,10 +684,16 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
 
 fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     if a.id != account_id {
-        c.add("account.id", format!("must be \"{account_id}\", the account published to"));
+        c.add(
+            "account.id",
+            format!("must be \"{account_id}\", the account published to"),
+        );
     }
     if jiff::tz::TimeZone::get(&a.time_zone).is_err() {
-        c.add("account.timeZone", format!("unknown time zone \"{}\"", a.time_zone));
+        c.add(
+            "account.timeZone",
+            format!("unknown time zone \"{}\"", a.time_zone),
+        );
     }
     c.percent("account.controlGroupPercent", a.control_group_percent);
     let w = a.priority_weights;
@@ -701,7 +714,10 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     if !(5..=720).contains(&a.visit_timeout_minutes) {
         c.add("account.visitTimeoutMinutes", "must be 5-720");
     }
-    c.url("account.defaultOfflineSurveyUrl", &a.default_offline_survey_url);
+    c.url(
+        "account.defaultOfflineSurveyUrl",
+        &a.default_offline_survey_url,
+    );
     match &a.inactive_engagement {
         InactiveTarget::Survey { url } | InactiveTarget::LandingPage { url } => {
             c.url("account.inactiveEngagement.url", url)
@@ -746,7 +762,10 @@ fn compile_engagement(
     }
     if let Some(secs) = spec.refresh_seconds {
         if !REFRESH_INTERVALS.contains(&secs) {
-            c.add(&at("refreshSeconds"), format!("must be one of {REFRESH_INTERVALS:?}"));
+            c.add(
+                &at("refreshSeconds"),
+                format!("must be one of {REFRESH_INTERVALS:?}"),
+            );
         }
         let refreshable = spec.source == Source::Web
             && spec.channel == Channel::Chat
@@ -767,7 +786,10 @@ fn compile_engagement(
     match spec.source {
         Source::Web => {
             if spec.offsite.is_some() {
-                c.add(&at("offsite"), "only offsite engagements have offsite settings");
+                c.add(
+                    &at("offsite"),
+                    "only offsite engagements have offsite settings",
+                );
             }
             match spec.entry_point.as_deref() {
                 None => c.add(&at("entryPoint"), "web engagements need an entry point"),
@@ -786,7 +808,10 @@ fn compile_engagement(
                     Side::Right => Zone::Right,
                 }),
                 (Some(Format::SlideOut | Format::Sticky), _, _) => {
-                    c.add(&at("side"), "slide-out and sticky need a side and no embeddedDivId");
+                    c.add(
+                        &at("side"),
+                        "slide-out and sticky need a side and no embeddedDivId",
+                    );
                     None
                 }
                 (Some(Format::Embedded), None, Some(div)) if valid_div_id(div) => {
@@ -801,21 +826,30 @@ fn compile_engagement(
                 }
                 (Some(_), None, None) => Some(Zone::Proactive),
                 (Some(_), _, _) => {
-                    c.add(&at("format"), "proactive formats take no side or embeddedDivId");
+                    c.add(
+                        &at("format"),
+                        "proactive formats take no side or embeddedDivId",
+                    );
                     None
                 }
             };
         }
         Source::Offsite => {
             match &spec.offsite {
-                None => c.add(&at("offsite"), "offsite engagements need offsite.landingUrl"),
+                None => c.add(
+                    &at("offsite"),
+                    "offsite engagements need offsite.landingUrl",
+                ),
                 Some(o) => c.url(&at("offsite.landingUrl"), &o.landing_url),
             }
             if !spec.channel.is_conversation() {
                 c.add(&at("channel"), "offsite engagements are chat or messaging");
             }
             if format.is_some() || spec.side.is_some() || spec.embedded_div_id.is_some() {
-                c.add(&at("format"), "offsite engagements have no format, side or div");
+                c.add(
+                    &at("format"),
+                    "offsite engagements have no format, side or div",
+                );
             }
         }
     }
@@ -844,7 +878,10 @@ fn index(mut s: Snapshot) -> Snapshot {
     let mut order: Vec<usize> = (0..s.engagements.len()).collect();
     let key = |i: &usize| {
         s.engagements.get(*i).map(|e| {
-            let campaign = s.campaigns.get(e.campaign).map_or("", |c| c.spec.id.as_str());
+            let campaign = s
+                .campaigns
+                .get(e.campaign)
+                .map_or("", |c| c.spec.id.as_str());
             (campaign.to_string(), e.spec.id.clone())
         })
     };

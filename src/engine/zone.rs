@@ -36,7 +36,10 @@ impl Format {
 
     /// Proactive formats are shown unasked and count against proactive caps (R-D6).
     pub fn is_proactive(self) -> bool {
-        matches!(self, Format::PeelingCorner | Format::Overlay | Format::Toaster)
+        matches!(
+            self,
+            Format::PeelingCorner | Format::Overlay | Format::Toaster
+        )
     }
 
     /// The name used in JSON.

@@ -1,5 +1,11 @@
 //! Shared helpers for native tests over fixtures/.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use edge_engage::engine::agent::Availability;
 use edge_engage::engine::snapshot::{compile, Snapshot};

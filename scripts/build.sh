@@ -1,0 +1,14 @@
+#!/bin/sh
+# Builds the worker (wrangler runs this as [build] command). worker-build would download
+# wasm-bindgen and wasm-opt from GitHub; point it at the local ones instead.
+# EDGE_TEST_CLOCK=1 (set only by the test harness) compiles in the test clock override.
+set -eu
+cd "$(dirname "$0")/.."
+features=""
+if [ "${EDGE_TEST_CLOCK:-0}" = "1" ]; then
+  features="--features test-clock"
+fi
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen || echo "$HOME/.cargo/bin/wasm-bindgen")}"
+export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+# shellcheck disable=SC2086
+exec worker-build --release $features

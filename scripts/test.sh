@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the native engine tests, then the worker tests
+# against the real worker under `wrangler dev` (workerd with local KV and Durable Objects).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false CI=true
+
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy (native, all targets; wasm worker)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --features test-clock -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -- -D warnings
+echo "== native tests"
+cargo test
+echo "== build the worker (with the test clock) and check its size"
+EDGE_TEST_CLOCK=1 sh scripts/build.sh
+bash scripts/wasm-size.sh
+echo "== worker tests against wrangler dev"
+node --test --test-concurrency=1 tests/worker/

@@ -1,0 +1,159 @@
+//! `AccountState`, one Durable Object per account: the live snapshot revision (with the revision
+//! check that keeps concurrent publishers from overwriting each other, R-P1) and the agent
+//! availability that decisions read (R-P2).
+//!
+//! Why a Durable Object: KV takes up to 60 s to show a write elsewhere, too slow for the 10 s
+//! availability promise, and has no compare-and-set for the revision check. One object per
+//! account is a single writer with strongly consistent storage; isolates read it at most every
+//! few seconds (see `snapshots.rs`), so it is off the per-request path.
+
+use crate::engine::agent::{Availability, SkillAvailability};
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
+
+/// KV binding holding snapshots.
+pub const KV_BINDING: &str = "SNAPSHOTS";
+
+/// KV key of an immutable snapshot revision.
+pub fn snapshot_key(account: &str, revision: u64) -> String {
+    format!("snapshot/{account}/{revision}")
+}
+
+/// KV key of the pointer to the live revision (for tooling; decisions ask the object).
+pub fn pointer_key(account: &str) -> String {
+    format!("snapshot/{account}/current")
+}
+
+/// How long a publish may hold its reservation before another may proceed.
+const RESERVATION_MS: u64 = 60_000;
+
+/// What decisions need from the object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// Live snapshot revision; 0 when nothing was ever published.
+    pub revision: u64,
+    /// Agent availability per skill.
+    pub availability: Availability,
+}
+
+/// Answer to a publish.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishAnswer {
+    /// The new live revision (on success) or the live one (on conflict).
+    pub revision: u64,
+    /// False when the base revision did not match.
+    pub published: bool,
+}
+
+/// The per-account Durable Object.
+#[durable_object]
+pub struct AccountState {
+    state: State,
+    env: Env,
+}
+
+impl AccountState {
+    async fn view(&self) -> Result<AccountView> {
+        let storage = self.state.storage();
+        Ok(AccountView {
+            revision: storage.get::<u64>("revision").await?.unwrap_or(0),
+            availability: storage
+                .get::<Availability>("availability")
+                .await?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Revision check and KV write. The check and the reservation happen before the first
+    /// non-storage await, so two publishers with the same base cannot both pass (input gates
+    /// hold other events while storage operations run).
+    async fn publish(&self, mut req: Request) -> Result<Response> {
+        let storage = self.state.storage();
+        let account = req.headers().get("X-Account")?.unwrap_or_default();
+        let if_match = req.headers().get("If-Match")?.unwrap_or_default();
+        let live = storage.get::<u64>("revision").await?.unwrap_or(0);
+        let now = worker::Date::now().as_millis();
+        // A reservation is (revision, time); one left by a publish that died mid-way expires.
+        let in_flight = storage
+            .get::<(u64, u64)>("reserved")
+            .await?
+            .is_some_and(|(rev, at)| rev > live && now.saturating_sub(at) < RESERVATION_MS);
+        let base_ok =
+            if_match.trim() == "*" || if_match.trim().trim_matches('"') == live.to_string();
+        if !base_ok || in_flight {
+            return Response::from_json(&PublishAnswer {
+                revision: live,
+                published: false,
+            });
+        }
+        let next = live + 1;
+        storage.put("reserved", (next, now)).await?;
+        let body = req.text().await?;
+        let kv = self.env.kv(KV_BINDING)?;
+        let written = async {
+            kv.put(&snapshot_key(&account, next), body)?
+                .execute()
+                .await?;
+            kv.put(&pointer_key(&account), next.to_string())?
+                .execute()
+                .await?;
+            Ok::<(), worker::Error>(())
+        }
+        .await;
+        match written {
+            Ok(()) => {
+                storage.put("revision", next).await?;
+                Response::from_json(&PublishAnswer {
+                    revision: next,
+                    published: true,
+                })
+            }
+            Err(e) => {
+                storage.delete("reserved").await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn put_availability(&self, mut req: Request, skill: Option<&str>) -> Result<Response> {
+        let storage = self.state.storage();
+        let body = req.bytes().await?;
+        let availability = match skill {
+            None => serde_json::from_slice::<Availability>(&body)?,
+            Some(id) => {
+                let one: SkillAvailability = serde_json::from_slice(&body)?;
+                let mut all = storage
+                    .get::<Availability>("availability")
+                    .await?
+                    .unwrap_or_default();
+                all.insert(id.to_string(), one);
+                all
+            }
+        };
+        storage.put("availability", &availability).await?;
+        Response::from_json(&self.view().await?)
+    }
+}
+
+impl DurableObject for AccountState {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let path = req.path();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (req.method(), segments.as_slice()) {
+            (Method::Get, ["state"]) => Response::from_json(&self.view().await?),
+            (Method::Post, ["publish"]) => self.publish(req).await,
+            (Method::Put, ["availability"]) => self.put_availability(req, None).await,
+            (Method::Put, ["availability", skill]) => {
+                let skill = (*skill).to_string();
+                self.put_availability(req, Some(&skill)).await
+            }
+            _ => Response::error("no such account-state route", 404),
+        }
+    }
+}

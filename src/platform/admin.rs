@@ -1,0 +1,168 @@
+//! Admin API behind the bearer token: publish and read back snapshots (R-P1), push and read
+//! agent availability (R-P2).
+
+use super::account_do::{AccountView, PublishAnswer};
+use super::auth::is_admin;
+use super::http::{body, header, json, require_json, Answer};
+use super::{internal, now_ms, snapshots};
+use crate::engine::agent::{Availability, SkillAvailability};
+use crate::engine::snapshot::compile;
+use crate::protocol::{valid_id, ApiError, MAX_SNAPSHOT_BODY};
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Env, Method, Request, Response};
+
+/// Largest availability push accepted, in bytes.
+const MAX_AVAILABILITY_BODY: usize = 64 * 1024;
+
+/// `PUT …/availability` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AvailabilityPush {
+    skills: Availability,
+}
+
+/// Routes `/v1/admin/accounts/{account}/…`.
+pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> Answer {
+    if !is_admin(&req, env) {
+        return Err(ApiError::Unauthorized);
+    }
+    if !valid_id(account) {
+        return Err(ApiError::invalid(
+            "account",
+            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
+        ));
+    }
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match (req.method(), rest.as_slice()) {
+        (Method::Get, ["snapshot"]) => read_snapshot(env, account).await,
+        (Method::Put, ["snapshot"]) => publish(req, env, account).await,
+        (Method::Get, ["availability"]) => {
+            let mut resp =
+                snapshots::account_call(env, account, Method::Get, "/state", &[], None).await?;
+            let view: AccountView = resp.json().await.map_err(internal)?;
+            json(
+                200,
+                &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
+            )
+        }
+        (Method::Put, ["availability"]) => push_availability(req, env, account, None).await,
+        (Method::Put, ["availability", skill]) => {
+            let skill = (*skill).to_string();
+            push_availability(req, env, account, Some(&skill)).await
+        }
+        (_, ["snapshot"] | ["availability"] | ["availability", _]) => {
+            Err(ApiError::MethodNotAllowed)
+        }
+        _ => Err(ApiError::NotFound("route".to_string())),
+    }
+}
+
+async fn read_snapshot(env: &Env, account: &str) -> Answer {
+    let (revision, text) = snapshots::read_text(env, account).await?;
+    let mut resp = Response::ok(text).map_err(internal)?;
+    let h = resp.headers_mut();
+    h.set("Content-Type", "application/json")
+        .map_err(internal)?;
+    h.set("ETag", &format!("\"{revision}\""))
+        .map_err(internal)?;
+    h.set("Cache-Control", "no-store").map_err(internal)?;
+    Ok(resp)
+}
+
+/// R-P1: validate, then publish under the revision check; a refusal changes nothing.
+async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
+    let if_match = header(req.headers(), "If-Match").ok_or(ApiError::PreconditionRequired)?;
+    let base = if_match.trim().trim_matches('"');
+    if base != "*" && base.parse::<u64>().is_err() {
+        return Err(ApiError::invalid(
+            "If-Match",
+            "must be a revision number, 0 for a first publish, or *",
+        ));
+    }
+    require_json(&req)?;
+    let bytes = body(&mut req, MAX_SNAPSHOT_BODY).await?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("not UTF-8".to_string()))?;
+    let compiled = compile(&text, account, 0).map_err(ApiError::InvalidSnapshot)?;
+    let headers = [("X-Account", account), ("If-Match", base)];
+    let mut resp =
+        snapshots::account_call(env, account, Method::Post, "/publish", &headers, Some(text))
+            .await?;
+    if resp.status_code() != 200 {
+        return Err(ApiError::Unavailable(
+            "publish did not complete; the live snapshot is unchanged".into(),
+        ));
+    }
+    let answer: PublishAnswer = resp.json().await.map_err(internal)?;
+    if !answer.published {
+        return Err(ApiError::RevisionConflict {
+            current: answer.revision,
+        });
+    }
+    snapshots::forget(account);
+    json(
+        200,
+        &json!({
+            "account": account,
+            "revision": answer.revision,
+            "campaigns": compiled.campaigns.len(),
+            "engagements": compiled.engagements.len(),
+        }),
+    )
+}
+
+/// R-P2: store availability for known skills; this isolate sees it at once, others within
+/// the refresh bound.
+async fn push_availability(
+    mut req: Request,
+    env: &Env,
+    account: &str,
+    skill: Option<&str>,
+) -> Answer {
+    require_json(&req)?;
+    let bytes = body(&mut req, MAX_AVAILABILITY_BODY).await?;
+    let now = now_ms(&req, env);
+    let loaded = snapshots::load(env, account, now).await?;
+    let (path, payload, ids): (String, String, Vec<String>) = match skill {
+        None => {
+            let push: AvailabilityPush = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            let ids = push.skills.keys().cloned().collect();
+            (
+                "/availability".into(),
+                serde_json::to_string(&push.skills).map_err(|e| internal(e.into()))?,
+                ids,
+            )
+        }
+        Some(id) => {
+            let one: SkillAvailability = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            (
+                format!("/availability/{id}"),
+                serde_json::to_string(&one).map_err(|e| internal(e.into()))?,
+                vec![id.to_string()],
+            )
+        }
+    };
+    if let Some(unknown) = ids.iter().find(|id| loaded.snapshot.skill(id).is_none()) {
+        return Err(ApiError::invalid(
+            "skills",
+            format!(
+                "no skill \"{unknown}\" in the live snapshot (revision {})",
+                loaded.snapshot.revision
+            ),
+        ));
+    }
+    let mut resp =
+        snapshots::account_call(env, account, Method::Put, &path, &[], Some(payload)).await?;
+    if resp.status_code() != 200 {
+        return Err(ApiError::Unavailable("availability was not stored".into()));
+    }
+    let view: AccountView = resp.json().await.map_err(internal)?;
+    snapshots::remember(account, view.clone(), now);
+    json(
+        200,
+        &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
+    )
+}

@@ -1,0 +1,114 @@
+//! The platform layer: routing, request parsing, loading, Durable Objects and responses.
+//! Each handler reads like the rule it implements; the decisions are the engine's.
+
+pub mod account_do;
+mod admin;
+mod auth;
+mod decide;
+mod http;
+mod snapshots;
+
+use crate::protocol::ApiError;
+use http::{cors, error_response, json, Answer};
+use serde_json::json;
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let started = worker::Date::now().as_millis();
+    let method = req.method();
+    let path = req.path();
+    let answer = route(req, &env).await;
+    let status = match &answer {
+        Ok(r) => r.status_code(),
+        Err(e) => e.status(),
+    };
+    worker::console_log!(
+        "{}",
+        json!({
+            "method": method.to_string(),
+            "route": route_name(&path),
+            "status": status,
+            "error": answer.as_ref().err().map(ApiError::code),
+            "ms": worker::Date::now().as_millis().saturating_sub(started),
+        })
+    );
+    match answer {
+        Ok(resp) => Ok(resp),
+        Err(e) if path.starts_with("/v1/decide") => error_response(&e).map(cors),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// Route label for logs: the path with ids replaced, so no visitor data is logged.
+fn route_name(path: &str) -> String {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["v1", "admin", "accounts", _, rest @ ..] => format!(
+            "/v1/admin/accounts/:account/{}",
+            rest.first().copied().unwrap_or("")
+        ),
+        _ if path.len() <= 32 => path.to_string(),
+        _ => "(other)".to_string(),
+    }
+}
+
+async fn route(req: Request, env: &Env) -> Answer {
+    let path = req.path();
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match (req.method(), segs.as_slice()) {
+        (Method::Get, ["v1", "health"]) => json(200, &json!({ "ok": true })),
+        (Method::Options, ["v1", "decide"]) => {
+            Ok(cors(Response::empty().map_err(internal)?.with_status(204)))
+        }
+        (Method::Get | Method::Post, ["v1", "decide"]) => decide::handle(req, env).await.map(cors),
+        (_, ["v1", "decide"]) => Err(ApiError::MethodNotAllowed),
+        (_, ["v1", "admin", "accounts", account, rest @ ..]) => {
+            let account = (*account).to_string();
+            let rest: Vec<String> = rest.iter().map(|s| (*s).to_string()).collect();
+            admin::handle(req, env, &account, &rest).await
+        }
+        _ => Err(ApiError::NotFound("route".to_string())),
+    }
+}
+
+/// Maps a platform failure (not the caller's fault) to a 503.
+fn internal(e: worker::Error) -> ApiError {
+    ApiError::Unavailable(e.to_string())
+}
+
+/// The request time. Builds with the `test-clock` feature (never deployed) let an admin-
+/// authenticated `X-Test-Now: <RFC 3339>` header move it, so tests can reach any time frame.
+fn now_ms(req: &Request, env: &Env) -> u64 {
+    #[cfg(feature = "test-clock")]
+    if let Some(t) = http::header(req.headers(), "X-Test-Now") {
+        if auth::is_admin(req, env) {
+            if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+                return u64::try_from(ts.as_millisecond()).unwrap_or(0);
+            }
+        }
+    }
+    let _ = (req, env);
+    worker::Date::now().as_millis()
+}
+
+/// A fresh random id: 128 bits, URL-safe hex.
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The platform's CSPRNG does not fail in practice; fall back to time-based uniqueness.
+        let t = worker::Date::now().as_millis();
+        bytes[..8].copy_from_slice(&t.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,87 @@
+// R-D1..R-D5 over HTTP: every vector of fixtures/decisions.json against the real worker,
+// the same file the native engine test runs.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, admin, publishDemo, decide, summary, fixture, TOKEN } from "./harness.mjs";
+
+const vectors = JSON.parse(fixture("decisions.json"));
+let w;
+
+before(async () => {
+  w = await startWorker();
+  await publishDemo(w.base, "0");
+});
+after(async () => { await w?.stop(); });
+
+for (const c of vectors.cases) {
+  test(`${c.rules.join(" ")}: ${c.name}`, async () => {
+    const avail = await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
+    assert.equal(avail.status, 200, avail.text);
+    const r = await decide(w.base, c.request, { now: c.now, country: c.edge.country, userAgent: c.edge.userAgent });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(summary(r.json), c.expect);
+    for (const e of r.json.engagements) {
+      // R-D4: the fields the tag needs are all there.
+      assert.equal(e.confKey, `${e.campaignId}_${e.engagementId}_${e.engagementRevision}`);
+      assert.match(e.contextId, /^[0-9a-f]{32}$/);
+      for (const f of ["engagementName", "engagementType", "state", "windowId", "language"]) assert.ok(f in e, f);
+    }
+    assert.equal(r.json.revision, 1);
+    assert.equal(r.headers.get("cache-control"), "no-store");
+  });
+}
+
+test("R-D4 the GET form gives the same decision as POST (tag cross-origin)", async () => {
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  const c = vectors.cases[0];
+  const q = new URLSearchParams({ account: "demo", visitorId: c.request.visitorId, visitId: c.request.visitId, url: c.request.page.url });
+  const r = await fetch(`${w.base}/v1/decide?${q}`, {
+    headers: { "X-Test-Now": c.now, Authorization: `Bearer ${TOKEN}`, "CF-IPCountry": "GB", "User-Agent": c.edge.userAgent, Origin: "https://www.demo-outfitters.example" },
+  });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("access-control-allow-origin"), "*");
+  assert.deepEqual(summary(await r.json()), c.expect);
+});
+
+test("R-D4 the same visit asking again gets the same engagements; context ids are fresh", async () => {
+  const c = vectors.cases[0];
+  const a = await decide(w.base, c.request, { now: c.now, country: "GB" });
+  const b = await decide(w.base, c.request, { now: c.now, country: "GB" });
+  assert.deepEqual(summary(a.json), summary(b.json));
+  assert.notEqual(a.json.engagements[0].contextId, b.json.engagements[0].contextId);
+});
+
+test("R-P2 availability pushed offline changes the decision within 10 seconds", async () => {
+  const c = vectors.cases[0];
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  const before = await decide(w.base, c.request, { now: c.now, country: "GB" });
+  assert.equal(before.json.engagements.find((e) => e.zoneId === "right").stateName, "online");
+  const pushed = Date.now();
+  const r = await admin(w.base, "PUT", "demo/availability/sales", { onlineAgents: 0 });
+  assert.equal(r.status, 200, r.text);
+  let state;
+  while (Date.now() - pushed < 10_000) {
+    const d = await decide(w.base, c.request, { now: c.now, country: "GB" });
+    state = d.json.engagements.find((e) => e.zoneId === "right").stateName;
+    if (state === "offline") break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(state, "offline");
+  assert.ok(Date.now() - pushed < 10_000);
+});
+
+test("R-P3 explain lists every engagement with its rule, only with the admin token", async () => {
+  const c = vectors.cases[0];
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  const plain = await fetch(`${w.base}/v1/decide?explain=1`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(c.request),
+  });
+  assert.equal((await plain.json()).explanation, undefined);
+  const r = await decide(w.base, c.request, { now: c.now, country: "GB", explain: true });
+  const byId = Object.fromEntries(r.json.explanation.map((x) => [x.engagementId, x]));
+  assert.equal(r.json.explanation.length, 15);
+  assert.equal(byId["e-draft-overlay"].rule, "R-D1");
+  assert.equal(byId["e-winter-toaster"].rule, "R-D2");
+  assert.equal(byId["e-sales-overlay"].outcome, "won");
+  assert.equal(byId["e-uk-peel"].outcome, "lost");
+});
