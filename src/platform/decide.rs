@@ -9,16 +9,25 @@ use crate::engine::visitor::Edge;
 use crate::protocol::{ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
 use worker::{Env, Method, Request};
 
-/// Geo from the edge: Cloudflare's `CF-IPCountry` / `CF-Region` / `CF-IPCity` headers, which
-/// Cloudflare sets on every request (replacing any a client sent), else the `cf` object.
-/// Under `wrangler dev` there is no `cf` data, so tests and curl set the headers.
-fn edge(req: &Request) -> Edge {
+/// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
+/// cannot change. `wrangler dev` has no real geo (its placeholder says Austin, US), so local
+/// setups set `GEO_FROM_HEADERS=true` and pass `CF-IPCountry` / `CF-Region` / `CF-IPCity`
+/// headers instead; production leaves it unset.
+fn edge(req: &Request, env: &Env) -> Edge {
     let h = req.headers();
     let cf = req.cf();
+    let from_headers = env.var("GEO_FROM_HEADERS").is_ok_and(|v| v.to_string() == "true");
+    let pick = |name: &str, from_cf: Option<String>| {
+        if from_headers {
+            header(h, name)
+        } else {
+            from_cf
+        }
+    };
     Edge {
-        country: header(h, "CF-IPCountry").or_else(|| cf.and_then(|c| c.country())),
-        region: header(h, "CF-Region").or_else(|| cf.and_then(|c| c.region())),
-        city: header(h, "CF-IPCity").or_else(|| cf.and_then(|c| c.city())),
+        country: pick("CF-IPCountry", cf.and_then(|c| c.country())),
+        region: pick("CF-Region", cf.and_then(|c| c.region())),
+        city: pick("CF-IPCity", cf.and_then(|c| c.city())),
         user_agent: header(h, "User-Agent"),
     }
 }
@@ -38,7 +47,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         require_json(&req)?;
         DecideRequest::from_json(&body(&mut req, MAX_DECIDE_BODY).await?)?
     };
-    let parsed = request.parse(&edge(&req))?;
+    let parsed = request.parse(&edge(&req, env))?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, &parsed.account, now).await?;
     let ctx = Context {

@@ -36,7 +36,7 @@ export async function startWorker() {
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
     ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist,
-      "--var", `ADMIN_TOKEN:${TOKEN}`, "--show-interactive-dev-session=false"],
+      "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--show-interactive-dev-session=false"],
     {
       cwd: ROOT,
       detached: true,

@@ -1,0 +1,116 @@
+//! R-P1: snapshots are validated before they are stored, and every problem is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use edge_engage::engine::snapshot::compile;
+use serde_json::Value;
+
+fn demo_json() -> Value {
+    serde_json::from_str(&common::fixture("demo/snapshot.json")).unwrap()
+}
+
+fn problems(doc: &Value) -> Vec<String> {
+    match compile(&doc.to_string(), "demo", 1) {
+        Ok(_) => Vec::new(),
+        Err(p) => p.into_iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+#[test]
+fn r_p1_demo_snapshot_is_valid_and_indexed() {
+    let snap = common::demo();
+    assert_eq!(snap.campaigns.len(), 10);
+    assert_eq!(snap.engagements.len(), 15);
+    assert!(snap.engagement("e-offsite-email").is_some());
+}
+
+#[test]
+fn r_p1_each_kind_of_problem_is_named_with_its_path() {
+    type Edit = fn(&mut Value);
+    let cases: Vec<(&str, Edit)> = vec![
+        ("account.id", |d| d["account"]["id"] = "other".into()),
+        ("account.timeZone", |d| {
+            d["account"]["timeZone"] = "Europe/Atlantis".into()
+        }),
+        ("account.proactiveCaps.conversation", |d| {
+            d["account"]["proactiveCaps"]["conversation"] = 4.into()
+        }),
+        ("account.defaultOfflineSurveyUrl", |d| {
+            d["account"]["defaultOfflineSurveyUrl"] = "javascript:alert(1)".into()
+        }),
+        ("account.inactiveEngagement.url", |d| {
+            d["account"]["inactiveEngagement"]["url"] = "https://user:pw@evil.example/".into()
+        }),
+        ("skills[1].id", |d| d["skills"][1]["id"] = "sales".into()),
+        ("entryPoints[2].include[0]", |d| {
+            d["entryPoints"][2]["include"][0]["regex"] = "([a-z".into()
+        }),
+        ("campaigns[0].engagements[0].entryPoint", |d| {
+            d["campaigns"][0]["engagements"][0]["entryPoint"] = "ep-nowhere".into()
+        }),
+        ("campaigns[0].engagements[0].states.busy", |d| {
+            d["campaigns"][0]["engagements"][0]["states"] = serde_json::json!({"busy": true})
+        }),
+        ("campaigns[0].engagements[1].side", |d| {
+            d["campaigns"][0]["engagements"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("side");
+        }),
+        ("campaigns[0].engagements[2].embeddedDivId", |d| {
+            d["campaigns"][0]["engagements"][2]["embeddedDivId"] = "bad id".into()
+        }),
+        ("campaigns[0].timeFrame.hours.days.mon[0]", |d| {
+            d["campaigns"][0]["timeFrame"]["hours"]["days"]["mon"][0]["from"] = "08:07".into()
+        }),
+        ("campaigns[1].controlGroupPercent", |d| {
+            d["campaigns"][1]["controlGroupPercent"] = 30.into()
+        }),
+        ("campaigns[1].engagements[1].id", |d| {
+            d["campaigns"][1]["engagements"][1]["id"] = "e-support-slideout".into()
+        }),
+        ("campaigns[2].engagements[0].refreshSeconds", |d| {
+            d["campaigns"][2]["engagements"][0]["refreshSeconds"] = 120.into()
+        }),
+        ("campaigns[3].audience.country.$in", |d| {
+            d["campaigns"][3]["audience"]["country"]["$in"] = "GB".into()
+        }),
+        ("campaigns[9].engagements[0].offsite.landingUrl", |d| {
+            d["campaigns"][9]["engagements"][0]["offsite"]["landingUrl"] = "//evil.example".into()
+        }),
+        ("campaigns[9].engagements[1].channel", |d| {
+            d["campaigns"][9]["engagements"][1]["channel"] = "banner".into()
+        }),
+        ("campaigns[5]", |d| {
+            d["campaigns"][5]["priority"] = "urgent".into()
+        }),
+        ("schemaVersion", |d| d["schemaVersion"] = 2.into()),
+    ];
+    let mut all = demo_json();
+    for (path, edit) in &cases {
+        let mut one = demo_json();
+        edit(&mut one);
+        let found = problems(&one);
+        assert!(
+            found.iter().any(|p| p.starts_with(path)),
+            "{path}: got {found:?}"
+        );
+        edit(&mut all);
+    }
+    // All edits at once: every problem is still reported, none hides another.
+    let found = problems(&all);
+    for (path, _) in &cases {
+        assert!(
+            found.iter().any(|p| p.starts_with(path)),
+            "{path} missing when combined: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn r_p1_syntax_errors_and_wrong_shapes_are_refused() {
+    assert!(compile("{", "demo", 1).is_err());
+    assert!(compile("[]", "demo", 1).is_err());
+    assert!(compile(r#"{"schemaVersion":1}"#, "demo", 1).is_err());
+}
