@@ -21,7 +21,7 @@ fn problems(doc: &Value) -> Vec<String> {
 fn r_p1_demo_snapshot_is_valid_and_indexed() {
     let snap = common::demo();
     assert_eq!(snap.campaigns.len(), 10);
-    assert_eq!(snap.engagements.len(), 15);
+    assert_eq!(snap.engagements.len(), 17);
     assert!(snap.engagement("e-offsite-email").is_some());
 }
 

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod condition;
 pub mod decide;
 pub mod entry_point;
+pub mod offsite;
 pub mod schedule;
 pub mod snapshot;
 pub mod visitor;

@@ -47,6 +47,18 @@ pub struct PublishAnswer {
     pub published: bool,
 }
 
+/// One offsite click to count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClickCount {
+    /// Engagement id, or `(unknown)`.
+    pub engagement: String,
+    /// Outcome code (`OffsiteOutcome::code`).
+    pub outcome: String,
+}
+
+/// Click totals: engagement id → outcome code → count.
+pub type ClickTotals = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
+
 /// The per-account Durable Object.
 #[durable_object]
 pub struct AccountState {
@@ -137,6 +149,26 @@ impl AccountState {
     }
 }
 
+impl AccountState {
+    /// Counts one click. Get and put run inside the object's input gate, so concurrent clicks
+    /// never lose an increment.
+    async fn count_click(&self, mut req: Request) -> Result<Response> {
+        let click: ClickCount = serde_json::from_slice(&req.bytes().await?)?;
+        let storage = self.state.storage();
+        let mut totals = storage
+            .get::<ClickTotals>("clicks")
+            .await?
+            .unwrap_or_default();
+        *totals
+            .entry(click.engagement)
+            .or_default()
+            .entry(click.outcome)
+            .or_default() += 1;
+        storage.put("clicks", &totals).await?;
+        Response::empty()
+    }
+}
+
 impl DurableObject for AccountState {
     fn new(state: State, env: Env) -> Self {
         Self { state, env }
@@ -148,6 +180,11 @@ impl DurableObject for AccountState {
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["state"]) => Response::from_json(&self.view().await?),
             (Method::Post, ["publish"]) => self.publish(req).await,
+            (Method::Post, ["clicks"]) => self.count_click(req).await,
+            (Method::Get, ["clicks"]) => {
+                let totals = self.state.storage().get::<ClickTotals>("clicks").await?;
+                Response::from_json(&totals.unwrap_or_default())
+            }
             (Method::Put, ["availability"]) => self.put_availability(req, None).await,
             (Method::Put, ["availability", skill]) => {
                 let skill = (*skill).to_string();

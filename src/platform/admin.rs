@@ -1,7 +1,7 @@
 //! Admin API behind the bearer token: publish and read back snapshots (R-P1), push and read
 //! agent availability (R-P2).
 
-use super::account_do::{AccountView, PublishAnswer};
+use super::account_do::{AccountView, ClickTotals, PublishAnswer};
 use super::auth::is_admin;
 use super::http::{body, header, json, require_json, Answer};
 use super::{internal, now_ms, snapshots};
@@ -46,12 +46,18 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
                 &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
             )
         }
+        (Method::Get, ["clicks"]) => {
+            let mut resp =
+                snapshots::account_call(env, account, Method::Get, "/clicks", &[], None).await?;
+            let totals: ClickTotals = resp.json().await.map_err(internal)?;
+            json(200, &json!({ "account": account, "clicks": totals }))
+        }
         (Method::Put, ["availability"]) => push_availability(req, env, account, None).await,
         (Method::Put, ["availability", skill]) => {
             let skill = (*skill).to_string();
             push_availability(req, env, account, Some(&skill)).await
         }
-        (_, ["snapshot"] | ["availability"] | ["availability", _]) => {
+        (_, ["snapshot"] | ["availability"] | ["availability", _] | ["clicks"]) => {
             Err(ApiError::MethodNotAllowed)
         }
         _ => Err(ApiError::NotFound("route".to_string())),

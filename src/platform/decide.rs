@@ -13,7 +13,7 @@ use worker::{Env, Method, Request};
 /// cannot change. `wrangler dev` has no real geo (its placeholder says Austin, US), so local
 /// setups set `GEO_FROM_HEADERS=true` and pass `CF-IPCountry` / `CF-Region` / `CF-IPCity`
 /// headers instead; production leaves it unset.
-fn edge(req: &Request, env: &Env) -> Edge {
+pub(super) fn edge(req: &Request, env: &Env) -> Edge {
     let h = req.headers();
     let cf = req.cf();
     let from_headers = env

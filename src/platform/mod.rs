@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod decide;
 mod http;
+mod offsite;
 mod snapshots;
 
 use crate::protocol::ApiError;
@@ -19,11 +20,11 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let started = worker::Date::now().as_millis();
     let method = req.method();
     let path = req.path();
-    let answer = route(req, &env).await;
+    let answer = route(req, &env, &ctx).await;
     let status = match &answer {
         Ok(r) => r.status_code(),
         Err(e) => e.status(),
@@ -49,6 +50,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 fn route_name(path: &str) -> String {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
+        ["o", _, _] => "/o/:account/:engagement".to_string(),
         ["v1", "admin", "accounts", _, rest @ ..] => format!(
             "/v1/admin/accounts/:account/{}",
             rest.first().copied().unwrap_or("")
@@ -58,7 +60,7 @@ fn route_name(path: &str) -> String {
     }
 }
 
-async fn route(req: Request, env: &Env) -> Answer {
+async fn route(req: Request, env: &Env, ctx: &Context) -> Answer {
     let path = req.path();
     let segments: Vec<String> = path
         .trim_matches('/')
@@ -73,6 +75,12 @@ async fn route(req: Request, env: &Env) -> Answer {
         }
         (Method::Get | Method::Post, ["v1", "decide"]) => decide::handle(req, env).await.map(cors),
         (_, ["v1", "decide"]) => Err(ApiError::MethodNotAllowed),
+        (_, ["o", account, engagement]) => {
+            let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
+            offsite::handle(req, env, ctx, &account, &engagement)
+                .await
+                .map_err(internal)
+        }
         (_, ["v1", "admin", "accounts", account, rest @ ..]) => {
             let account = (*account).to_string();
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_string()).collect();

@@ -29,7 +29,7 @@ test("R-P1 first publish needs If-Match: 0 (428 without it), then reads back byt
   const r = await admin(w.base, "PUT", "demo/snapshot", demo, { "If-Match": "0" });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.revision, 1);
-  assert.equal(r.json.engagements, 15);
+  assert.equal(r.json.engagements, 17);
   const back = await admin(w.base, "GET", "demo/snapshot");
   assert.equal(back.status, 200);
   assert.equal(back.text, demo);

@@ -1,0 +1,145 @@
+//! `GET /o/{account}/{engagement}`: an offsite engagement link (R-O1). Eligibility is decided
+//! at the click and answered with a 302 to a URL the live snapshot names (R-O2..R-O5); an
+//! unknown account gets a small page that names no internals. Clicks are counted per
+//! engagement and outcome in the account's object, after the answer is sent.
+
+use super::account_do::ClickCount;
+use super::decide::edge;
+use super::http::header;
+use super::{now_ms, random_id, snapshots};
+use crate::engine::offsite::{click, location};
+use crate::engine::visitor::{PageView, Visitor};
+use crate::protocol::{valid_id, ApiError};
+use serde_json::Map;
+use worker::{Context, Env, Method, Request, Response, Result};
+
+/// Cookie that keeps an offsite visitor's id on the worker's host (control groups, R-D5).
+const VISITOR_COOKIE: &str = "ee_vid";
+
+/// A small HTML page for links that lead nowhere.
+fn page(status: u16, title: &str, text: &str) -> Result<Response> {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title}</title><body style=\"font-family:sans-serif;max-width:32rem;margin:4rem auto\">\
+         <h1>{title}</h1><p>{text}</p></body></html>"
+    );
+    let mut resp = Response::from_html(html)?.with_status(status);
+    let h = resp.headers_mut();
+    h.set("Cache-Control", "no-store")?;
+    h.set(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'",
+    )?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    Ok(resp)
+}
+
+/// The page for links that match nothing.
+pub fn not_found() -> Result<Response> {
+    page(
+        404,
+        "Link not available",
+        "This link is not active. Please visit the brand's website to contact them.",
+    )
+}
+
+fn visitor_id(req: &Request) -> (String, bool) {
+    let from_cookie = header(req.headers(), "Cookie").and_then(|c| {
+        c.split(';')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == VISITOR_COOKIE)
+            .map(|(_, v)| v.to_string())
+            .filter(|v| valid_id(v))
+    });
+    match from_cookie {
+        Some(v) => (v, false),
+        None => (random_id(), true),
+    }
+}
+
+/// Handles a click.
+pub async fn handle(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    account: &str,
+    engagement: &str,
+) -> Result<Response> {
+    if req.method() != Method::Get && req.method() != Method::Head {
+        return page(405, "Link not available", "Open this link in a browser.");
+    }
+    if !valid_id(account) {
+        return not_found();
+    }
+    let now = now_ms(&req, env);
+    let loaded = match snapshots::load(env, account, now).await {
+        Ok(l) => l,
+        Err(ApiError::UnknownAccount(_)) => return not_found(),
+        Err(e) => {
+            worker::console_error!("offsite {account}: {e:?}");
+            return page(
+                503,
+                "Please try again",
+                "This link is briefly unavailable. Please try again in a minute.",
+            );
+        }
+    };
+    let link = req.url()?;
+    let (vid, new_visitor) = visitor_id(&req);
+    let referrer = header(req.headers(), "Referer");
+    let view = PageView {
+        url: &link,
+        sections: &[],
+        referrer: referrer.as_deref(),
+        authenticated: false,
+    };
+    let visitor = Visitor::new(&vid, "offsite", &view, Map::new(), &edge(&req, env));
+    let when =
+        jiff::Timestamp::from_millisecond(i64::try_from(now).unwrap_or(0)).unwrap_or_default();
+    let engagement_id = if valid_id(engagement) { engagement } else { "" };
+    let Some(decision) = click(
+        &loaded.snapshot,
+        engagement_id,
+        &vid,
+        &visitor.attributes,
+        when,
+        &loaded.availability,
+    ) else {
+        return page(503, "Please try again", "This link is briefly unavailable.");
+    };
+    let counted = if loaded.snapshot.engagement(engagement_id).is_some() {
+        engagement_id
+    } else {
+        "(unknown)"
+    };
+    let count = ClickCount {
+        engagement: counted.to_string(),
+        outcome: decision.outcome.code().to_string(),
+    };
+    let (env2, account2) = (env.clone(), account.to_string());
+    ctx.wait_until(async move {
+        let body = serde_json::to_string(&count).unwrap_or_default();
+        if let Err(e) =
+            snapshots::account_call(&env2, &account2, Method::Post, "/clicks", &[], Some(body))
+                .await
+        {
+            worker::console_warn!("click count for {account2} lost: {e:?}");
+        }
+    });
+    let dest = location(&decision, account, link.query_pairs(), &random_id());
+    // Built by hand: the runtime's redirect responses have immutable headers.
+    let mut resp = Response::empty()?.with_status(302);
+    let h = resp.headers_mut();
+    h.set("Location", dest.as_str())?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    h.set("X-Edge-Outcome", decision.outcome.code())?;
+    if new_visitor {
+        h.set(
+            "Set-Cookie",
+            &format!("{VISITOR_COOKIE}={vid}; Max-Age=34560000; Path=/o/; Secure; HttpOnly; SameSite=Lax"),
+        )?;
+    }
+    Ok(resp)
+}

@@ -1,0 +1,148 @@
+// R-O1..R-O5 over HTTP: every vector of fixtures/offsite.json against the real worker, click
+// counts per engagement and outcome, and a table of hostile links that must never redirect
+// outside the published snapshot or fail with a 5xx.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, admin, publishDemo, fixture, TOKEN } from "./harness.mjs";
+
+const vectors = JSON.parse(fixture("offsite.json"));
+const snapshot = JSON.parse(fixture("demo/snapshot.json"));
+const D = "https://www.demo-outfitters.example";
+let w;
+
+before(async () => {
+  w = await startWorker();
+  await publishDemo(w.base, "0");
+});
+after(async () => { await w?.stop(); });
+
+async function click(path, { now, country = "GB", visitorId = "visitor-0001", method = "GET" } = {}) {
+  const headers = { "CF-IPCountry": country, Cookie: `ee_vid=${visitorId}` };
+  if (now) { headers["X-Test-Now"] = now; headers.Authorization = `Bearer ${TOKEN}`; }
+  const r = await fetch(`${w.base}${path}`, { method, headers, redirect: "manual" });
+  return { status: r.status, location: r.headers.get("location"), headers: r.headers, body: await r.text() };
+}
+
+for (const c of vectors.cases) {
+  test(`${c.rules.join(" ")}: ${c.name}`, async () => {
+    const a = await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
+    assert.equal(a.status, 200, a.text);
+    const r = await click(c.link, { now: c.now, country: c.country, visitorId: c.visitorId });
+    assert.equal(r.status, 302, r.body);
+    assert.equal(r.headers.get("cache-control"), "no-store");
+    assert.equal(r.headers.get("x-edge-outcome"), c.expect.outcome);
+    const loc = new URL(r.location);
+    const query = Object.fromEntries(loc.searchParams);
+    if (query.ee_context) {
+      assert.match(query.ee_context, /^[0-9a-f]{32}$/);
+      query.ee_context = "*";
+    }
+    assert.equal(`${loc.origin}${loc.pathname}`, c.expect.url);
+    assert.deepEqual(query, c.expect.query);
+    assert.equal(loc.hash ? loc.hash.slice(1) : null, c.expect.fragment);
+  });
+}
+
+test("R-O1 the same link survives a new snapshot revision", async () => {
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  const rev = await publishDemo(w.base, "*");
+  assert.ok(rev >= 2);
+  const r = await click("/o/demo/e-offsite-email", { now: "2026-11-23T10:00:00Z" });
+  assert.equal(r.headers.get("x-edge-outcome"), "eligible");
+  assert.equal(new URL(r.location).searchParams.get("ee_revision"), "2");
+});
+
+test("R-O4 re-enabling an engagement restores the landing page", async () => {
+  const doc = structuredClone(snapshot);
+  doc.campaigns.find((c) => c.id === "c-offsite").engagements.find((e) => e.id === "e-offsite-email").enabled = false;
+  assert.equal((await admin(w.base, "PUT", "demo/snapshot", doc, { "If-Match": "*" })).status, 200);
+  const off = await click("/o/demo/e-offsite-email", { now: "2026-11-23T10:00:00Z" });
+  assert.equal(off.location, `${D}/contact`);
+  await publishDemo(w.base, "*");
+  const on = await click("/o/demo/e-offsite-email", { now: "2026-11-23T10:00:00Z" });
+  assert.equal(on.headers.get("x-edge-outcome"), "eligible");
+});
+
+test("R-O1 clicks are counted per engagement and outcome, exactly, readable by the admin", async () => {
+  const before = (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-qr"] ?? {};
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  await Promise.all(Array.from({ length: 40 }, () => click("/o/demo/e-offsite-qr", { now: "2026-11-23T10:00:00Z" })));
+  await Promise.all(Array.from({ length: 10 }, () => click("/o/demo/e-offsite-qr", { now: "2026-11-23T10:00:00Z", country: "FR" })));
+  const want = { eligible: (before.eligible ?? 0) + 40, not_in_audience: (before.not_in_audience ?? 0) + 10 };
+  let got;
+  for (let i = 0; i < 50; i++) {
+    got = (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-qr"];
+    if (got?.eligible === want.eligible && got?.not_in_audience === want.not_in_audience) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(got.eligible, want.eligible);
+  assert.equal(got.not_in_audience, want.not_in_audience);
+});
+
+test("R-O5 unknown account: a small 404 page that names no internals", async () => {
+  const r = await click("/o/nobody/e-offsite-email");
+  assert.equal(r.status, 404);
+  assert.match(r.headers.get("content-type"), /text\/html/);
+  assert.doesNotMatch(r.body, /snapshot|panic|error|KV|Durable|unknown_account/i);
+});
+
+const allowed = new Set([`${D}/contact`, `${D}/survey/sales`, `${D}/survey/offline`, `${D}/chat`, `${D}/help/chat`, `${D}/winter-sale`]);
+const long = "e".repeat(5000);
+const hostile = [
+  "/o/demo/e-offsite-email//evil.example",
+  "/o/demo//evil.example",
+  "//evil.example/o/demo/e-offsite-email",
+  "/o/demo/%2F%2Fevil.example",
+  "/o/demo/e-offsite-email%2F..%2F..%2Fadmin",
+  "/o/demo/e-offsite-email?next=https://evil.example",
+  "/o/demo/e-offsite-email?redirect=%2F%2Fevil.example",
+  "/o/demo/e-offsite-email?utm_source=%0d%0aLocation:%20https://evil.example",
+  "/o/demo/e-offsite-email?utm_source=x%0aSet-Cookie:%20a=b",
+  "/o/demo/%0d%0aLocation:https://evil.example",
+  "/o/demo/e-offsite-email%00",
+  "/o/demo/",
+  "/o/demo/e-offsite-email/extra",
+  "/o/%2e%2e/e-offsite-email",
+  `/o/demo/${long}`,
+  `/o/demo/e-offsite-email?utm_source=${"x".repeat(6000)}`,
+  "/o/demo/%C3%A9ngagement",
+  "/o/demo/e-offsite-email?utm_source=%F0%9F%98%80",
+  "/o/d%C3%A9mo/e-offsite-email",
+  "/o/demo/e-offsite-email?ee_account=evil&ee_engagement=x&ee_context=forged",
+  `/o/demo/e-offsite-email?${Array.from({ length: 50 }, (_, i) => `utm_p${i}=${i}`).join("&")}`,
+  "/o/demo/E-OFFSITE-EMAIL",
+  "/o/demo/e-offsite-email%20",
+  "/o/demo/e-offsite-email;evil.example",
+  "/o/demo/e-offsite-email@evil.example",
+  "/o/demo/https:%2F%2Fevil.example",
+  "/o/demo/javascript:alert(1)",
+  "/o/demo/e-offsite-email?utm_source=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+  "/o/demo/e-offsite-email?%0d%0a=1",
+  "/o/demo/e-sales-overlay",
+  "/o/demo/e-offsite-email?utm_source=https://evil.example&utm_medium=//evil.example",
+  "/o/demo/%252F%252Fevil.example",
+  "/o/demo/e-offsite-email?@evil.example",
+  "/o/a%0d%0ab/e-offsite-email",
+];
+
+test(`R-O5 ${hostile.length} hostile links never redirect outside the snapshot and never 5xx`, async () => {
+  assert.ok(hostile.length >= 30);
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  for (const path of hostile) {
+    const r = await click(path, { now: "2026-11-23T10:00:00Z" });
+    assert.ok(r.status < 500, `${path.slice(0, 80)} -> ${r.status}`);
+    if (r.status === 302) {
+      assert.doesNotMatch(r.location, /[\r\n]/);
+      const loc = new URL(r.location);
+      assert.ok(allowed.has(`${loc.origin}${loc.pathname}`), `${path.slice(0, 80)} -> ${r.location.slice(0, 120)}`);
+      assert.ok([...loc.searchParams.keys()].filter((k) => k === "ee_account").length <= 1);
+      assert.notEqual(loc.searchParams.get("ee_account"), "evil");
+      assert.ok([...loc.searchParams.keys()].filter((k) => k.startsWith("utm_")).length <= 10);
+    } else {
+      assert.ok([400, 404, 405, 414, 431].includes(r.status), `${path.slice(0, 80)} -> ${r.status}`);
+      assert.doesNotMatch(r.body, /panic|RuntimeError|snapshot\//i);
+    }
+  }
+  const post = await click("/o/demo/e-offsite-email", { method: "POST" });
+  assert.equal(post.status, 405);
+});
