@@ -6,7 +6,7 @@ use super::auth::is_admin;
 use super::http::{body, header, json, require_json, Answer};
 use super::{internal, now_ms, snapshots};
 use crate::engine::agent::{Availability, SkillAvailability};
-use crate::engine::snapshot::compile;
+use crate::engine::snapshot::{compile, Source};
 use crate::protocol::{valid_id, ApiError, MAX_SNAPSHOT_BODY};
 use serde::Deserialize;
 use serde_json::json;
@@ -46,6 +46,7 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
                 &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
             )
         }
+        (Method::Get, ["offsite-links"]) => offsite_links(&req, env, account).await,
         (Method::Get, ["clicks"]) => {
             let mut resp =
                 snapshots::account_call(env, account, Method::Get, "/clicks", &[], None).await?;
@@ -57,11 +58,39 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
             let skill = (*skill).to_string();
             push_availability(req, env, account, Some(&skill)).await
         }
-        (_, ["snapshot"] | ["availability"] | ["availability", _] | ["clicks"]) => {
-            Err(ApiError::MethodNotAllowed)
-        }
+        (
+            _,
+            ["snapshot"] | ["availability"] | ["availability", _] | ["clicks"] | ["offsite-links"],
+        ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound("route".to_string())),
     }
+}
+
+/// The public link of every offsite engagement of the live snapshot (R-O1).
+async fn offsite_links(req: &Request, env: &Env, account: &str) -> Answer {
+    let loaded = snapshots::load(env, account, now_ms(req, env)).await?;
+    let url = req.url().map_err(internal)?;
+    let origin = url.origin().ascii_serialization();
+    let snap = &loaded.snapshot;
+    let links: Vec<_> = snap
+        .engagements
+        .iter()
+        .filter(|e| e.spec.source == Source::Offsite)
+        .map(|e| {
+            json!({
+                "engagementId": e.spec.id,
+                "name": e.spec.name,
+                "campaignId": snap.campaign_of(e).map(|c| c.spec.id.as_str()),
+                "enabled": e.spec.enabled,
+                "channelSource": e.spec.offsite.as_ref().and_then(|o| o.channel_source.as_deref()),
+                "url": format!("{origin}/o/{account}/{}", e.spec.id),
+            })
+        })
+        .collect();
+    json(
+        200,
+        &json!({ "account": account, "revision": snap.revision, "links": links }),
+    )
 }
 
 async fn read_snapshot(env: &Env, account: &str) -> Answer {

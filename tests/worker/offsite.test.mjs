@@ -79,6 +79,16 @@ test("R-O1 clicks are counted per engagement and outcome, exactly, readable by t
   assert.equal(got.not_in_audience, want.not_in_audience);
 });
 
+test("R-O1 the admin lists every offsite engagement's public link", async () => {
+  const r = await admin(w.base, "GET", "demo/offsite-links");
+  assert.equal(r.status, 200, r.text);
+  const byId = Object.fromEntries(r.json.links.map((l) => [l.engagementId, l]));
+  assert.deepEqual(Object.keys(byId).sort(), ["e-draft-offsite", "e-offsite-email", "e-offsite-qr", "e-offsite-retired", "e-winter-offsite"]);
+  assert.equal(byId["e-offsite-email"].url, `${w.base}/o/demo/e-offsite-email`);
+  const followed = await fetch(byId["e-offsite-email"].url, { redirect: "manual", headers: { "CF-IPCountry": "GB" } });
+  assert.equal(followed.status, 302);
+});
+
 test("R-O5 unknown account: a small 404 page that names no internals", async () => {
   const r = await click("/o/nobody/e-offsite-email");
   assert.equal(r.status, 404);
