@@ -4,14 +4,14 @@
 
 use super::agent::{engagement_state, skill_state, AgentState, Availability};
 use super::condition::hash;
-use super::snapshot::{CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
+use super::snapshot::{CampaignStatus, Engagement, Priority, PriorityWeights, SkillRef, Snapshot};
 use super::visitor::Visitor;
 use super::zone::{Channel, Zone};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Preference class inside a zone (R-D4 step 2): lower is preferred.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Class {
     /// A chat engagement whose agents are online.
@@ -23,13 +23,13 @@ pub enum Class {
 }
 
 /// What happened to one engagement in a decision (R-P3).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "outcome")]
 pub enum Verdict {
     /// Excluded by the first rule that failed.
     Excluded {
         /// The SPEC rule, e.g. `R-D2`.
-        rule: &'static str,
+        rule: String,
         /// Why, in words.
         reason: String,
     },
@@ -54,7 +54,7 @@ pub enum Verdict {
 }
 
 /// An engagement's verdict, for the explanation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Explained {
     /// Campaign id.
@@ -304,19 +304,35 @@ fn candidate(
     shown_state(snap, e, ctx.availability).map_err(|why| ("R-D3", why))
 }
 
-/// R-D4 steps 3-4: pick one of the best-class candidates by priority draw, then uniformly.
-/// Returns the index into `best` with the tier and the two draws.
-fn arbitrate(
-    snap: &Snapshot,
-    zone: &Zone,
+/// The outcome of arbitration in one zone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Choice {
+    /// Index of the winner in the list given.
+    pub index: usize,
+    /// The best class present.
+    pub class: Class,
+    /// The tier drawn.
+    pub tier: Priority,
+    /// Tier draw and tie draw, each in `[0, 1)`.
+    pub draws: [f64; 2],
+}
+
+/// R-D4 steps 2-4 over one zone's candidates, given as (class, priority): keep the best class,
+/// draw a tier with the account's weights renormalised over the tiers present (uniform if
+/// they are all 0), then one candidate of that tier uniformly. Both draws hash the visit id,
+/// so they are sticky per visit. The engine and the visit object both call this.
+pub fn choose(
+    account: &str,
+    weights: &PriorityWeights,
+    zone: &str,
     visit_id: &str,
-    best: &[(usize, Priority)],
-) -> Option<(usize, Priority, [f64; 2])> {
-    let account = &snap.account.spec.id;
-    let weights = snap.account.spec.priority_weights;
+    items: &[(Class, Priority)],
+) -> Option<Choice> {
+    let class = items.iter().map(|i| i.0).min()?;
     let tiers: Vec<Priority> = [Priority::High, Priority::Medium, Priority::Low]
         .into_iter()
-        .filter(|t| best.iter().any(|(_, p)| p == t))
+        .filter(|t| items.iter().any(|&(c, p)| c == class && p == *t))
         .collect();
     let total: u32 = tiers.iter().map(|t| weights.of(*t)).sum();
     let tier_draw = draw(account, &format!("{zone}|tier"), visit_id);
@@ -336,22 +352,46 @@ fn arbitrate(
         }
         chosen
     };
-    let in_tier: Vec<usize> = best
+    let in_tier: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, (_, p))| *p == tier)
+        .filter(|(_, &(c, p))| c == class && p == tier)
         .map(|(i, _)| i)
         .collect();
     let tie_draw = draw(account, &format!("{zone}|tie"), visit_id);
     let pick = (tie_draw * in_tier.len() as f64) as usize;
-    let chosen = in_tier.get(pick).or(in_tier.last()).copied()?;
-    Some((chosen, tier, [tier_draw, tie_draw]))
+    let index = in_tier.get(pick).or(in_tier.last()).copied()?;
+    Some(Choice {
+        index,
+        class,
+        tier,
+        draws: [tier_draw, tie_draw],
+    })
 }
 
-fn shown(
+/// Why a candidate lost its zone to `winner_id` (R-P3).
+pub fn lost_reason(class: Class, priority: Priority, choice: &Choice, winner_id: &str) -> String {
+    if class != choice.class {
+        format!(
+            "class {class:?} loses to {:?} ({winner_id} shown)",
+            choice.class
+        )
+    } else if priority != choice.tier {
+        format!(
+            "{} priority; the draw chose {} ({winner_id} shown)",
+            priority.name(),
+            choice.tier.name()
+        )
+    } else {
+        format!("random tie-break chose {winner_id}")
+    }
+}
+
+/// The fields the tag needs for one shown engagement (R-D4).
+pub fn shown(
     snap: &Snapshot,
     e: &Engagement,
-    zone: &Zone,
+    zone: &str,
     state: AgentState,
     context_id: String,
 ) -> Shown {
@@ -393,30 +433,56 @@ fn shown(
     }
 }
 
-/// Decides what a tag request shows: at most one engagement per requested zone.
-/// `new_context_id` makes a fresh id for each shown engagement.
-pub fn decide(
-    snap: &Snapshot,
-    ctx: &Context<'_>,
-    new_context_id: &mut dyn FnMut() -> String,
-) -> Decision {
+/// A candidate for a zone: it passed R-D1..R-D3 and R-D5.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// Index into [`Snapshot::engagements`].
+    pub index: usize,
+    /// The state it would show in.
+    pub state: AgentState,
+    /// Its preference class.
+    pub class: Class,
+    /// Its campaign's priority.
+    pub priority: Priority,
+}
+
+/// Candidates of one requested zone, in the snapshot's stable order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneCandidates {
+    /// The zone.
+    pub zone: Zone,
+    /// Its candidates.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Everything decided before zone arbitration: the part a visit does not change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Control-group membership.
+    pub control_groups: ControlGroups,
+    /// Candidates per requested zone (empty for account-control visitors).
+    pub zones: Vec<ZoneCandidates>,
+    /// Verdicts of the engagements already excluded (when explaining).
+    pub explanation: Vec<Explained>,
+}
+
+fn explained(snap: &Snapshot, e: &Engagement, verdict: Verdict) -> Explained {
+    Explained {
+        campaign_id: snap
+            .campaign_of(e)
+            .map_or(String::new(), |c| c.spec.id.clone()),
+        engagement_id: e.spec.id.clone(),
+        verdict,
+    }
+}
+
+/// R-D1..R-D3, R-D5: the candidates of every requested zone.
+pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
     let account = &snap.account.spec;
-    let mut decision = Decision {
-        revision: snap.revision,
+    let mut out = Evaluation {
         control_groups: ControlGroups::default(),
-        engagements: Vec::new(),
+        zones: Vec::new(),
         explanation: Vec::new(),
-    };
-    let explain = |e: &Engagement, verdict: Verdict, out: &mut Vec<Explained>| {
-        if ctx.explain {
-            out.push(Explained {
-                campaign_id: snap
-                    .campaign_of(e)
-                    .map_or(String::new(), |c| c.spec.id.clone()),
-                engagement_id: e.spec.id.clone(),
-                verdict,
-            });
-        }
     };
     if in_control_group(
         &account.id,
@@ -424,131 +490,158 @@ pub fn decide(
         &ctx.visitor.visitor_id,
         account.control_group_percent,
     ) {
-        decision.control_groups.account = true;
-        for e in &snap.engagements {
+        out.control_groups.account = true;
+        if ctx.explain {
             let reason = format!(
                 "visitor is in the account's {}% control group",
                 account.control_group_percent
             );
-            explain(
-                e,
-                Verdict::Excluded {
-                    rule: "R-D5",
-                    reason,
-                },
-                &mut decision.explanation,
-            );
+            out.explanation = snap
+                .engagements
+                .iter()
+                .map(|e| {
+                    let rule = "R-D5".to_string();
+                    explained(
+                        snap,
+                        e,
+                        Verdict::Excluded {
+                            rule,
+                            reason: reason.clone(),
+                        },
+                    )
+                })
+                .collect();
         }
-        return decision;
+        return out;
     }
     let mut memo = CampaignMemo {
         checked: vec![None; snap.campaigns.len()],
     };
     let mut control = Vec::new();
-    let mut seen_zones: Vec<&Zone> = Vec::new();
     for zone in ctx.zones {
-        if seen_zones.contains(&zone) {
+        if out.zones.iter().any(|z| &z.zone == zone) {
             continue;
         }
-        seen_zones.push(zone);
-        let mut candidates: Vec<(usize, AgentState, Class, Priority)> = Vec::new();
-        for &i in snap.in_zone(zone) {
-            let Some(e) = snap.engagements.get(i) else {
+        let mut candidates = Vec::new();
+        for &index in snap.in_zone(zone) {
+            let Some(e) = snap.engagements.get(index) else {
                 continue;
             };
             match candidate(snap, ctx, e, &mut memo, &mut control) {
                 Ok((state, class)) => {
-                    let prio = snap
+                    let priority = snap
                         .campaign_of(e)
                         .map_or(Priority::Low, |c| c.spec.priority);
-                    candidates.push((i, state, class, prio));
+                    candidates.push(Candidate {
+                        index,
+                        state,
+                        class,
+                        priority,
+                    });
                 }
-                Err((rule, reason)) => explain(
-                    e,
-                    Verdict::Excluded { rule, reason },
-                    &mut decision.explanation,
-                ),
+                Err((rule, reason)) if ctx.explain => {
+                    let rule = rule.to_string();
+                    out.explanation
+                        .push(explained(snap, e, Verdict::Excluded { rule, reason }));
+                }
+                Err(_) => {}
             }
         }
-        let Some(best_class) = candidates.iter().map(|c| c.2).min() else {
+        out.zones.push(ZoneCandidates {
+            zone: zone.clone(),
+            candidates,
+        });
+    }
+    control.sort();
+    control.dedup();
+    out.control_groups.campaigns = control;
+    out
+}
+
+/// Adds a verdict for every engagement not yet explained: offsite ones, and web ones whose
+/// zone is not on the page (R-P3).
+pub fn explain_rest(snap: &Snapshot, explanation: &mut Vec<Explained>) {
+    for e in &snap.engagements {
+        if explanation.iter().any(|x| x.engagement_id == e.spec.id) {
             continue;
+        }
+        let (rule, reason) = match &e.zone {
+            None => (
+                "R-D1",
+                "offsite engagement: decided at click time (R-O1)".to_string(),
+            ),
+            Some(z) => ("R-D4", format!("zone {z} is not on this page")),
         };
-        let best: Vec<(usize, Priority)> = candidates
+        let rule = rule.to_string();
+        explanation.push(explained(snap, e, Verdict::Excluded { rule, reason }));
+    }
+}
+
+/// Decides a tag request without visit state: at most one engagement per requested zone.
+/// `new_context_id` makes a fresh id for each shown engagement.
+pub fn decide(
+    snap: &Snapshot,
+    ctx: &Context<'_>,
+    new_context_id: &mut dyn FnMut() -> String,
+) -> Decision {
+    let account = &snap.account.spec;
+    let eval = evaluate(snap, ctx);
+    let mut decision = Decision {
+        revision: snap.revision,
+        control_groups: eval.control_groups,
+        engagements: Vec::new(),
+        explanation: eval.explanation,
+    };
+    for zc in &eval.zones {
+        let zone = zc.zone.to_string();
+        let items: Vec<(Class, Priority)> = zc
+            .candidates
             .iter()
-            .filter(|c| c.2 == best_class)
-            .map(|c| (c.0, c.3))
+            .map(|c| (c.class, c.priority))
             .collect();
-        let Some((pick, tier, draws)) = arbitrate(snap, zone, &ctx.visitor.visit_id, &best) else {
+        let Some(choice) = choose(
+            &account.id,
+            &account.priority_weights,
+            &zone,
+            &ctx.visitor.visit_id,
+            &items,
+        ) else {
             continue;
         };
-        let winner = best.get(pick).map(|b| b.0);
-        for &(i, state, class, prio) in &candidates {
-            let Some(e) = snap.engagements.get(i) else {
+        let winner_id = zc
+            .candidates
+            .get(choice.index)
+            .and_then(|c| snap.engagements.get(c.index))
+            .map_or(String::new(), |e| e.spec.id.clone());
+        for (i, c) in zc.candidates.iter().enumerate() {
+            let Some(e) = snap.engagements.get(c.index) else {
                 continue;
             };
-            if Some(i) == winner {
+            if i == choice.index {
                 decision
                     .engagements
-                    .push(shown(snap, e, zone, state, new_context_id()));
-                explain(
-                    e,
+                    .push(shown(snap, e, &zone, c.state, new_context_id()));
+            }
+            if ctx.explain {
+                let verdict = if i == choice.index {
                     Verdict::Won {
-                        zone: zone.to_string(),
-                        class,
-                        tier,
-                        draws,
-                    },
-                    &mut decision.explanation,
-                );
-            } else {
-                let winner_id = winner
-                    .and_then(|w| snap.engagements.get(w))
-                    .map_or("", |w| w.spec.id.as_str());
-                let reason = if class != best_class {
-                    format!("class {class:?} loses to {best_class:?} ({winner_id} shown)")
-                } else if prio != tier {
-                    format!(
-                        "{} priority; the draw chose {} ({winner_id} shown)",
-                        prio.name(),
-                        tier.name()
-                    )
+                        zone: zone.clone(),
+                        class: choice.class,
+                        tier: choice.tier,
+                        draws: choice.draws,
+                    }
                 } else {
-                    format!("random tie-break chose {winner_id}")
-                };
-                explain(
-                    e,
                     Verdict::Lost {
-                        zone: zone.to_string(),
-                        reason,
-                    },
-                    &mut decision.explanation,
-                );
+                        zone: zone.clone(),
+                        reason: lost_reason(c.class, c.priority, &choice, &winner_id),
+                    }
+                };
+                decision.explanation.push(explained(snap, e, verdict));
             }
         }
     }
     if ctx.explain {
-        for e in &snap.engagements {
-            if decision
-                .explanation
-                .iter()
-                .any(|x| x.engagement_id == e.spec.id)
-            {
-                continue;
-            }
-            let reason = match &e.zone {
-                None => "offsite engagement: decided at click time (R-O1)".to_string(),
-                Some(z) => format!("zone {z} is not on this page"),
-            };
-            let rule = if e.zone.is_none() { "R-D1" } else { "R-D4" };
-            explain(
-                e,
-                Verdict::Excluded { rule, reason },
-                &mut decision.explanation,
-            );
-        }
+        explain_rest(snap, &mut decision.explanation);
     }
-    control.sort();
-    control.dedup();
-    decision.control_groups.campaigns = control;
     decision
 }
