@@ -157,6 +157,10 @@ pub struct PageInput {
     /// The page pushed an authenticated identity.
     #[serde(default)]
     pub authenticated: bool,
+    /// Page-view id: re-evaluations of one page view send the same value, a new page view a
+    /// new one (zones are held per page view, R-D4). Defaults to the URL without fragment.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// `POST /v1/decide` body (the GET form carries the same fields as query parameters).
@@ -165,10 +169,12 @@ pub struct PageInput {
 pub struct DecideRequest {
     /// Account id.
     pub account: String,
-    /// Visitor id kept by the tag (first-party storage).
-    pub visitor_id: String,
-    /// Visit (session) id.
-    pub visit_id: String,
+    /// Visitor id kept by the tag; issued by the worker when absent.
+    #[serde(default)]
+    pub visitor_id: Option<String>,
+    /// Visit (session) id; issued by the worker when absent.
+    #[serde(default)]
+    pub visit_id: Option<String>,
     /// The page.
     pub page: PageInput,
     /// Zones on the page; default `left`, `right`, `proactive`.
@@ -188,6 +194,8 @@ pub struct ParsedDecide {
     pub visitor: Visitor,
     /// Distinct zones, in request order.
     pub zones: Vec<Zone>,
+    /// Page-view key for zone holding.
+    pub page_id: String,
 }
 
 /// True for ids of 1-64 characters of `A-Z a-z 0-9 - _ .`.
@@ -264,13 +272,14 @@ impl DecideRequest {
         };
         Ok(DecideRequest {
             account: required("account")?,
-            visitor_id: required("visitorId")?,
-            visit_id: required("visitId")?,
+            visitor_id: text("visitorId"),
+            visit_id: text("visitId"),
             page: PageInput {
                 url: required("url")?,
                 sections: list("sections").unwrap_or_default(),
                 referrer: text("referrer"),
                 authenticated: matches!(text("authenticated").as_deref(), Some("1" | "true")),
+                id: text("pageId"),
             },
             zones: list("zones"),
             attributes,
@@ -280,8 +289,13 @@ impl DecideRequest {
     /// Validates ids, page, zones and attributes, and builds the engine's visitor.
     pub fn parse(self, edge: &Edge) -> Result<ParsedDecide, ApiError> {
         check_id("account", &self.account)?;
-        check_id("visitorId", &self.visitor_id)?;
-        check_id("visitId", &self.visit_id)?;
+        let visitor_id = self.visitor_id.as_deref().unwrap_or("");
+        let visit_id = self.visit_id.as_deref().unwrap_or("");
+        check_id("visitorId", visitor_id)?;
+        check_id("visitId", visit_id)?;
+        if let Some(id) = &self.page.id {
+            check_id("page.id", id)?;
+        }
         if self.page.url.len() > 2048 {
             return Err(ApiError::invalid("page.url", "longer than 2048 bytes"));
         }
@@ -343,17 +357,17 @@ impl DecideRequest {
             referrer: self.page.referrer.as_deref(),
             authenticated: self.page.authenticated,
         };
-        let visitor = Visitor::new(
-            &self.visitor_id,
-            &self.visit_id,
-            &page,
-            self.attributes,
-            edge,
-        );
+        let visitor = Visitor::new(visitor_id, visit_id, &page, self.attributes, edge);
+        let page_id = self.page.id.clone().unwrap_or_else(|| {
+            let mut u = url.clone();
+            u.set_fragment(None);
+            u.to_string()
+        });
         Ok(ParsedDecide {
             account: self.account,
             visitor,
             zones,
+            page_id,
         })
     }
 }
@@ -371,4 +385,7 @@ pub struct DecideResponse<'a> {
     /// Revision, control groups, engagements (and explanation when asked for).
     #[serde(flatten)]
     pub decision: &'a crate::engine::decide::Decision,
+    /// True when the visit could not be consulted: no proactive engagement was offered.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub degraded: bool,
 }

@@ -21,7 +21,7 @@ pub struct SkillAvailability {
 pub type Availability = HashMap<String, SkillAvailability>;
 
 /// Engagement state codes as the web tag knows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AgentState {
     /// 1: agents online and the expected wait is under the skill's max wait time.

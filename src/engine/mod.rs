@@ -8,5 +8,6 @@ pub mod entry_point;
 pub mod offsite;
 pub mod schedule;
 pub mod snapshot;
+pub mod visit;
 pub mod visitor;
 pub mod zone;

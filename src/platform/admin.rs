@@ -7,6 +7,7 @@ use super::http::{body, header, json, require_json, Answer};
 use super::{internal, now_ms, snapshots};
 use crate::engine::agent::{Availability, SkillAvailability};
 use crate::engine::snapshot::{compile, Source};
+use crate::engine::visit::VisitState;
 use crate::protocol::{valid_id, ApiError, MAX_SNAPSHOT_BODY};
 use serde::Deserialize;
 use serde_json::json;
@@ -44,6 +45,26 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
             json(
                 200,
                 &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
+            )
+        }
+        (Method::Get, ["visits", visit_id]) => {
+            if !valid_id(visit_id) {
+                return Err(ApiError::invalid(
+                    "visitId",
+                    "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
+                ));
+            }
+            let name = super::decide::visit_object(account, visit_id);
+            let mut resp =
+                super::objects::call(env, "VISITS", &name, Method::Get, "/state", &[], None)
+                    .await?;
+            if resp.status_code() == 404 {
+                return Err(ApiError::NotFound("visit".to_string()));
+            }
+            let visit: VisitState = resp.json().await.map_err(internal)?;
+            json(
+                200,
+                &json!({ "account": account, "visitId": visit_id, "visit": visit }),
             )
         }
         (Method::Get, ["offsite-links"]) => offsite_links(&req, env, account).await,

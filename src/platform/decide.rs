@@ -3,10 +3,11 @@
 
 use super::auth::is_admin;
 use super::http::{body, header, json, require_json, Answer};
-use super::{now_ms, random_id, snapshots};
-use crate::engine::decide::{decide, Context};
+use super::{now_ms, objects, random_id, snapshots};
+use crate::engine::decide::{evaluate, Context};
+use crate::engine::visit::{self, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
-use crate::protocol::{ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
+use crate::protocol::{valid_id, ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
 use worker::{Env, Method, Request};
 
 /// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
@@ -34,13 +35,28 @@ pub(super) fn edge(req: &Request, env: &Env) -> Edge {
     }
 }
 
-/// Handles a decision request.
+/// Cookies that keep the ids where the worker serves the brand's own host (first party).
+const VISITOR_COOKIE: &str = "ee_vid";
+const VISIT_COOKIE: &str = "ee_sid";
+
+fn cookie(req: &Request, name: &str) -> Option<String> {
+    header(req.headers(), "Cookie").and_then(|c| {
+        c.split(';')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .filter(|v| valid_id(v))
+    })
+}
+
+/// Handles a decision request: stateless candidates here, then one call to the visit's
+/// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7).
 pub async fn handle(mut req: Request, env: &Env) -> Answer {
     let url = req
         .url()
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
     let explain = url.query_pairs().any(|(k, v)| k == "explain" && v == "1") && is_admin(&req, env);
-    let request = if req.method() == Method::Get {
+    let mut request = if req.method() == Method::Get {
         DecideRequest::from_query(
             url.query_pairs()
                 .map(|(k, v)| (k.into_owned(), v.into_owned())),
@@ -49,9 +65,23 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         require_json(&req)?;
         DecideRequest::from_json(&body(&mut req, MAX_DECIDE_BODY).await?)?
     };
+    // Ids the tag did not send come from the first-party cookies, else are issued here.
+    let mut issued = false;
+    for (slot, name) in [
+        (&mut request.visitor_id, VISITOR_COOKIE),
+        (&mut request.visit_id, VISIT_COOKIE),
+    ] {
+        if slot.is_none() {
+            *slot = cookie(&req, name).or_else(|| {
+                issued = true;
+                Some(random_id())
+            });
+        }
+    }
     let parsed = request.parse(&edge(&req, env))?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, &parsed.account, now).await?;
+    let snap = &loaded.snapshot;
     let ctx = Context {
         visitor: &parsed.visitor,
         zones: &parsed.zones,
@@ -59,14 +89,69 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         availability: &loaded.availability,
         explain,
     };
-    let decision = decide(&loaded.snapshot, &ctx, &mut random_id);
-    json(
-        200,
-        &DecideResponse {
-            account: &parsed.account,
-            visitor_id: &parsed.visitor.visitor_id,
-            visit_id: &parsed.visitor.visit_id,
-            decision: &decision,
-        },
+    let eval = evaluate(snap, &ctx);
+    let (vid, sid) = (&parsed.visitor.visitor_id, &parsed.visitor.visit_id);
+    let mut degraded = false;
+    let decision = if eval.control_groups.account {
+        visit::decision(snap, eval, VisitAnswer::default(), explain)
+    } else {
+        let vreq = visit::request(snap, &eval, vid, sid, &parsed.page_id, now);
+        match ask_visit(env, &parsed.account, &vreq).await {
+            Ok(answer) => visit::decision(snap, eval, answer, explain),
+            Err(e) => {
+                worker::console_error!("visit object unavailable, no proactive engagements: {e:?}");
+                degraded = true;
+                visit::without_visit(snap, eval, &vreq, explain, &mut random_id)
+            }
+        }
+    };
+    let body = DecideResponse {
+        account: &parsed.account,
+        visitor_id: vid,
+        visit_id: sid,
+        decision: &decision,
+        degraded,
+    };
+    let mut resp = json(200, &body)?;
+    if issued {
+        let timeout = u32::from(snap.account.spec.visit_timeout_minutes) * 60;
+        let h = resp.headers_mut();
+        for c in [
+            format!("{VISITOR_COOKIE}={vid}; Max-Age=34560000; Path=/; Secure; SameSite=Lax"),
+            format!("{VISIT_COOKIE}={sid}; Max-Age={timeout}; Path=/; Secure; SameSite=Lax"),
+        ] {
+            h.append("Set-Cookie", &c)
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        }
+    }
+    Ok(resp)
+}
+
+/// The visit object for (account, visit).
+pub(super) fn visit_object(account: &str, visit_id: &str) -> String {
+    format!("{account}:{visit_id}")
+}
+
+async fn ask_visit(env: &Env, account: &str, vreq: &VisitRequest) -> Result<VisitAnswer, ApiError> {
+    let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let name = visit_object(account, &vreq.visit_id);
+    let mut resp = objects::call(
+        env,
+        "VISITS",
+        &name,
+        Method::Post,
+        "/decide",
+        &[],
+        Some(body),
     )
+    .await?;
+    if resp.status_code() != 200 {
+        return Err(ApiError::Unavailable(format!(
+            "visit object answered {}",
+            resp.status_code()
+        )));
+    }
+    resp.json()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
 }

@@ -5,9 +5,12 @@ pub mod account_do;
 mod admin;
 mod auth;
 mod decide;
+mod events;
 mod http;
+mod objects;
 mod offsite;
 mod snapshots;
+pub mod visit_do;
 
 use crate::protocol::ApiError;
 use http::{cors, error_response, json, Answer};
@@ -41,7 +44,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     );
     match answer {
         Ok(resp) => Ok(resp),
-        Err(e) if path.starts_with("/v1/decide") => error_response(&e).map(cors),
+        Err(e) if path.starts_with("/v1/decide") || path.starts_with("/v1/events") => {
+            error_response(&e).map(cors)
+        }
         Err(e) => error_response(&e),
     }
 }
@@ -74,7 +79,11 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Answer {
             Ok(cors(Response::empty().map_err(internal)?.with_status(204)))
         }
         (Method::Get | Method::Post, ["v1", "decide"]) => decide::handle(req, env).await.map(cors),
-        (_, ["v1", "decide"]) => Err(ApiError::MethodNotAllowed),
+        (Method::Options, ["v1", "events"]) => {
+            Ok(cors(Response::empty().map_err(internal)?.with_status(204)))
+        }
+        (Method::Post, ["v1", "events"]) => events::handle(req, env).await.map(cors),
+        (_, ["v1", "decide" | "events"]) => Err(ApiError::MethodNotAllowed),
         (_, ["o", account, engagement]) => {
             let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
             offsite::handle(req, env, ctx, &account, &engagement)
@@ -111,7 +120,7 @@ fn now_ms(req: &Request, env: &Env) -> u64 {
 }
 
 /// A fresh random id: 128 bits, URL-safe hex.
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // The platform's CSPRNG does not fail in practice; fall back to time-based uniqueness.

@@ -15,7 +15,7 @@ use crate::protocol::ApiError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use worker::{Env, Method, Request, RequestInit};
+use worker::{Env, Method};
 
 /// Longest an isolate trusts its view of an account before asking again.
 pub const REFRESH_MS: u64 = 5_000;
@@ -51,24 +51,7 @@ pub async fn account_call(
     headers: &[(&str, &str)],
     body: Option<String>,
 ) -> Result<worker::Response, ApiError> {
-    let fail = |e: worker::Error| ApiError::Unavailable(format!("account state: {e}"));
-    let stub = env
-        .durable_object("ACCOUNTS")
-        .and_then(|ns| ns.get_by_name(account))
-        .map_err(fail)?;
-    let mut init = RequestInit::new();
-    init.with_method(method);
-    let h = worker::Headers::new();
-    for (k, v) in headers {
-        h.set(k, v).map_err(fail)?;
-    }
-    init.with_headers(h);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    let req =
-        Request::new_with_init(&format!("https://account-state{path}"), &init).map_err(fail)?;
-    stub.fetch_with_request(req).await.map_err(fail)
+    super::objects::call(env, "ACCOUNTS", account, method, path, headers, body).await
 }
 
 /// Reads the account's live revision and availability from its Durable Object.

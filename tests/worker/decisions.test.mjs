@@ -13,11 +13,14 @@ before(async () => {
 });
 after(async () => { await w?.stop(); });
 
-for (const c of vectors.cases) {
+// Each vector is a first look at a page: its own visit, so that no visit state (held zones,
+// caps, declines) from another vector applies. Visit rules are tested in visits.test.mjs.
+vectors.cases.forEach((c, i) => {
   test(`${c.rules.join(" ")}: ${c.name}`, async () => {
     const avail = await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
     assert.equal(avail.status, 200, avail.text);
-    const r = await decide(w.base, c.request, { now: c.now, country: c.edge.country, userAgent: c.edge.userAgent });
+    const request = { ...c.request, visitId: `${c.request.visitId}-vector-${i}` };
+    const r = await decide(w.base, request, { now: c.now, country: c.edge.country, userAgent: c.edge.userAgent });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(summary(r.json), c.expect);
     for (const e of r.json.engagements) {
@@ -29,12 +32,12 @@ for (const c of vectors.cases) {
     assert.equal(r.json.revision, 1);
     assert.equal(r.headers.get("cache-control"), "no-store");
   });
-}
+});
 
 test("R-D4 the GET form gives the same decision as POST (tag cross-origin)", async () => {
   await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
   const c = vectors.cases[0];
-  const q = new URLSearchParams({ account: "demo", visitorId: c.request.visitorId, visitId: c.request.visitId, url: c.request.page.url });
+  const q = new URLSearchParams({ account: "demo", visitorId: c.request.visitorId, visitId: "get-form-visit", url: c.request.page.url });
   const r = await fetch(`${w.base}/v1/decide?${q}`, {
     headers: { "X-Test-Now": c.now, Authorization: `Bearer ${TOKEN}`, "CF-IPCountry": "GB", "User-Agent": c.edge.userAgent, Origin: "https://www.demo-outfitters.example" },
   });
@@ -43,25 +46,29 @@ test("R-D4 the GET form gives the same decision as POST (tag cross-origin)", asy
   assert.deepEqual(summary(await r.json()), c.expect);
 });
 
-test("R-D4 the same visit asking again gets the same engagements; context ids are fresh", async () => {
+test("R-D4 the same visit asking again on the same page gets the same engagements and contexts", async () => {
   const c = vectors.cases[0];
-  const a = await decide(w.base, c.request, { now: c.now, country: "GB" });
-  const b = await decide(w.base, c.request, { now: c.now, country: "GB" });
+  const request = { ...c.request, visitId: "sticky-visit", page: { ...c.request.page, id: "page-1" } };
+  const a = await decide(w.base, request, { now: c.now, country: "GB" });
+  const b = await decide(w.base, request, { now: c.now, country: "GB" });
   assert.deepEqual(summary(a.json), summary(b.json));
-  assert.notEqual(a.json.engagements[0].contextId, b.json.engagements[0].contextId);
+  assert.deepEqual(a.json.engagements.map((e) => e.contextId), b.json.engagements.map((e) => e.contextId));
+  const next = await decide(w.base, { ...request, page: { ...request.page, id: "page-2" } }, { now: c.now, country: "GB" });
+  assert.notEqual(next.json.engagements[0].contextId, a.json.engagements[0].contextId);
 });
 
 test("R-P2 availability pushed offline changes the decision within 10 seconds", async () => {
   const c = vectors.cases[0];
   await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
-  const before = await decide(w.base, c.request, { now: c.now, country: "GB" });
+  const page = (n) => ({ ...c.request, visitId: "availability-visit", page: { ...c.request.page, id: `p${n}` } });
+  const before = await decide(w.base, page(0), { now: c.now, country: "GB" });
   assert.equal(before.json.engagements.find((e) => e.zoneId === "right").stateName, "online");
   const pushed = Date.now();
   const r = await admin(w.base, "PUT", "demo/availability/sales", { onlineAgents: 0 });
   assert.equal(r.status, 200, r.text);
   let state;
-  while (Date.now() - pushed < 10_000) {
-    const d = await decide(w.base, c.request, { now: c.now, country: "GB" });
+  for (let n = 1; Date.now() - pushed < 10_000; n++) {
+    const d = await decide(w.base, page(n), { now: c.now, country: "GB" });
     state = d.json.engagements.find((e) => e.zoneId === "right").stateName;
     if (state === "offline") break;
     await new Promise((res) => setTimeout(res, 200));
@@ -77,7 +84,7 @@ test("R-P3 explain lists every engagement with its rule, only with the admin tok
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(c.request),
   });
   assert.equal((await plain.json()).explanation, undefined);
-  const r = await decide(w.base, c.request, { now: c.now, country: "GB", explain: true });
+  const r = await decide(w.base, { ...c.request, visitId: "explain-visit" }, { now: c.now, country: "GB", explain: true });
   const byId = Object.fromEntries(r.json.explanation.map((x) => [x.engagementId, x]));
   assert.equal(r.json.explanation.length, 17);
   assert.equal(byId["e-draft-overlay"].rule, "R-D1");

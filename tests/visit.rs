@@ -1,0 +1,318 @@
+//! Visit rules on the native engine: zone holding (R-D4), proactive caps (R-D6), declines and
+//! invite-after-decline policies (R-D7), idle timeout, and idempotent events (R-D9).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use edge_engage::engine::agent::AgentState;
+use edge_engage::engine::decide::{Class, Verdict};
+use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
+use edge_engage::engine::visit::{
+    EventName, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
+};
+
+fn cand(id: &str, class: Class, proactive: bool, conversation: bool, lob: &str) -> VisitCandidate {
+    VisitCandidate {
+        engagement_id: id.into(),
+        campaign_id: format!("c-{id}"),
+        priority: Priority::High,
+        class,
+        state: if class == Class::OfflineConversation {
+            AgentState::Offline
+        } else {
+            AgentState::Online
+        },
+        proactive,
+        conversation,
+        line_of_business: Some(lob.into()),
+    }
+}
+
+fn policy(conversation_cap: Option<u8>, decline: DeclinePolicy) -> VisitPolicy {
+    VisitPolicy {
+        caps: ProactiveCaps {
+            conversation: conversation_cap,
+            content: None,
+        },
+        decline,
+        weights: PriorityWeights::default(),
+        timeout_minutes: 30,
+    }
+}
+
+fn req(
+    page: &str,
+    now_ms: u64,
+    policy: &VisitPolicy,
+    zones: Vec<(&str, Vec<VisitCandidate>)>,
+) -> VisitRequest {
+    VisitRequest {
+        account: "acme".into(),
+        visitor_id: "visitor".into(),
+        visit_id: "visit".into(),
+        page_id: page.into(),
+        now_ms,
+        policy: policy.clone(),
+        zones: zones
+            .into_iter()
+            .map(|(z, c)| VisitZone {
+                zone: z.into(),
+                candidates: c,
+            })
+            .collect(),
+    }
+}
+
+fn ids() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("ctx-{n}")
+    }
+}
+
+fn shown(a: &VisitAnswer, zone: &str) -> Option<String> {
+    a.chosen
+        .iter()
+        .find(|c| c.zone == zone)
+        .map(|c| c.engagement_id.clone())
+}
+
+fn excluded_by(a: &VisitAnswer, id: &str) -> Option<String> {
+    a.verdicts
+        .iter()
+        .find(|v| v.engagement_id == id)
+        .and_then(|v| match &v.verdict {
+            Verdict::Excluded { rule, .. } => Some(rule.clone()),
+            _ => None,
+        })
+}
+
+const T0: u64 = 1_800_000_000_000;
+
+#[test]
+fn r_d6_proactive_conversation_cap_then_content_still_shows() {
+    let p = policy(Some(2), DeclinePolicy::default());
+    let zone = || {
+        vec![(
+            "proactive",
+            vec![
+                cand("invite", Class::OnlineConversation, true, true, "sales"),
+                cand("banner", Class::ContentOrMessaging, true, false, "mkt"),
+            ],
+        )]
+    };
+    let mut s = VisitState::default();
+    let mut id = ids();
+    for page in ["p1", "p2"] {
+        let a = s.decide(&req(page, T0, &p, zone()), &mut id);
+        assert_eq!(shown(&a, "proactive").as_deref(), Some("invite"), "{page}");
+    }
+    let a = s.decide(&req("p3", T0, &p, zone()), &mut id);
+    assert_eq!(shown(&a, "proactive").as_deref(), Some("banner"));
+    assert_eq!(excluded_by(&a, "invite").as_deref(), Some("R-D6"));
+    assert_eq!(s.proactive_displays.conversation, 2);
+    assert_eq!(s.proactive_displays.content, 1);
+}
+
+#[test]
+fn r_d4_zone_held_on_the_same_page_and_online_not_replaced_by_offline() {
+    let p = policy(Some(1), DeclinePolicy::default());
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let online = vec![(
+        "right",
+        vec![cand(
+            "sticky",
+            Class::OnlineConversation,
+            false,
+            true,
+            "sales",
+        )],
+    )];
+    let first = s.decide(&req("p1", T0, &p, online), &mut id);
+    let offline = vec![(
+        "right",
+        vec![
+            cand("sticky", Class::OfflineConversation, false, true, "sales"),
+            cand("app", Class::ContentOrMessaging, false, false, "mkt"),
+        ],
+    )];
+    let again = s.decide(&req("p1", T0 + 10_000, &p, offline.clone()), &mut id);
+    assert_eq!(
+        again.chosen,
+        first
+            .chosen
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.held = true;
+                c
+            })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(again.chosen[0].state, AgentState::Online);
+    let next_page = s.decide(&req("p2", T0 + 20_000, &p, offline), &mut id);
+    assert_eq!(shown(&next_page, "right").as_deref(), Some("app"));
+}
+
+#[test]
+fn r_d7_decline_blocks_conversation_invites_but_not_content_by_default() {
+    let p = policy(None, DeclinePolicy::default());
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let zone = || {
+        vec![(
+            "proactive",
+            vec![
+                cand("invite", Class::OnlineConversation, true, true, "sales"),
+                cand(
+                    "other-invite",
+                    Class::OnlineConversation,
+                    true,
+                    true,
+                    "sales",
+                ),
+                cand("banner", Class::ContentOrMessaging, true, false, "mkt"),
+            ],
+        )]
+    };
+    let a = s.decide(&req("p1", T0, &p, zone()), &mut id);
+    let (ctx, winner) = (a.new_contexts[0].0.clone(), a.new_contexts[0].1.clone());
+    let mut record = winner.clone();
+    assert!(s.apply_event(&ctx, &mut record, EventName::OfferDeclined));
+    let b = s.decide(&req("p2", T0, &p, zone()), &mut id);
+    assert_eq!(shown(&b, "proactive").as_deref(), Some("banner"));
+    assert_eq!(
+        excluded_by(&b, &winner.engagement_id).as_deref(),
+        Some("R-D7")
+    );
+    // The account allows conversation invites after a decline: the other invite may show.
+    let lenient = policy(
+        None,
+        DeclinePolicy {
+            conversation: true,
+            ..DeclinePolicy::default()
+        },
+    );
+    let c = s.decide(&req("p3", T0, &lenient, zone()), &mut id);
+    assert_ne!(
+        shown(&c, "proactive").as_deref(),
+        Some(winner.engagement_id.as_str())
+    );
+    assert!(shown(&c, "proactive").is_some());
+}
+
+#[test]
+fn r_d7_other_line_of_business_allowed_when_configured() {
+    let p = policy(
+        None,
+        DeclinePolicy {
+            other_line_of_business: true,
+            ..DeclinePolicy::default()
+        },
+    );
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let a = s.decide(
+        &req(
+            "p1",
+            T0,
+            &p,
+            vec![(
+                "proactive",
+                vec![cand(
+                    "sales-invite",
+                    Class::OnlineConversation,
+                    true,
+                    true,
+                    "sales",
+                )],
+            )],
+        ),
+        &mut id,
+    );
+    let (ctx, mut rec) = a.new_contexts[0].clone();
+    s.apply_event(&ctx, &mut rec, EventName::OfferDeclined);
+    let zone = vec![(
+        "proactive",
+        vec![
+            cand("sales-2", Class::OnlineConversation, true, true, "sales"),
+            cand(
+                "support-invite",
+                Class::OnlineConversation,
+                true,
+                true,
+                "support",
+            ),
+        ],
+    )];
+    let b = s.decide(&req("p2", T0, &p, zone), &mut id);
+    assert_eq!(shown(&b, "proactive").as_deref(), Some("support-invite"));
+    assert_eq!(excluded_by(&b, "sales-2").as_deref(), Some("R-D7"));
+}
+
+#[test]
+fn r_d6_idle_visit_starts_fresh() {
+    let p = policy(Some(1), DeclinePolicy::default());
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let zone = || {
+        vec![(
+            "proactive",
+            vec![cand(
+                "invite",
+                Class::OnlineConversation,
+                true,
+                true,
+                "sales",
+            )],
+        )]
+    };
+    assert!(shown(&s.decide(&req("p1", T0, &p, zone()), &mut id), "proactive").is_some());
+    assert!(shown(
+        &s.decide(&req("p2", T0 + 29 * 60_000, &p, zone()), &mut id),
+        "proactive"
+    )
+    .is_none());
+    // 30 idle minutes after the last activity: a new visit.
+    let later = s.decide(
+        &req("p3", T0 + 29 * 60_000 + 30 * 60_000 + 1, &p, zone()),
+        &mut id,
+    );
+    assert!(later.fresh);
+    assert!(shown(&later, "proactive").is_some());
+}
+
+#[test]
+fn r_d9_events_are_idempotent_per_context_and_event() {
+    let p = policy(None, DeclinePolicy::default());
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let a = s.decide(
+        &req(
+            "p1",
+            T0,
+            &p,
+            vec![(
+                "left",
+                vec![cand(
+                    "msg",
+                    Class::ContentOrMessaging,
+                    false,
+                    true,
+                    "support",
+                )],
+            )],
+        ),
+        &mut id,
+    );
+    let (ctx, mut rec) = a.new_contexts[0].clone();
+    for name in EventName::ALL {
+        let e = EventName::parse(name).unwrap();
+        assert!(s.apply_event(&ctx, &mut rec, e));
+        assert!(!s.apply_event(&ctx, &mut rec, e), "{name} twice");
+    }
+    assert!(s.events.values().all(|&n| n == 1));
+    assert_eq!(s.impressions["msg"], 1);
+    assert!(s.accepted.contains("msg") && s.declined.contains("msg"));
+    assert_eq!(EventName::parse("OFFER_CLOSED"), None);
+}
