@@ -18,4 +18,4 @@ echo "== build the worker (with the test clock) and check its size"
 EDGE_TEST_CLOCK=1 sh scripts/build.sh
 bash scripts/wasm-size.sh
 echo "== worker tests against wrangler dev"
-node --test --test-concurrency=1 tests/worker/
+EDGE_PREBUILT=1 node --test --test-concurrency=1 tests/worker/

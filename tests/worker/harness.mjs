@@ -1,6 +1,6 @@
 // Starts the real worker under `wrangler dev` (workerd, local KV and Durable Objects) on a free
 // port with its own --persist-to directory, and stops it when the test file ends.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,8 +28,19 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+let built = process.env.EDGE_PREBUILT === "1";
+
+/** Builds the worker with the test clock once per process (scripts/test.sh builds first). */
+function buildOnce() {
+  if (built) return;
+  const r = spawnSync("sh", ["scripts/build.sh"], { cwd: ROOT, stdio: "inherit", env: { ...process.env, EDGE_TEST_CLOCK: "1" } });
+  if (r.status !== 0) throw new Error("worker build failed");
+  built = true;
+}
+
 /** Starts wrangler dev; resolves with { base, stop, logs }. */
 export async function startWorker() {
+  buildOnce();
   const port = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "edge-engage-test-"));
   const logs = [];
@@ -41,7 +52,7 @@ export async function startWorker() {
       cwd: ROOT,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, EDGE_TEST_CLOCK: "1", WRANGLER_SEND_METRICS: "false", CI: "true" },
+      env: { ...process.env, EDGE_TEST_CLOCK: "1", EDGE_SKIP_BUILD: "1", WRANGLER_SEND_METRICS: "false", CI: "true" },
     },
   );
   child.stdout.on("data", (d) => logs.push(d.toString()));
