@@ -92,6 +92,20 @@ impl Default for StateSwitches {
     }
 }
 
+/// R-D3: the state an engagement reads for `raw` agents, before disabled states are applied:
+/// busy is online with ignore-max-wait, and offline when the engagement has no busy state.
+pub fn effective_state(
+    raw: AgentState,
+    switches: StateSwitches,
+    ignore_max_wait: bool,
+) -> AgentState {
+    match raw {
+        AgentState::Busy if ignore_max_wait => AgentState::Online,
+        AgentState::Busy if !switches.busy => AgentState::Offline,
+        other => other,
+    }
+}
+
 /// R-D3: the state a conversation engagement is shown in, or `None` when its state is disabled.
 /// `raw` is the skill's state; `ignore_max_wait` reads busy as online.
 pub fn engagement_state(
@@ -99,11 +113,7 @@ pub fn engagement_state(
     switches: StateSwitches,
     ignore_max_wait: bool,
 ) -> Option<AgentState> {
-    let effective = match raw {
-        AgentState::Busy if ignore_max_wait => AgentState::Online,
-        AgentState::Busy if !switches.busy => AgentState::Offline,
-        other => other,
-    };
+    let effective = effective_state(raw, switches, ignore_max_wait);
     let allowed = match effective {
         AgentState::Online => switches.online,
         AgentState::Offline => switches.offline,

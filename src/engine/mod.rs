@@ -6,6 +6,7 @@ pub mod condition;
 pub mod decide;
 pub mod entry_point;
 pub mod offsite;
+pub mod refresh;
 pub mod schedule;
 pub mod snapshot;
 pub mod visit;

@@ -9,6 +9,7 @@ mod events;
 mod http;
 mod objects;
 mod offsite;
+mod refresh;
 mod snapshots;
 pub mod visit_do;
 
@@ -44,7 +45,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     );
     match answer {
         Ok(resp) => Ok(resp),
-        Err(e) if path.starts_with("/v1/decide") || path.starts_with("/v1/events") => {
+        Err(e)
+            if ["/v1/decide", "/v1/events", "/v1/state"]
+                .iter()
+                .any(|p| path.starts_with(p)) =>
+        {
             error_response(&e).map(cors)
         }
         Err(e) => error_response(&e),
@@ -75,15 +80,13 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Answer {
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (req.method(), segs.as_slice()) {
         (Method::Get, ["v1", "health"]) => json(200, &json!({ "ok": true })),
-        (Method::Options, ["v1", "decide"]) => {
+        (Method::Options, ["v1", "decide" | "events" | "state"]) => {
             Ok(cors(Response::empty().map_err(internal)?.with_status(204)))
         }
         (Method::Get | Method::Post, ["v1", "decide"]) => decide::handle(req, env).await.map(cors),
-        (Method::Options, ["v1", "events"]) => {
-            Ok(cors(Response::empty().map_err(internal)?.with_status(204)))
-        }
         (Method::Post, ["v1", "events"]) => events::handle(req, env).await.map(cors),
-        (_, ["v1", "decide" | "events"]) => Err(ApiError::MethodNotAllowed),
+        (Method::Get | Method::Post, ["v1", "state"]) => refresh::handle(req, env).await.map(cors),
+        (_, ["v1", "decide" | "events" | "state"]) => Err(ApiError::MethodNotAllowed),
         (_, ["o", account, engagement]) => {
             let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
             offsite::handle(req, env, ctx, &account, &engagement)

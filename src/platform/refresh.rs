@@ -1,0 +1,77 @@
+//! `GET|POST /v1/state`: button refresh (R-D8). A cheap answer from the isolate's cached
+//! snapshot and availability: no visit call, no caps touched, nothing removed.
+
+use super::http::{body, json, require_json, Answer};
+use super::{now_ms, snapshots};
+use crate::engine::refresh::refresh;
+use crate::protocol::{valid_id, ApiError};
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Env, Method, Request};
+
+/// Most engagements one refresh may ask about.
+const MAX_IDS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RefreshBody {
+    account: String,
+    engagements: Vec<String>,
+    #[serde(default)]
+    visit_id: Option<String>,
+}
+
+/// Handles a refresh: `?account=…&engagements=a,b` or the same as a JSON body.
+pub async fn handle(mut req: Request, env: &Env) -> Answer {
+    let url = req
+        .url()
+        .map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let b = if req.method() == Method::Get {
+        let get = |k: &str| {
+            url.query_pairs()
+                .find(|(q, _)| q == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        RefreshBody {
+            account: get("account").ok_or_else(|| ApiError::invalid("account", "is required"))?,
+            engagements: get("engagements")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            visit_id: get("visitId"),
+        }
+    } else {
+        require_json(&req)?;
+        serde_json::from_slice(&body(&mut req, 8 * 1024).await?)
+            .map_err(|e| ApiError::MalformedJson(e.to_string()))?
+    };
+    if !valid_id(&b.account) {
+        return Err(ApiError::invalid(
+            "account",
+            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
+        ));
+    }
+    if b.visit_id.as_deref().is_some_and(|v| !valid_id(v)) {
+        return Err(ApiError::invalid(
+            "visitId",
+            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
+        ));
+    }
+    if b.engagements.is_empty()
+        || b.engagements.len() > MAX_IDS
+        || !b.engagements.iter().all(|e| valid_id(e))
+    {
+        return Err(ApiError::invalid(
+            "engagements",
+            format!("1 to {MAX_IDS} engagement ids"),
+        ));
+    }
+    let loaded = snapshots::load(env, &b.account, now_ms(&req, env)).await?;
+    let states = refresh(&loaded.snapshot, &b.engagements, &loaded.availability);
+    json(
+        200,
+        &json!({ "account": b.account, "revision": loaded.snapshot.revision, "engagements": states }),
+    )
+}
