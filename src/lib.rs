@@ -4,6 +4,7 @@
 //! * [`protocol`] — the HTTP API's request shapes and errors, also platform-free.
 //! * `platform` (wasm only) — routes, KV, Durable Objects, responses.
 
+pub mod call_token;
 pub mod engine;
 pub mod protocol;
 

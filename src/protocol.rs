@@ -32,6 +32,12 @@ pub enum ApiError {
     },
     /// 401 `unauthorized`: missing or wrong admin token.
     Unauthorized,
+    /// 401 `invalid_token`: a click-to-call token that is not ours or was altered.
+    InvalidToken,
+    /// 403 `wrong_account`: a click-to-call token signed for another account.
+    WrongAccount,
+    /// 410 `expired`: the click-to-call APIs no longer answer for this call.
+    Expired,
     /// 404 `unknown_account`: no snapshot was ever published for the account.
     UnknownAccount(String),
     /// 404 `not_found`: no such route or resource.
@@ -71,7 +77,9 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::MalformedJson(_) | ApiError::Invalid { .. } => 400,
-            ApiError::Unauthorized => 401,
+            ApiError::Unauthorized | ApiError::InvalidToken => 401,
+            ApiError::WrongAccount => 403,
+            ApiError::Expired => 410,
             ApiError::UnknownAccount(_) | ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::RevisionConflict { .. } => 409,
@@ -89,6 +97,9 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::Invalid { .. } => "invalid_request",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::WrongAccount => "wrong_account",
+            ApiError::Expired => "expired",
             ApiError::UnknownAccount(_) => "unknown_account",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -107,6 +118,11 @@ impl ApiError {
             ApiError::MalformedJson(m) => format!("request body is not valid: {m}"),
             ApiError::Invalid { field, message } => format!("{field}: {message}"),
             ApiError::Unauthorized => "missing or wrong bearer token".to_string(),
+            ApiError::InvalidToken => "the click-to-call token is not valid".to_string(),
+            ApiError::WrongAccount => {
+                "the click-to-call token belongs to another account".to_string()
+            }
+            ApiError::Expired => "this call's information has expired (6 hours)".to_string(),
             ApiError::UnknownAccount(a) => format!("no snapshot is published for account \"{a}\""),
             ApiError::NotFound(what) => format!("{what} not found"),
             ApiError::MethodNotAllowed => "method not allowed on this route".to_string(),

@@ -20,8 +20,8 @@ fn problems(doc: &Value) -> Vec<String> {
 #[test]
 fn r_p1_demo_snapshot_is_valid_and_indexed() {
     let snap = common::demo();
-    assert_eq!(snap.campaigns.len(), 10);
-    assert_eq!(snap.engagements.len(), 17);
+    assert_eq!(snap.campaigns.len(), 11);
+    assert_eq!(snap.engagements.len(), 18);
     assert!(snap.engagement("e-offsite-email").is_some());
 }
 
@@ -76,11 +76,11 @@ fn r_p1_each_kind_of_problem_is_named_with_its_path() {
         ("campaigns[3].audience.country.$in", |d| {
             d["campaigns"][3]["audience"]["country"]["$in"] = "GB".into()
         }),
-        ("campaigns[9].engagements[0].offsite.landingUrl", |d| {
-            d["campaigns"][9]["engagements"][0]["offsite"]["landingUrl"] = "//evil.example".into()
+        ("campaigns[10].engagements[0].offsite.landingUrl", |d| {
+            d["campaigns"][10]["engagements"][0]["offsite"]["landingUrl"] = "//evil.example".into()
         }),
-        ("campaigns[9].engagements[1].channel", |d| {
-            d["campaigns"][9]["engagements"][1]["channel"] = "banner".into()
+        ("campaigns[10].engagements[1].channel", |d| {
+            d["campaigns"][10]["engagements"][1]["channel"] = "banner".into()
         }),
         ("campaigns[5]", |d| {
             d["campaigns"][5]["priority"] = "urgent".into()

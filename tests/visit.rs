@@ -50,6 +50,8 @@ fn req(
         visit_id: "visit".into(),
         page_id: page.into(),
         now_ms,
+        page_url: format!("https://acme.example/{page}"),
+        attributes: serde_json::Value::Null,
         policy: policy.clone(),
         zones: zones
             .into_iter()

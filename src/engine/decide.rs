@@ -130,6 +130,9 @@ pub struct Shown {
     pub refresh_seconds: Option<u16>,
     /// Proactive format (counts against caps, R-D6).
     pub proactive: bool,
+    /// Click-to-call: the worker link the click goes through (R-C2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub click_url: Option<String>,
 }
 
 /// A decision for one tag request.
@@ -430,6 +433,7 @@ pub fn shown(
         offline_survey_url: e.offline_survey_url.clone(),
         refresh_seconds: e.spec.refresh_seconds,
         proactive: e.is_proactive(),
+        click_url: None,
     }
 }
 

@@ -251,6 +251,14 @@ pub struct OffsiteSpec {
     pub channel_source: Option<String>,
 }
 
+/// Click-to-call settings as published (R-C1, R-C2).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClickToCallSpec {
+    /// The brand's https page that places the call; it receives `ee_ctc_token`.
+    pub page_url: String,
+}
+
 /// An engagement as published.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -306,6 +314,9 @@ pub struct EngagementSpec {
     /// Offsite settings; required for offsite engagements.
     #[serde(default)]
     pub offsite: Option<OffsiteSpec>,
+    /// Click-to-call settings; required for click-to-call engagements.
+    #[serde(default)]
+    pub click_to_call: Option<ClickToCallSpec>,
 }
 
 /// A campaign as published; engagements are read one by one so that one bad engagement does
@@ -777,6 +788,18 @@ fn compile_engagement(
                 "refresh is only for web, non-proactive chat engagements with an offline or busy state",
             );
         }
+    }
+    match (&spec.click_to_call, spec.channel) {
+        (Some(ctc), Channel::ClickToCall) => c.url(&at("clickToCall.pageUrl"), &ctc.page_url),
+        (None, Channel::ClickToCall) => c.add(
+            &at("clickToCall"),
+            "click-to-call engagements need clickToCall.pageUrl",
+        ),
+        (Some(_), _) => c.add(
+            &at("clickToCall"),
+            "only click-to-call engagements have clickToCall settings",
+        ),
+        (None, _) => {}
     }
     if let Some(u) = &spec.window.offline_survey_url {
         c.url(&at("window.offlineSurveyUrl"), u);

@@ -73,6 +73,12 @@ pub struct VisitRequest {
     pub page_id: String,
     /// Request time, ms since the epoch.
     pub now_ms: u64,
+    /// The page URL, kept in the visit's recent pages (for click-to-call, R-C2).
+    #[serde(default)]
+    pub page_url: String,
+    /// The visitor's condition attributes, the latest kept for click-to-call (R-C2).
+    #[serde(default)]
+    pub attributes: serde_json::Value,
     /// Account settings.
     pub policy: VisitPolicy,
     /// Requested zones.
@@ -142,7 +148,82 @@ pub struct VisitState {
     pub held: BTreeMap<String, Held>,
     /// Contexts issued.
     pub contexts_issued: u32,
+    /// Recent page URLs, newest last (at most [`MAX_PAGES`]).
+    #[serde(default)]
+    pub pages: Vec<String>,
+    /// The latest visitor attributes.
+    #[serde(default)]
+    pub attributes: serde_json::Value,
 }
+
+/// Recent pages kept per visit.
+pub const MAX_PAGES: usize = 20;
+
+/// One reported call status (R-C2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallStatus {
+    /// queued, ringing, connected, on_hold, ended, failed, abandoned, no_answer.
+    pub status: String,
+    /// When it was reported, ms.
+    pub at_ms: u64,
+}
+
+/// The visit as a click-to-call page sees it, copied when the visitor clicks (R-C2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallVisit {
+    /// Visitor id.
+    pub visitor_id: String,
+    /// Visit start and last activity, ms.
+    pub first_activity_ms: u64,
+    /// Last activity, ms.
+    pub last_activity_ms: u64,
+    /// Recent pages, newest last.
+    pub pages: Vec<String>,
+    /// The latest visitor attributes.
+    pub attributes: serde_json::Value,
+    /// Engagements clicked, closed, and impressions per engagement.
+    pub accepted: BTreeSet<String>,
+    /// Engagements closed by the visitor.
+    pub declined: BTreeSet<String>,
+    /// Impressions per engagement.
+    pub impressions: BTreeMap<String, u64>,
+}
+
+/// A click-to-call call: what the brand may read and report for 6 hours (R-C2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    /// Account id.
+    pub account: String,
+    /// Visit id.
+    pub visit_id: String,
+    /// Engagement id.
+    pub engagement_id: String,
+    /// Token issue time, ms.
+    pub issued_ms: u64,
+    /// The visit at click time.
+    pub visit: CallVisit,
+    /// Statuses in the order reported.
+    pub statuses: Vec<CallStatus>,
+    /// First status time.
+    pub first_status_ms: Option<u64>,
+    /// When the brand closed the call.
+    pub closed_ms: Option<u64>,
+}
+
+/// Call statuses a brand may report; the last four close the call.
+pub const CALL_STATUSES: [&str; 8] = [
+    "queued",
+    "ringing",
+    "connected",
+    "on_hold",
+    "ended",
+    "failed",
+    "abandoned",
+    "no_answer",
+];
 
 /// What one context id stands for, kept for events (R-D9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,6 +431,14 @@ impl VisitState {
         if self.page_id != req.page_id {
             self.page_id.clone_from(&req.page_id);
             self.held.clear();
+            if !req.page_url.is_empty() {
+                self.pages.push(req.page_url.clone());
+                let excess = self.pages.len().saturating_sub(MAX_PAGES);
+                self.pages.drain(..excess);
+            }
+        }
+        if !req.attributes.is_null() {
+            self.attributes.clone_from(&req.attributes);
         }
         let mut answer = VisitAnswer {
             chosen: Vec::new(),
@@ -502,12 +591,41 @@ impl VisitState {
     }
 }
 
+impl VisitState {
+    /// What a click-to-call page may read about this visit (R-C2).
+    pub fn call_view(&self) -> CallVisit {
+        CallVisit {
+            visitor_id: self.visitor_id.clone(),
+            first_activity_ms: self.first_activity_ms,
+            last_activity_ms: self.last_activity_ms,
+            pages: self.pages.clone(),
+            attributes: self.attributes.clone(),
+            accepted: self.accepted.clone(),
+            declined: self.declined.clone(),
+            impressions: self.impressions.clone(),
+        }
+    }
+}
+
+impl CallRecord {
+    /// Records a status; closing statuses close the call (R-C2).
+    pub fn report(&mut self, status: &str, at_ms: u64) {
+        self.first_status_ms.get_or_insert(at_ms);
+        if CALL_STATUSES.iter().skip(4).any(|s| *s == status) {
+            self.closed_ms = Some(at_ms);
+        }
+        self.statuses.push(CallStatus {
+            status: status.to_string(),
+            at_ms,
+        });
+    }
+}
+
 /// Builds the visit object's request from the worker's evaluation.
 pub fn request(
     snap: &Snapshot,
     eval: &Evaluation,
-    visitor_id: &str,
-    visit_id: &str,
+    visitor: &super::visitor::Visitor,
     page_id: &str,
     now_ms: u64,
 ) -> VisitRequest {
@@ -539,10 +657,12 @@ pub fn request(
         .collect();
     VisitRequest {
         account: account.id.clone(),
-        visitor_id: visitor_id.to_string(),
-        visit_id: visit_id.to_string(),
+        visitor_id: visitor.visitor_id.clone(),
+        visit_id: visitor.visit_id.clone(),
         page_id: page_id.to_string(),
         now_ms,
+        page_url: visitor.page.url.clone(),
+        attributes: visitor.attributes.clone(),
         policy: VisitPolicy {
             caps: account.proactive_caps,
             decline: account.invite_after_decline,

@@ -67,6 +67,7 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
                 &json!({ "account": account, "visitId": visit_id, "visit": visit }),
             )
         }
+        (Method::Get, ["click-to-call-key"]) => super::click_to_call::key_for(env, account),
         (Method::Get, ["offsite-links"]) => offsite_links(&req, env, account).await,
         (Method::Get, ["clicks"]) => {
             let mut resp =

@@ -95,7 +95,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     let decision = if eval.control_groups.account {
         visit::decision(snap, eval, VisitAnswer::default(), explain)
     } else {
-        let vreq = visit::request(snap, &eval, vid, sid, &parsed.page_id, now);
+        let vreq = visit::request(snap, &eval, &parsed.visitor, &parsed.page_id, now);
         match ask_visit(env, &parsed.account, &vreq).await {
             Ok(answer) => visit::decision(snap, eval, answer, explain),
             Err(e) => {
@@ -105,6 +105,17 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
             }
         }
     };
+    let mut decision = decision;
+    for e in decision
+        .engagements
+        .iter_mut()
+        .filter(|e| e.channel == "clickToCall")
+    {
+        e.click_url = Some(format!(
+            "/c/{}/{}?visitId={sid}&contextId={}",
+            parsed.account, e.engagement_id, e.context_id
+        ));
+    }
     let body = DecideResponse {
         account: &parsed.account,
         visitor_id: vid,

@@ -4,6 +4,7 @@
 pub mod account_do;
 mod admin;
 mod auth;
+mod click_to_call;
 mod decide;
 mod events;
 mod http;
@@ -61,6 +62,8 @@ fn route_name(path: &str) -> String {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["o", _, _] => "/o/:account/:engagement".to_string(),
+        ["c", _, _] => "/c/:account/:engagement".to_string(),
+        ["v1", "click-to-call", _, op] => format!("/v1/click-to-call/:account/{op}"),
         ["v1", "admin", "accounts", _, rest @ ..] => format!(
             "/v1/admin/accounts/:account/{}",
             rest.first().copied().unwrap_or("")
@@ -93,6 +96,18 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Answer {
                 .await
                 .map_err(internal)
         }
+        (_, ["o", ..]) => offsite::not_found().map_err(internal),
+        (Method::Get, ["c", account, engagement]) => {
+            let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
+            click_to_call::click(req, env, &account, &engagement)
+                .await
+                .map_err(internal)
+        }
+        (_, ["c", ..]) => offsite::not_found().map_err(internal),
+        (Method::Post, ["v1", "click-to-call", account, op]) => {
+            let (account, op) = ((*account).to_string(), (*op).to_string());
+            click_to_call::brand_api(req, env, &account, &op).await
+        }
         (_, ["v1", "admin", "accounts", account, rest @ ..]) => {
             let account = (*account).to_string();
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_string()).collect();
@@ -110,15 +125,20 @@ fn internal(e: worker::Error) -> ApiError {
 /// The request time. Builds with the `test-clock` feature (never deployed) let an admin-
 /// authenticated `X-Test-Now: <RFC 3339>` header move it, so tests can reach any time frame.
 fn now_ms(req: &Request, env: &Env) -> u64 {
+    clock(req, || auth::is_admin(req, env))
+}
+
+/// The request time; in `test-clock` builds `X-Test-Now` applies when `trusted()` holds (the
+/// caller's own authentication: the admin token, or a click-to-call brand key).
+fn clock(req: &Request, trusted: impl FnOnce() -> bool) -> u64 {
     #[cfg(feature = "test-clock")]
     if let Some(t) = http::header(req.headers(), "X-Test-Now") {
-        if auth::is_admin(req, env) {
-            if let Ok(ts) = t.parse::<jiff::Timestamp>() {
-                return u64::try_from(ts.as_millisecond()).unwrap_or(0);
-            }
+        if let (Ok(ts), true) = (t.parse::<jiff::Timestamp>(), trusted()) {
+            return u64::try_from(ts.as_millisecond()).unwrap_or(0);
         }
     }
-    let _ = (req, env);
+    #[cfg(not(feature = "test-clock"))]
+    let _ = (req, trusted);
     worker::Date::now().as_millis()
 }
 

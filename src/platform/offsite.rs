@@ -17,7 +17,7 @@ use worker::{Context, Env, Method, Request, Response, Result};
 const VISITOR_COOKIE: &str = "ee_vid";
 
 /// A small HTML page for links that lead nowhere.
-fn page(status: u16, title: &str, text: &str) -> Result<Response> {
+pub fn page(status: u16, title: &str, text: &str) -> Result<Response> {
     let html = format!(
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <title>{title}</title><body style=\"font-family:sans-serif;max-width:32rem;margin:4rem auto\">\

@@ -4,7 +4,8 @@
 //! (R-D6, R-D9). An alarm deletes the visit once it has been idle past its timeout.
 
 use super::random_id;
-use crate::engine::visit::{ContextRecord, EventName, VisitRequest, VisitState};
+use crate::call_token::deadline_ms;
+use crate::engine::visit::{CallRecord, ContextRecord, EventName, VisitRequest, VisitState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -45,7 +46,31 @@ pub struct EventOutcome {
     pub refused: Vec<String>,
 }
 
-/// The per-visit Durable Object.
+/// A click on a click-to-call engagement, checked against the visit (R-C2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallClick {
+    /// Request time, ms.
+    pub now_ms: u64,
+    /// The display clicked.
+    pub context_id: String,
+    /// Its engagement.
+    pub engagement_id: String,
+}
+
+/// A brand API operation on a call object (R-C2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallOp {
+    /// Request time, ms.
+    pub now_ms: u64,
+    /// A status to report, if any.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// The per-visit Durable Object (the same class also keeps one click-to-call call per
+/// object named `{account}:call:{signature}`, so a call outlives its visit's idle timeout).
 #[durable_object]
 pub struct VisitorSession {
     state: State,
@@ -154,6 +179,66 @@ impl VisitorSession {
     }
 }
 
+impl VisitorSession {
+    /// Confirms the visit was shown this click-to-call display and marks it accepted; answers
+    /// the visit as the brand's page may see it.
+    async fn call_click(&self, mut req: Request) -> Result<Response> {
+        let click: CallClick = req.json().await?;
+        let mut visit = self.load(click.now_ms).await?;
+        let storage = self.state.storage();
+        let shown = storage
+            .get::<ContextRecord>(&ctx_key(&click.context_id))
+            .await?
+            .is_some_and(|r| r.engagement_id == click.engagement_id);
+        if !shown {
+            return Response::error("this visit was not shown that engagement", 404);
+        }
+        visit.accepted.insert(click.engagement_id);
+        self.save(&visit).await?;
+        Response::from_json(&visit.call_view())
+    }
+
+    /// Creates the call record (once) and schedules its deletion after the window.
+    async fn call_create(&self, mut req: Request) -> Result<Response> {
+        let record: CallRecord = req.json().await?;
+        let storage = self.state.storage();
+        if storage.get::<CallRecord>("call").await?.is_none() {
+            storage.put("call", &record).await?;
+            self.call_alarm(&record).await?;
+        }
+        Response::empty()
+    }
+
+    async fn call_alarm(&self, record: &CallRecord) -> Result<()> {
+        let deadline = deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
+        let wait = deadline
+            .saturating_sub(worker::Date::now().as_millis())
+            .max(1_000);
+        self.state
+            .storage()
+            .set_alarm(Duration::from_millis(wait))
+            .await
+    }
+
+    /// Reads the call, or reports a status, while its window is open (410 after).
+    async fn call_op(&self, mut req: Request) -> Result<Response> {
+        let op: CallOp = req.json().await?;
+        let storage = self.state.storage();
+        let Some(mut record) = storage.get::<CallRecord>("call").await? else {
+            return Response::error("no such call", 404);
+        };
+        if op.now_ms > deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms) {
+            return Response::error("expired", 410);
+        }
+        if let Some(status) = &op.status {
+            record.report(status, op.now_ms);
+            storage.put("call", &record).await?;
+            self.call_alarm(&record).await?;
+        }
+        Response::from_json(&record)
+    }
+}
+
 impl DurableObject for VisitorSession {
     fn new(state: State, env: Env) -> Self {
         Self { state, env }
@@ -163,6 +248,9 @@ impl DurableObject for VisitorSession {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/decide") => self.decide(req).await,
             (Method::Post, "/events") => self.events(req).await,
+            (Method::Post, "/call-click") => self.call_click(req).await,
+            (Method::Put, "/call") => self.call_create(req).await,
+            (Method::Post, "/call") => self.call_op(req).await,
             (Method::Get, "/state") => {
                 let visit = self.state.storage().get::<VisitState>("visit").await?;
                 match visit {
@@ -176,6 +264,15 @@ impl DurableObject for VisitorSession {
 
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
+        if let Some(call) = storage.get::<CallRecord>("call").await? {
+            let deadline = deadline_ms(call.issued_ms, call.first_status_ms, call.closed_ms);
+            if worker::Date::now().as_millis() >= deadline {
+                storage.delete_all().await?;
+            } else {
+                self.call_alarm(&call).await?;
+            }
+            return Response::empty();
+        }
         let visit = storage
             .get::<VisitState>("visit")
             .await?

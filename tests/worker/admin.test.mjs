@@ -29,7 +29,7 @@ test("R-P1 first publish needs If-Match: 0 (428 without it), then reads back byt
   const r = await admin(w.base, "PUT", "demo/snapshot", demo, { "If-Match": "0" });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.revision, 1);
-  assert.equal(r.json.engagements, 17);
+  assert.equal(r.json.engagements, 18);
   const back = await admin(w.base, "GET", "demo/snapshot");
   assert.equal(back.status, 200);
   assert.equal(back.text, demo);
@@ -43,7 +43,7 @@ test("R-P1 an invalid snapshot is refused with every problem listed; the live on
   bad.campaigns[1].timeFrame.start = "yesterday";
   bad.campaigns[2].engagements[0].behavior = { cartValue: { $gtx: 5 } };
   bad.campaigns[3].engagements[0].refreshSeconds = 45;
-  bad.campaigns[9].engagements[0].offsite.landingUrl = "http://evil.example/";
+  bad.campaigns[10].engagements[0].offsite.landingUrl = "http://evil.example/";
   bad.campaigns[4].colour = "blue";
   const r = await admin(w.base, "PUT", "demo/snapshot", bad, { "If-Match": "1" });
   assert.equal(r.status, 422, r.text);
@@ -51,7 +51,7 @@ test("R-P1 an invalid snapshot is refused with every problem listed; the live on
   const paths = r.json.error.problems.map((p) => p.path);
   for (const p of ["account.controlGroupPercent", "campaigns[0].engagements[0].skill", "campaigns[1].timeFrame.start",
     "campaigns[2].engagements[0].behavior.cartValue.$gtx", "campaigns[3].engagements[0].refreshSeconds",
-    "campaigns[9].engagements[0].offsite.landingUrl", "campaigns[4]"]) {
+    "campaigns[10].engagements[0].offsite.landingUrl", "campaigns[4]"]) {
     assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(paths)}`);
   }
   assert.equal(await liveRevision(), 1);

@@ -86,7 +86,7 @@ test("R-P3 explain lists every engagement with its rule, only with the admin tok
   assert.equal((await plain.json()).explanation, undefined);
   const r = await decide(w.base, { ...c.request, visitId: "explain-visit" }, { now: c.now, country: "GB", explain: true });
   const byId = Object.fromEntries(r.json.explanation.map((x) => [x.engagementId, x]));
-  assert.equal(r.json.explanation.length, 17);
+  assert.equal(r.json.explanation.length, 18);
   assert.equal(byId["e-draft-overlay"].rule, "R-D1");
   assert.equal(byId["e-winter-toaster"].rule, "R-D2");
   assert.equal(byId["e-sales-overlay"].outcome, "won");

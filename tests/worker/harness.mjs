@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const TOKEN = "test-admin-token-0123456789abcdef";
+const SIGNING_KEY = "test-signing-key-0123456789abcdef-0123456789";
 
 export function fixture(path) {
   return readFileSync(join(ROOT, "fixtures", path), "utf8");
@@ -47,7 +48,7 @@ export async function startWorker() {
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
     ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist,
-      "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--show-interactive-dev-session=false"],
+      "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--var", `CTC_SIGNING_KEY:${SIGNING_KEY}`, "--show-interactive-dev-session=false"],
     {
       cwd: ROOT,
       detached: true,

@@ -1,0 +1,220 @@
+//! Click-to-call (R-C1, R-C2). The click goes through `GET /c/{account}/{engagement}`, which
+//! checks the visit was shown that engagement and redirects to the brand's page with a signed,
+//! expiring token. The brand's APIs — validate, read the visit, report call status — take a
+//! per-account key and answer for 6 hours after the first status or the close, then `410`.
+
+use super::decide::visit_object;
+use super::http::{body, header, json, require_json, Answer};
+use super::offsite::{not_found, page};
+use super::{clock, now_ms, objects};
+use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
+use crate::engine::snapshot::Source;
+use crate::engine::visit::{CallRecord, CallVisit, CALL_STATUSES};
+use crate::engine::zone::Channel;
+use crate::protocol::{valid_id, ApiError};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use worker::{Env, Method, Request, Response, Result};
+
+/// Secret that signs click-to-call tokens (at least 32 characters).
+pub const SIGNING_SECRET: &str = "CTC_SIGNING_KEY";
+
+/// The signing key, if configured.
+pub fn signing_key(env: &Env) -> Option<Vec<u8>> {
+    let key = env.secret(SIGNING_SECRET).ok()?.to_string();
+    (key.len() >= 32).then(|| key.into_bytes())
+}
+
+fn call_object(account: &str, token: &str) -> String {
+    let sig = token.rsplit('.').next().unwrap_or("");
+    format!("{account}:call:{}", sig.get(..32).unwrap_or(sig))
+}
+
+/// `GET /c/{account}/{engagement}?visitId=…&contextId=…`.
+pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> Result<Response> {
+    let url = req.url()?;
+    let q = |k: &str| {
+        url.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let (Some(visit), Some(context)) = (q("visitId"), q("contextId")) else {
+        return not_found();
+    };
+    if ![account, engagement, &visit, &context]
+        .iter()
+        .all(|id| valid_id(id))
+    {
+        return not_found();
+    }
+    let Some(key) = signing_key(env) else {
+        worker::console_error!("click-to-call: {SIGNING_SECRET} is not configured");
+        return page(503, "Please try again", "Calling is briefly unavailable.");
+    };
+    let now = now_ms(&req, env);
+    let Ok(loaded) = super::snapshots::load(env, account, now).await else {
+        return not_found();
+    };
+    let Some(target) = loaded
+        .snapshot
+        .engagement(engagement)
+        .filter(|e| {
+            e.spec.enabled && e.spec.source == Source::Web && e.spec.channel == Channel::ClickToCall
+        })
+        .and_then(|e| e.spec.click_to_call.as_ref())
+        .and_then(|c| url::Url::parse(&c.page_url).ok())
+    else {
+        return not_found();
+    };
+    let click =
+        serde_json::json!({ "nowMs": now, "contextId": context, "engagementId": engagement });
+    let Ok(mut resp) = objects::call(
+        env,
+        "VISITS",
+        &visit_object(account, &visit),
+        Method::Post,
+        "/call-click",
+        &[],
+        Some(click.to_string()),
+    )
+    .await
+    else {
+        return page(503, "Please try again", "Calling is briefly unavailable.");
+    };
+    if resp.status_code() != 200 {
+        return not_found();
+    }
+    let call_visit: CallVisit = resp.json().await?;
+    let claims = Claims {
+        account: account.to_string(),
+        visit: visit.clone(),
+        engagement: engagement.to_string(),
+        context,
+        issued_ms: now,
+    };
+    let Some(token) = sign(&key, &claims) else {
+        return page(503, "Please try again", "Calling is briefly unavailable.");
+    };
+    let record = CallRecord {
+        account: account.to_string(),
+        visit_id: visit,
+        engagement_id: engagement.to_string(),
+        issued_ms: now,
+        visit: call_visit,
+        ..CallRecord::default()
+    };
+    let body = serde_json::to_string(&record)?;
+    if objects::call(
+        env,
+        "VISITS",
+        &call_object(account, &token),
+        Method::Put,
+        "/call",
+        &[],
+        Some(body),
+    )
+    .await
+    .is_err()
+    {
+        return page(503, "Please try again", "Calling is briefly unavailable.");
+    }
+    let mut dest = target;
+    dest.query_pairs_mut().append_pair("ee_ctc_token", &token);
+    let mut out = Response::empty()?.with_status(302);
+    let h = out.headers_mut();
+    h.set("Location", dest.as_str())?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrandBody {
+    token: String,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// `POST /v1/click-to-call/{account}/{validate|visit|status}` with the account's brand key.
+pub async fn brand_api(mut req: Request, env: &Env, account: &str, op: &str) -> Answer {
+    if !valid_id(account) {
+        return Err(ApiError::Unauthorized);
+    }
+    let key = signing_key(env)
+        .ok_or_else(|| ApiError::Unavailable("click-to-call is not configured".into()))?;
+    let expected = brand_key(&key, account).unwrap_or_default();
+    let given = header(req.headers(), "Authorization").unwrap_or_default();
+    let given = given.strip_prefix("Bearer ").unwrap_or("").trim();
+    if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        return Err(ApiError::Unauthorized);
+    }
+    require_json(&req)?;
+    let b: BrandBody = serde_json::from_slice(&body(&mut req, 4096).await?)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let claims = verify(&key, &b.token, account).map_err(|e| match e {
+        TokenError::Invalid => ApiError::InvalidToken,
+        TokenError::OtherAccount => ApiError::WrongAccount,
+    })?;
+    let status = match (op, &b.status) {
+        ("status", Some(s)) if CALL_STATUSES.contains(&s.as_str()) => Some(s.clone()),
+        ("status", _) => {
+            return Err(ApiError::invalid(
+                "status",
+                format!("one of {}", CALL_STATUSES.join(", ")),
+            ));
+        }
+        ("validate" | "visit", None) => None,
+        ("validate" | "visit", Some(_)) => {
+            return Err(ApiError::invalid("status", "only for /status"))
+        }
+        _ => return Err(ApiError::NotFound("route".into())),
+    };
+    let call_op = serde_json::json!({ "nowMs": clock(&req, || true), "status": status });
+    let mut resp = objects::call(
+        env,
+        "VISITS",
+        &call_object(account, &b.token),
+        Method::Post,
+        "/call",
+        &[],
+        Some(call_op.to_string()),
+    )
+    .await?;
+    match resp.status_code() {
+        200 => {}
+        404 | 410 => return Err(ApiError::Expired),
+        s => return Err(ApiError::Unavailable(format!("call object answered {s}"))),
+    }
+    let record: CallRecord = resp
+        .json()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let deadline =
+        crate::call_token::deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
+    match op {
+        "validate" => json(
+            200,
+            &serde_json::json!({
+                "valid": true, "account": claims.account, "visitId": claims.visit,
+                "engagementId": claims.engagement, "issuedAtMs": claims.issued_ms, "answersUntilMs": deadline,
+            }),
+        ),
+        _ => json(
+            200,
+            &serde_json::json!({ "call": record, "answersUntilMs": deadline }),
+        ),
+    }
+}
+
+/// `GET /v1/admin/accounts/{account}/click-to-call-key`: the brand key for this account.
+pub fn key_for(env: &Env, account: &str) -> Answer {
+    let key = signing_key(env)
+        .ok_or_else(|| ApiError::Unavailable("click-to-call is not configured".into()))?;
+    let brand =
+        brand_key(&key, account).ok_or_else(|| ApiError::Unavailable("key derivation".into()))?;
+    json(
+        200,
+        &serde_json::json!({ "account": account, "key": brand }),
+    )
+}

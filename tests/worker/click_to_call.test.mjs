@@ -1,0 +1,119 @@
+// R-C1 and R-C2 over HTTP: click-to-call shown by the usual rules and never availability
+// checked; the click hands a signed token to the brand's page; the brand's APIs refuse
+// tampered, foreign and expired tokens and answer for 6 hours.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+
+const SHOP = "https://www.demo-outfitters.example/shop/boots";
+let w;
+let brandKey;
+
+before(async () => {
+  w = await startWorker();
+  await admin(w.base, "PUT", "demo/snapshot", fixture("demo/snapshot.json"), { "If-Match": "0" });
+  await admin(w.base, "PUT", "demo/availability", { skills: {} });
+  brandKey = (await admin(w.base, "GET", "demo/click-to-call-key")).json.key;
+});
+after(async () => { await w?.stop(); });
+
+const clock = (now) => ({ "X-Test-Now": now, Authorization: `Bearer ${TOKEN}` });
+
+async function clickFor(visitId, now = "2026-11-23T10:00:00Z") {
+  const d = await decide(w.base, { account: "demo", visitorId: "visitor-0001", visitId, page: { url: SHOP }, zones: ["embedded:call-me"], attributes: { cartValue: 42 } }, { now, country: "GB" });
+  const e = d.json.engagements[0];
+  const r = await fetch(`${w.base}${e.clickUrl}`, { redirect: "manual", headers: clock(now) });
+  return { engagement: e, status: r.status, location: r.headers.get("location") };
+}
+
+async function brand(op, body, { now = "2026-11-23T10:00:00Z", key = brandKey, account = "demo" } = {}) {
+  const r = await fetch(`${w.base}/v1/click-to-call/${account}/${op}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}`, "X-Test-Now": now },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json() };
+}
+
+test("R-C1 click-to-call is a content engagement shown with no agent online, with a click URL", async () => {
+  const { engagement, status, location } = await clickFor("ctc-visit-1");
+  assert.equal(engagement.engagementId, "e-callback");
+  assert.equal(engagement.channel, "clickToCall");
+  assert.equal(engagement.state, 1);
+  assert.equal(engagement.conversationType, undefined);
+  assert.match(engagement.clickUrl, /^\/c\/demo\/e-callback\?visitId=ctc-visit-1&contextId=[0-9a-f]{32}$/);
+  assert.equal(status, 302);
+  const dest = new URL(location);
+  assert.equal(`${dest.origin}${dest.pathname}`, "https://www.demo-outfitters.example/call");
+  assert.match(dest.searchParams.get("ee_ctc_token"), /^[0-9a-f]+\.[0-9a-f]{64}$/);
+});
+
+test("R-C2 the brand validates the token, reads the visit and reports statuses", async () => {
+  const { location } = await clickFor("ctc-visit-2");
+  const token = new URL(location).searchParams.get("ee_ctc_token");
+  const v = await brand("validate", { token });
+  assert.equal(v.status, 200);
+  assert.equal(v.json.visitId, "ctc-visit-2");
+  assert.equal(v.json.engagementId, "e-callback");
+  const info = await brand("visit", { token });
+  assert.equal(info.status, 200);
+  assert.deepEqual(info.json.call.visit.pages, [SHOP]);
+  assert.equal(info.json.call.visit.attributes.cartValue, 42);
+  assert.equal(info.json.call.visit.attributes.country, "GB");
+  assert.ok(info.json.call.visit.accepted.includes("e-callback"));
+  for (const [status, at] of [["queued", "10:01"], ["connected", "10:02"], ["ended", "10:30"]]) {
+    const r = await brand("status", { token, status }, { now: `2026-11-23T${at}:00Z` });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+  }
+  const after = await brand("visit", { token }, { now: "2026-11-23T16:29:00Z" });
+  assert.deepEqual(after.json.call.statuses.map((s) => s.status), ["queued", "connected", "ended"]);
+  // 6 hours after the brand closed the call (10:30), the APIs answer 410.
+  for (const op of ["validate", "visit"]) {
+    const r = await brand(op, { token }, { now: "2026-11-23T16:31:00Z" });
+    assert.equal(r.status, 410);
+    assert.equal(r.json.error.code, "expired");
+  }
+  assert.equal((await brand("status", { token, status: "ended" }, { now: "2026-11-23T16:31:00Z" })).status, 410);
+});
+
+test("R-C2 with no status reported the window is 6 hours from the click", async () => {
+  const { location } = await clickFor("ctc-visit-3");
+  const token = new URL(location).searchParams.get("ee_ctc_token");
+  assert.equal((await brand("validate", { token }, { now: "2026-11-23T15:59:00Z" })).status, 200);
+  assert.equal((await brand("validate", { token }, { now: "2026-11-23T16:00:01Z" })).status, 410);
+});
+
+test("R-C2 a token tampered in any byte, for another account, or with a wrong key is refused", async () => {
+  const { location } = await clickFor("ctc-visit-4");
+  const token = new URL(location).searchParams.get("ee_ctc_token");
+  for (let i = 0; i < token.length; i++) {
+    const c = token[i];
+    const swapped = c === "." ? "0" : c === "0" ? "1" : "0";
+    const tampered = token.slice(0, i) + swapped + token.slice(i + 1);
+    const r = await brand("validate", { token: tampered });
+    assert.equal(r.status, 401, `byte ${i}`);
+    assert.equal(r.json.error.code, "invalid_token");
+  }
+  const upper = await brand("validate", { token: token.toUpperCase() });
+  assert.equal(upper.status, 401);
+  const otherKey = (await admin(w.base, "GET", "other/click-to-call-key")).json.key;
+  const other = await brand("validate", { token }, { account: "other", key: otherKey });
+  assert.equal(other.status, 403);
+  assert.equal(other.json.error.code, "wrong_account");
+  assert.equal((await brand("validate", { token }, { key: otherKey })).status, 401);
+  assert.equal((await brand("validate", { token }, { key: TOKEN })).status, 401, "the admin token is not a brand key");
+  assert.equal((await brand("status", { token, status: "teleported" })).status, 400);
+});
+
+test("R-C2 clicks for displays the visit never had are refused", async () => {
+  const { engagement } = await clickFor("ctc-visit-5");
+  for (const path of [
+    engagement.clickUrl.replace("ctc-visit-5", "someone-else"),
+    engagement.clickUrl.replace(/contextId=[0-9a-f]+/, "contextId=forged"),
+    engagement.clickUrl.replace("e-callback", "e-uk-peel"),
+    "/c/demo/e-callback",
+  ]) {
+    const r = await fetch(`${w.base}${path}`, { redirect: "manual" });
+    assert.equal(r.status, 404, path);
+  }
+});
