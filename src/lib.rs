@@ -7,6 +7,8 @@
 pub mod call_token;
 pub mod engine;
 pub mod protocol;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod scale;
 
 #[cfg(target_arch = "wasm32")]
 mod platform;

@@ -219,9 +219,13 @@ pub fn shown_state(
     }
 }
 
-/// Per-request memo of campaign-level checks, so each campaign is evaluated once.
+/// Per-request memo of campaign checks and entry-point matches, so each campaign and each
+/// entry point is evaluated once per request however many engagements share it.
 struct CampaignMemo {
     checked: Vec<Option<Result<(), (&'static str, String)>>>,
+    pages: Vec<Option<bool>>,
+    /// Local time of the request per time-zone name.
+    local: Vec<(String, jiff::civil::DateTime)>,
 }
 
 fn campaign_check(
@@ -240,32 +244,41 @@ fn campaign_check(
         Some(c) if c.spec.status != CampaignStatus::Published => {
             Err(("R-D1", "campaign is not published".to_string()))
         }
-        Some(c) => c
-            .time_frame
-            .check(ctx.now)
-            .map_err(|closed| ("R-D2", closed.to_string()))
-            .and_then(|()| {
-                if c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
-                    Ok(())
-                } else {
-                    Err((
-                        "R-D1",
-                        "visitor is not in the campaign's target audience".to_string(),
-                    ))
+        Some(c) => {
+            let tf = &c.time_frame;
+            let local = match memo.local.iter().find(|(z, _)| z == tf.zone_name()) {
+                Some((_, l)) => *l,
+                None => {
+                    let l = tf.local(ctx.now);
+                    memo.local.push((tf.zone_name().to_string(), l));
+                    l
                 }
-            })
-            .and_then(|()| {
-                let pct = c.spec.control_group_percent;
-                if in_control_group(account, &c.spec.id, &ctx.visitor.visitor_id, pct) {
-                    control.push(c.spec.id.clone());
-                    Err((
-                        "R-D5",
-                        format!("visitor is in the campaign's {pct}% control group"),
-                    ))
-                } else {
-                    Ok(())
-                }
-            }),
+            };
+            tf.check_local(ctx.now, local)
+                .map_err(|closed| ("R-D2", closed.to_string()))
+                .and_then(|()| {
+                    if c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
+                        Ok(())
+                    } else {
+                        Err((
+                            "R-D1",
+                            "visitor is not in the campaign's target audience".to_string(),
+                        ))
+                    }
+                })
+                .and_then(|()| {
+                    let pct = c.spec.control_group_percent;
+                    if in_control_group(account, &c.spec.id, &ctx.visitor.visitor_id, pct) {
+                        control.push(c.spec.id.clone());
+                        Err((
+                            "R-D5",
+                            format!("visitor is in the campaign's {pct}% control group"),
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                })
+        }
     };
     if let Some(slot) = memo.checked.get_mut(index) {
         *slot = Some(result.clone());
@@ -286,8 +299,19 @@ fn candidate(
     }
     let page_ok = e
         .entry_point
-        .and_then(|i| snap.entry_points.get(i))
-        .is_some_and(|ep| ep.matches(&ctx.visitor.page));
+        .is_some_and(|i| match memo.pages.get(i).copied().flatten() {
+            Some(known) => known,
+            None => {
+                let m = snap
+                    .entry_points
+                    .get(i)
+                    .is_some_and(|ep| ep.matches(&ctx.visitor.page));
+                if let Some(slot) = memo.pages.get_mut(i) {
+                    *slot = Some(m);
+                }
+                m
+            }
+        });
     if !page_ok {
         return Err((
             "R-D1",
@@ -520,6 +544,8 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
     }
     let mut memo = CampaignMemo {
         checked: vec![None; snap.campaigns.len()],
+        pages: vec![None; snap.entry_points.len()],
+        local: Vec::new(),
     };
     let mut control = Vec::new();
     for zone in ctx.zones {

@@ -261,8 +261,24 @@ impl TimeFrame {
         })
     }
 
+    /// The time frame's zone name (campaigns sharing a zone share its local time).
+    pub fn zone_name(&self) -> &str {
+        &self.tz_name
+    }
+
+    /// Local wall time of `now` in this time frame's zone.
+    pub fn local(&self, now: Timestamp) -> DateTime {
+        self.tz.to_datetime(now)
+    }
+
     /// R-D2: `Ok(())` when the campaign is inside its time frame at `now`.
     pub fn check(&self, now: Timestamp) -> Result<(), Closed> {
+        self.check_local(now, self.local(now))
+    }
+
+    /// [`TimeFrame::check`] with the local time already computed (`local` must be
+    /// `self.local(now)`), so that one request converts `now` once per zone.
+    pub fn check_local(&self, now: Timestamp, local: DateTime) -> Result<(), Closed> {
         if now < self.start {
             return Err(Closed::NotStarted {
                 starts: format!("{} {}", self.start_text, self.tz_name),
@@ -275,13 +291,12 @@ impl TimeFrame {
             if self.occasions.is_empty() {
                 return Ok(());
             }
-            return self.check_day(now, &all_week());
+            return self.check_day(local, &all_week());
         };
-        self.check_day(now, week)
+        self.check_day(local, week)
     }
 
-    fn check_day(&self, now: Timestamp, week: &[Vec<Shift>; 7]) -> Result<(), Closed> {
-        let local = self.tz.to_datetime(now);
+    fn check_day(&self, local: DateTime, week: &[Vec<Shift>; 7]) -> Result<(), Closed> {
         let date = local.date();
         let minute = u16::try_from(local.hour()).unwrap_or(0) * 60
             + u16::try_from(local.minute()).unwrap_or(0);

@@ -4,7 +4,7 @@
 use super::auth::is_admin;
 use super::http::{body, header, json, require_json, Answer};
 use super::{now_ms, objects, random_id, snapshots};
-use crate::engine::decide::{evaluate, Context};
+use crate::engine::decide::{decide, evaluate, Context};
 use crate::engine::visit::{self, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
 use crate::protocol::{valid_id, ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
@@ -89,19 +89,28 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         availability: &loaded.availability,
         explain,
     };
-    let eval = evaluate(snap, &ctx);
     let (vid, sid) = (&parsed.visitor.visitor_id, &parsed.visitor.visit_id);
     let mut degraded = false;
-    let decision = if eval.control_groups.account {
-        visit::decision(snap, eval, VisitAnswer::default(), explain)
+    // `?visit=0`: a preview without the visit's rules (no caps, holding or declines), for
+    // server-side rendering and measurements; the tag does not use it.
+    let stateless = url.query_pairs().any(|(k, v)| k == "visit" && v == "0");
+    let decision = if stateless {
+        decide(snap, &ctx, &mut random_id)
     } else {
-        let vreq = visit::request(snap, &eval, &parsed.visitor, &parsed.page_id, now);
-        match ask_visit(env, &parsed.account, &vreq).await {
-            Ok(answer) => visit::decision(snap, eval, answer, explain),
-            Err(e) => {
-                worker::console_error!("visit object unavailable, no proactive engagements: {e:?}");
-                degraded = true;
-                visit::without_visit(snap, eval, &vreq, explain, &mut random_id)
+        let eval = evaluate(snap, &ctx);
+        if eval.control_groups.account {
+            visit::decision(snap, eval, VisitAnswer::default(), explain)
+        } else {
+            let vreq = visit::request(snap, &eval, &parsed.visitor, &parsed.page_id, now);
+            match ask_visit(env, &parsed.account, &vreq).await {
+                Ok(answer) => visit::decision(snap, eval, answer, explain),
+                Err(e) => {
+                    worker::console_error!(
+                        "visit object unavailable, no proactive engagements: {e:?}"
+                    );
+                    degraded = true;
+                    visit::without_visit(snap, eval, &vreq, explain, &mut random_id)
+                }
             }
         }
     };

@@ -92,3 +92,16 @@ test("R-P3 explain lists every engagement with its rule, only with the admin tok
   assert.equal(byId["e-sales-overlay"].outcome, "won");
   assert.equal(byId["e-uk-peel"].outcome, "lost");
 });
+
+test("R-D1..R-D5 every vector also holds in the stateless preview (?visit=0)", async () => {
+  for (const c of vectors.cases) {
+    await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
+    const r = await fetch(`${w.base}/v1/decide?visit=0`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Test-Now": c.now, Authorization: `Bearer ${TOKEN}`, "CF-IPCountry": c.edge.country, "User-Agent": c.edge.userAgent },
+      body: JSON.stringify(c.request),
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(summary(await r.json()), c.expect, c.name);
+  }
+});

@@ -1,0 +1,13 @@
+//! Prints the scale account's snapshot (or availability) as JSON.
+//! `cargo run --release --example scale_fixture -- [engagements] [seed] [--availability]`
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--availability") {
+        println!("{}", edge_engage::scale::availability());
+        return;
+    }
+    let engagements = args.first().and_then(|a| a.parse().ok()).unwrap_or(2_000);
+    let seed = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(7);
+    println!("{}", edge_engage::scale::snapshot(seed, engagements));
+}

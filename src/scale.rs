@@ -1,0 +1,139 @@
+//! A deterministic scale account for benchmarks: many campaigns and engagements with
+//! realistic targeting, entry points, schedules and zones. Native only: a fixture tool,
+//! never on a request path, so fixed-size indexing is allowed here.
+#![allow(clippy::indexing_slicing)]
+
+use serde_json::{json, Value};
+
+/// A small deterministic generator (64-bit LCG), so a seed always gives the same account.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Entry points in the scale account (`/category-{k}` pages, sections, a few regexes).
+pub const ENTRY_POINTS: u64 = 50;
+/// Skills in the scale account.
+pub const SKILLS: u64 = 20;
+
+/// The scale account's snapshot JSON: `engagements` spread over `engagements / 4` campaigns.
+pub fn snapshot(seed: u64, engagements: usize) -> String {
+    let mut r = Rng(seed);
+    let campaigns = (engagements / 4).max(1);
+    let skills: Vec<Value> = (0..SKILLS)
+        .map(|i| json!({"id": format!("skill-{i}"), "name": format!("Skill {i}"), "maxWaitSeconds": 60 + 30 * (i % 5)}))
+        .collect();
+    let mut entry_points = vec![json!({"id": "ep-all", "name": "Entire site"})];
+    for k in 0..ENTRY_POINTS {
+        entry_points.push(match k % 5 {
+            0 => json!({"id": format!("ep-{k}"), "sections": [format!("section-{k}")]}),
+            1 => json!({"id": format!("ep-{k}"), "include": [{"regex": format!("^https://shop\\.example/category-{k}/[a-z0-9-]+$")}]}),
+            _ => json!({"id": format!("ep-{k}"), "include": [{"contains": format!("/category-{k}/")}],
+                        "exclude": [{"contains": "/checkout"}]}),
+        });
+    }
+    let formats = [
+        ("overlay", None, None),
+        ("toaster", None, None),
+        ("peelingCorner", None, None),
+        ("sticky", Some("left"), None),
+        ("slideOut", Some("right"), None),
+        ("embedded", None, Some(())),
+    ];
+    let countries = ["GB", "US", "FR", "DE", "IE", "ES", "IT", "NL"];
+    let mut list = Vec::with_capacity(campaigns);
+    let mut made = 0;
+    for c in 0..campaigns {
+        let per = if c + 1 == campaigns {
+            engagements - made
+        } else {
+            engagements / campaigns
+        };
+        let mut engs = Vec::with_capacity(per);
+        for _ in 0..per {
+            let (format, side, embedded) = formats[r.below(formats.len() as u64) as usize];
+            let channel = match r.below(10) {
+                0..=5 => "chat",
+                6..=7 => "messaging",
+                _ => "banner",
+            };
+            let mut e = json!({
+                "id": format!("e-{made}"), "revision": 1 + r.below(9), "name": format!("Engagement {made}"),
+                "source": "web", "format": format, "channel": channel,
+                "entryPoint": if r.below(10) == 0 { "ep-all".to_string() } else { format!("ep-{}", r.below(ENTRY_POINTS)) },
+                "window": {"id": format!("w-{}", r.below(10))},
+            });
+            if channel != "banner" {
+                e["skill"] = json!(format!("skill-{}", r.below(SKILLS)));
+            }
+            if let Some(side) = side {
+                e["side"] = json!(side);
+            }
+            if embedded.is_some() {
+                e["embeddedDivId"] = json!(format!("slot-{}", r.below(20)));
+            }
+            if r.below(3) == 0 {
+                e["behavior"] = json!({"cartValue": {"$gte": r.below(200)}});
+            }
+            engs.push(e);
+            made += 1;
+        }
+        let priority = ["high", "medium", "low"][r.below(3) as usize];
+        let hours = if r.below(2) == 0 {
+            json!({"kind": "all"})
+        } else {
+            json!({"kind": "weekly", "days": {"mon": [{"from": "08:00", "to": "20:00"}], "tue": [{"from": "08:00", "to": "20:00"}],
+                "wed": [{"from": "08:00", "to": "20:00"}], "thu": [{"from": "08:00", "to": "20:00"}],
+                "fri": [{"from": "08:00", "to": "18:00"}, {"from": "21:00", "to": "02:00"}], "sat": [{"from": "10:00", "to": "16:00"}]}})
+        };
+        let audience = match r.below(3) {
+            0 => json!({}),
+            1 => {
+                json!({"country": {"$in": [countries[r.below(8) as usize], countries[r.below(8) as usize], "GB"]}})
+            }
+            _ => json!({"$or": [{"device": "mobile"}, {"returning": true}]}),
+        };
+        let tz = ["Europe/London", "America/New_York", "Asia/Tokyo"][r.below(3) as usize];
+        list.push(json!({
+            "id": format!("c-{c}"), "name": format!("Campaign {c}"),
+            "status": if r.below(20) == 0 { "unpublished" } else { "published" },
+            "priority": priority, "controlGroupPercent": 5 * r.below(3), "lineOfBusiness": format!("lob-{}", r.below(4)),
+            "timeFrame": {"timeZone": tz,
+                          "start": "2026-01-01T00:00", "hours": hours,
+                          "specialOccasions": [{"name": "Christmas", "date": "2026-12-25"}]},
+            "audience": audience, "engagements": engs,
+        }));
+    }
+    json!({
+        "schemaVersion": 1,
+        "account": {"id": "scale", "name": "Scale test", "timeZone": "Europe/London", "controlGroupPercent": 0,
+                    "defaultOfflineSurveyUrl": "https://shop.example/survey"},
+        "skills": skills, "entryPoints": entry_points, "campaigns": list,
+    })
+    .to_string()
+}
+
+/// Availability for the scale account: most skills online, some busy, some offline.
+pub fn availability() -> Value {
+    let skills: serde_json::Map<String, Value> = (0..SKILLS)
+        .map(|i| {
+            let report = match i % 4 {
+                0 => json!({"onlineAgents": 0}),
+                1 => json!({"onlineAgents": 2, "expectedWaitSeconds": 400}),
+                _ => json!({"onlineAgents": 5, "expectedWaitSeconds": 20}),
+            };
+            (format!("skill-{i}"), report)
+        })
+        .collect();
+    json!({ "skills": skills })
+}
