@@ -181,8 +181,58 @@ fn compile_shifts(specs: &[ShiftSpec], at: &str, problems: &mut Vec<String>) -> 
         .collect()
 }
 
+/// `YYYY-MM-DD`, read by hand: jiff's formatting machinery would add ~50 KB to the wasm.
+fn parse_date(text: &str) -> Option<Date> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| {
+        text.get(r)
+            .filter(|p| p.bytes().all(|c| c.is_ascii_digit()))
+    };
+    let year: i16 = digits(0..4)?.parse().ok()?;
+    let month: i8 = digits(5..7)?.parse().ok()?;
+    let day: i8 = digits(8..10)?.parse().ok()?;
+    Date::new(year, month, day).ok()
+}
+
+/// `YYYY-MM-DDTHH:MM`.
 fn parse_civil(text: &str) -> Option<DateTime> {
-    DateTime::strptime("%Y-%m-%dT%H:%M", text).ok()
+    let (date, time) = text.split_once('T')?;
+    let (h, m) = time.split_once(':')?;
+    let two = |p: &str| {
+        p.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| p.parse::<i8>().ok())
+            .flatten()
+    };
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let time = jiff::civil::Time::new(two(h)?, two(m)?, 0, 0).ok()?;
+    Some(DateTime::from_parts(parse_date(date)?, time))
+}
+
+/// An RFC 3339 UTC instant, `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds allowed), read by hand
+/// like the other formats here (the test clock uses it).
+pub fn parse_utc(text: &str) -> Option<Timestamp> {
+    let body = text.strip_suffix('Z')?;
+    let (minute, seconds) = body.rsplit_once(':')?;
+    let whole = seconds.split('.').next()?;
+    if whole.len() != 2 || !whole.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let second: i8 = whole.parse().ok()?;
+    let civil = parse_civil(minute)?.with().second(second).build().ok()?;
+    TimeZone::UTC.to_timestamp(civil).ok()
+}
+
+fn weekday_name(d: Date) -> &'static str {
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        .get(usize::try_from(d.weekday().to_monday_zero_offset()).unwrap_or(0))
+        .copied()
+        .unwrap_or("")
 }
 
 impl TimeFrame {
@@ -238,8 +288,8 @@ impl TimeFrame {
         for (i, o) in spec.special_occasions.iter().enumerate() {
             let at = format!("specialOccasions[{i}]");
             let shifts = compile_shifts(&o.shifts, &format!("{at}.shifts"), problems);
-            match o.date.parse::<Date>() {
-                Ok(d) if o.date.len() == 10 => {
+            match parse_date(&o.date) {
+                Some(d) => {
                     if occasions.insert(d, (o.name.clone(), shifts)).is_some() {
                         problems.push(format!("{at}.date: {} appears twice", o.date));
                     }
@@ -329,7 +379,13 @@ impl TimeFrame {
         match occasion {
             Some(name) => Err(Closed::Occasion { name: name.clone() }),
             None => Err(Closed::OutsideHours {
-                local: format!("{} {}", local.strftime("%a %H:%M"), self.tz_name),
+                local: format!(
+                    "{} {:02}:{:02} {}",
+                    weekday_name(date),
+                    local.hour(),
+                    local.minute(),
+                    self.tz_name
+                ),
             }),
         }
     }
@@ -419,6 +475,31 @@ mod tests {
         assert!(tf.check(at("2026-12-26T01:00:00Z")).is_err());
         assert_eq!(tf.check(at("2026-12-26T12:30:00Z")), Ok(()));
         assert!(tf.check(at("2026-12-26T15:00:00Z")).is_err());
+    }
+
+    #[test]
+    fn utc_instants_parse_by_hand_like_jiff() {
+        for t in [
+            "2026-11-23T10:00:00Z",
+            "2026-06-27T08:30:59Z",
+            "2026-12-31T23:59:00.250Z",
+        ] {
+            let expected: Timestamp = t.parse().unwrap();
+            assert_eq!(
+                parse_utc(t).map(|ts| ts.as_second()),
+                Some(expected.as_second()),
+                "{t}"
+            );
+        }
+        for bad in [
+            "2026-11-23T10:00:00",
+            "2026-11-23 10:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "x",
+            "",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
     }
 
     #[test]

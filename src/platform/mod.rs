@@ -133,7 +133,7 @@ fn now_ms(req: &Request, env: &Env) -> u64 {
 fn clock(req: &Request, trusted: impl FnOnce() -> bool) -> u64 {
     #[cfg(feature = "test-clock")]
     if let Some(t) = http::header(req.headers(), "X-Test-Now") {
-        if let (Ok(ts), true) = (t.parse::<jiff::Timestamp>(), trusted()) {
+        if let (Some(ts), true) = (crate::engine::schedule::parse_utc(&t), trusted()) {
             return u64::try_from(ts.as_millisecond()).unwrap_or(0);
         }
     }
