@@ -57,3 +57,21 @@ fn r_d5_bucketing_hash_matches_specification_vectors() {
         }
     }
 }
+
+#[test]
+fn r_d5_allocation_free_hash_equals_the_specification_hash() {
+    use edge_engage::engine::condition::hash_v2_parts;
+    for (seed, value) in [
+        ("", "a"),
+        ("demo|control|account|", "visitor-0001"),
+        ("ä|", "€x"),
+        ("a|b|c|", ""),
+    ] {
+        let parts: Vec<&str> = seed.split_inclusive('|').collect();
+        assert_eq!(
+            hash_v2_parts(&parts, value),
+            hash(seed, value, 2).unwrap(),
+            "{seed}{value}"
+        );
+    }
+}

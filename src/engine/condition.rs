@@ -495,6 +495,44 @@ fn fnv1a32(s: &str) -> u32 {
     })
 }
 
+fn fnv1a32_parts(parts: &[&str]) -> u32 {
+    parts
+        .iter()
+        .flat_map(|p| p.encode_utf16())
+        .fold(0x811c_9dc5_u32, |h, unit| {
+            (h ^ u32::from(unit)).wrapping_mul(0x0100_0193)
+        })
+}
+
+/// [`hash`] version 2 of (seed, value) where the seed is the concatenation of `seed_parts`,
+/// computed without allocating: the decision path calls it once per campaign.
+pub fn hash_v2_parts(seed_parts: &[&str], value: &str) -> f64 {
+    let mut parts: [&str; 8] = [""; 8];
+    for (slot, p) in parts
+        .iter_mut()
+        .zip(seed_parts.iter().chain(std::iter::once(&value)))
+    {
+        *slot = p;
+    }
+    let inner = fnv1a32_parts(&parts);
+    // The decimal digits of `inner`, as `inner.to_string()` would give, on the stack.
+    let mut digits = [0u8; 10];
+    let mut n = inner;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    let text = std::str::from_utf8(digits.get(start..).unwrap_or(&[])).unwrap_or("0");
+    f64::from(fnv1a32_parts(&[text]) % 10_000) / 10_000.0
+}
+
 /// GrowthBook's bucketing hash: a uniform number in `[0, 1)` for (seed, value).
 /// Version 2 is the default; version 1 is kept for the specification's vectors.
 pub fn hash(seed: &str, value: &str, version: u8) -> Option<f64> {

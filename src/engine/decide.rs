@@ -3,7 +3,7 @@
 //! shows the same verdicts that decided, so the two cannot drift apart.
 
 use super::agent::{engagement_state, skill_state, AgentState, Availability};
-use super::condition::hash;
+use super::condition::hash_v2_parts;
 use super::snapshot::{CampaignStatus, Engagement, Priority, PriorityWeights, SkillRef, Snapshot};
 use super::visitor::Visitor;
 use super::zone::{Channel, Zone};
@@ -166,13 +166,22 @@ pub struct Context<'a> {
 }
 
 /// A uniform draw in `[0, 1)` for this visit, independent per `purpose` (R-D4, R-D5).
-pub fn draw(account: &str, purpose: &str, unit: &str) -> f64 {
-    hash(&format!("{account}|{purpose}|"), unit, 2).unwrap_or(0.0)
+/// The seed is `{account}|{purpose}|`; `purpose` may come in parts (joined as written).
+pub fn draw(account: &str, purpose: &[&str], unit: &str) -> f64 {
+    let mut seed: [&str; 6] = [account, "|", "", "", "", ""];
+    for (slot, p) in seed.iter_mut().skip(2).zip(purpose.iter().take(3)) {
+        *slot = p;
+    }
+    let used = 2 + purpose.len().min(3);
+    if let Some(slot) = seed.get_mut(used) {
+        *slot = "|";
+    }
+    hash_v2_parts(seed.get(..=used).unwrap_or(&seed), unit)
 }
 
 /// R-D5: is this visitor in a control group of `percent`% for `scope`?
 pub fn in_control_group(account: &str, scope: &str, visitor_id: &str, percent: u8) -> bool {
-    draw(account, &format!("control|{scope}"), visitor_id) < f64::from(percent) / 100.0
+    percent > 0 && draw(account, &["control|", scope], visitor_id) < f64::from(percent) / 100.0
 }
 
 /// R-D3: the raw agent state of an engagement's skill (all skills: the best of them).
@@ -362,7 +371,7 @@ pub fn choose(
         .filter(|t| items.iter().any(|&(c, p)| c == class && p == *t))
         .collect();
     let total: u32 = tiers.iter().map(|t| weights.of(*t)).sum();
-    let tier_draw = draw(account, &format!("{zone}|tier"), visit_id);
+    let tier_draw = draw(account, &[zone, "|tier"], visit_id);
     let tier = if total == 0 {
         let i = (tier_draw * tiers.len() as f64) as usize;
         tiers.get(i).or(tiers.last()).copied()?
@@ -385,7 +394,7 @@ pub fn choose(
         .filter(|(_, &(c, p))| c == class && p == tier)
         .map(|(i, _)| i)
         .collect();
-    let tie_draw = draw(account, &format!("{zone}|tie"), visit_id);
+    let tie_draw = draw(account, &[zone, "|tie"], visit_id);
     let pick = (tie_draw * in_tier.len() as f64) as usize;
     let index = in_tier.get(pick).or(in_tier.last()).copied()?;
     Some(Choice {
