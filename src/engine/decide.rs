@@ -203,12 +203,13 @@ pub fn raw_state(snap: &Snapshot, e: &Engagement, availability: &Availability) -
     }
 }
 
-/// R-D3: the state to show an engagement in and its class, or why it cannot show.
+/// R-D3: the state to show an engagement in and its class; `Err` with the agents' state
+/// when the engagement does not show in it.
 pub fn shown_state(
     snap: &Snapshot,
     e: &Engagement,
     availability: &Availability,
-) -> Result<(AgentState, Class), String> {
+) -> Result<(AgentState, Class), AgentState> {
     match e.spec.channel {
         Channel::Banner | Channel::ClickToCall => {
             Ok((AgentState::Online, Class::ContentOrMessaging))
@@ -219,11 +220,66 @@ pub fn shown_state(
             match engagement_state(raw, e.spec.states, e.spec.ignore_max_wait) {
                 Some(AgentState::Online) => Ok((AgentState::Online, Class::OnlineConversation)),
                 Some(s) => Ok((s, Class::OfflineConversation)),
-                None => Err(format!(
+                None => Err(raw),
+            }
+        }
+    }
+}
+
+/// Why an engagement is not a candidate. Kept as plain data on the decision path; the words
+/// are written only when a decision is explained (R-P3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exclusion {
+    Disabled,
+    EntryPoint,
+    Authenticated,
+    Unpublished,
+    TimeFrame,
+    Audience,
+    Control(u8),
+    Behavior,
+    State(AgentState),
+}
+
+impl Exclusion {
+    fn explain(self, snap: &Snapshot, ctx: &Context<'_>, e: &Engagement) -> (&'static str, String) {
+        match self {
+            Exclusion::Disabled => ("R-D1", "engagement is disabled".into()),
+            Exclusion::EntryPoint => (
+                "R-D1",
+                "page is outside the engagement's entry point".into(),
+            ),
+            Exclusion::Authenticated => (
+                "R-D1",
+                "authenticated engagement on an unauthenticated page".into(),
+            ),
+            Exclusion::Unpublished => ("R-D1", "campaign is not published".into()),
+            Exclusion::TimeFrame => {
+                let why = snap
+                    .campaign_of(e)
+                    .and_then(|c| c.time_frame.check(ctx.now).err())
+                    .map_or_else(
+                        || "outside the campaign's time frame".to_string(),
+                        |c| c.to_string(),
+                    );
+                ("R-D2", why)
+            }
+            Exclusion::Audience => (
+                "R-D1",
+                "visitor is not in the campaign's target audience".into(),
+            ),
+            Exclusion::Control(pct) => (
+                "R-D5",
+                format!("visitor is in the campaign's {pct}% control group"),
+            ),
+            Exclusion::Behavior => ("R-D1", "visitor behaviour does not match".into()),
+            Exclusion::State(raw) => (
+                "R-D3",
+                format!(
                     "agents are {}, a state this engagement does not show in",
                     raw.name()
-                )),
-            }
+                ),
+            ),
         }
     }
 }
@@ -231,7 +287,7 @@ pub fn shown_state(
 /// Per-request memo of campaign checks and entry-point matches, so each campaign and each
 /// entry point is evaluated once per request however many engagements share it.
 struct CampaignMemo {
-    checked: Vec<Option<Result<(), (&'static str, String)>>>,
+    checked: Vec<Option<Result<(), Exclusion>>>,
     pages: Vec<Option<bool>>,
     /// Local time of the request per time-zone name.
     local: Vec<(String, jiff::civil::DateTime)>,
@@ -243,16 +299,14 @@ fn campaign_check(
     index: usize,
     memo: &mut CampaignMemo,
     control: &mut Vec<String>,
-) -> Result<(), (&'static str, String)> {
+) -> Result<(), Exclusion> {
     if let Some(Some(r)) = memo.checked.get(index) {
-        return r.clone();
+        return *r;
     }
     let account = &snap.account.spec.id;
     let result = match snap.campaigns.get(index) {
-        None => Err(("R-D1", "campaign missing".to_string())),
-        Some(c) if c.spec.status != CampaignStatus::Published => {
-            Err(("R-D1", "campaign is not published".to_string()))
-        }
+        None => Err(Exclusion::Unpublished),
+        Some(c) if c.spec.status != CampaignStatus::Published => Err(Exclusion::Unpublished),
         Some(c) => {
             let tf = &c.time_frame;
             let local = match memo.local.iter().find(|(z, _)| z == tf.zone_name()) {
@@ -263,34 +317,21 @@ fn campaign_check(
                     l
                 }
             };
-            tf.check_local(ctx.now, local)
-                .map_err(|closed| ("R-D2", closed.to_string()))
-                .and_then(|()| {
-                    if c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
-                        Ok(())
-                    } else {
-                        Err((
-                            "R-D1",
-                            "visitor is not in the campaign's target audience".to_string(),
-                        ))
-                    }
-                })
-                .and_then(|()| {
-                    let pct = c.spec.control_group_percent;
-                    if in_control_group(account, &c.spec.id, &ctx.visitor.visitor_id, pct) {
-                        control.push(c.spec.id.clone());
-                        Err((
-                            "R-D5",
-                            format!("visitor is in the campaign's {pct}% control group"),
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                })
+            let pct = c.spec.control_group_percent;
+            if !tf.is_open(ctx.now, local) {
+                Err(Exclusion::TimeFrame)
+            } else if !c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
+                Err(Exclusion::Audience)
+            } else if in_control_group(account, &c.spec.id, &ctx.visitor.visitor_id, pct) {
+                control.push(c.spec.id.clone());
+                Err(Exclusion::Control(pct))
+            } else {
+                Ok(())
+            }
         }
     };
     if let Some(slot) = memo.checked.get_mut(index) {
-        *slot = Some(result.clone());
+        *slot = Some(result);
     }
     result
 }
@@ -302,9 +343,9 @@ fn candidate(
     e: &Engagement,
     memo: &mut CampaignMemo,
     control: &mut Vec<String>,
-) -> Result<(AgentState, Class), (&'static str, String)> {
+) -> Result<(AgentState, Class), Exclusion> {
     if !e.spec.enabled {
-        return Err(("R-D1", "engagement is disabled".to_string()));
+        return Err(Exclusion::Disabled);
     }
     let page_ok = e
         .entry_point
@@ -322,22 +363,16 @@ fn candidate(
             }
         });
     if !page_ok {
-        return Err((
-            "R-D1",
-            "page is outside the engagement's entry point".to_string(),
-        ));
+        return Err(Exclusion::EntryPoint);
     }
     if e.spec.authenticated && !ctx.visitor.authenticated {
-        return Err((
-            "R-D1",
-            "authenticated engagement on an unauthenticated page".to_string(),
-        ));
+        return Err(Exclusion::Authenticated);
     }
     campaign_check(snap, ctx, e.campaign, memo, control)?;
     if !e.behavior.eval(&ctx.visitor.attributes, &snap.saved_groups) {
-        return Err(("R-D1", "visitor behaviour does not match".to_string()));
+        return Err(Exclusion::Behavior);
     }
-    shown_state(snap, e, ctx.availability).map_err(|why| ("R-D3", why))
+    shown_state(snap, e, ctx.availability).map_err(Exclusion::State)
 }
 
 /// The outcome of arbitration in one zone.
@@ -578,7 +613,8 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
                         priority,
                     });
                 }
-                Err((rule, reason)) if ctx.explain => {
+                Err(x) if ctx.explain => {
+                    let (rule, reason) = x.explain(snap, ctx, e);
                     let rule = rule.to_string();
                     out.explanation
                         .push(explained(snap, e, Verdict::Excluded { rule, reason }));

@@ -265,7 +265,9 @@ impl TimeFrame {
             }
         }
         let week = match &spec.hours {
-            HoursSpec::All => None,
+            // All hours with special occasions still needs a week for the days around them.
+            HoursSpec::All if spec.special_occasions.is_empty() => None,
+            HoursSpec::All => Some(all_week()),
             HoursSpec::Daily { shifts } => {
                 let day = compile_shifts(shifts, "hours.shifts", problems);
                 Some(std::array::from_fn(|_| day.clone()))
@@ -329,24 +331,46 @@ impl TimeFrame {
     /// [`TimeFrame::check`] with the local time already computed (`local` must be
     /// `self.local(now)`), so that one request converts `now` once per zone.
     pub fn check_local(&self, now: Timestamp, local: DateTime) -> Result<(), Closed> {
-        if now < self.start {
-            return Err(Closed::NotStarted {
+        match self.status(now, local) {
+            Status::Open => Ok(()),
+            Status::NotStarted => Err(Closed::NotStarted {
                 starts: format!("{} {}", self.start_text, self.tz_name),
-            });
+            }),
+            Status::Ended => Err(Closed::Ended),
+            Status::Occasion(name) => Err(Closed::Occasion {
+                name: name.to_string(),
+            }),
+            Status::OutsideHours => Err(Closed::OutsideHours {
+                local: format!(
+                    "{} {:02}:{:02} {}",
+                    weekday_name(local.date()),
+                    local.hour(),
+                    local.minute(),
+                    self.tz_name
+                ),
+            }),
         }
-        if self.end.is_some_and(|end| now >= end) {
-            return Err(Closed::Ended);
-        }
-        let Some(week) = &self.week else {
-            if self.occasions.is_empty() {
-                return Ok(());
-            }
-            return self.check_day(local, &all_week());
-        };
-        self.check_day(local, week)
     }
 
-    fn check_day(&self, local: DateTime, week: &[Vec<Shift>; 7]) -> Result<(), Closed> {
+    /// R-D2 without building an explanation: the decision path's check.
+    pub fn is_open(&self, now: Timestamp, local: DateTime) -> bool {
+        self.status(now, local) == Status::Open
+    }
+
+    fn status(&self, now: Timestamp, local: DateTime) -> Status<'_> {
+        if now < self.start {
+            return Status::NotStarted;
+        }
+        if self.end.is_some_and(|end| now >= end) {
+            return Status::Ended;
+        }
+        match &self.week {
+            None => Status::Open,
+            Some(week) => self.day_status(local, week),
+        }
+    }
+
+    fn day_status(&self, local: DateTime, week: &[Vec<Shift>; 7]) -> Status<'_> {
         let date = local.date();
         let minute = u16::try_from(local.hour()).unwrap_or(0) * 60
             + u16::try_from(local.minute()).unwrap_or(0);
@@ -355,7 +379,7 @@ impl TimeFrame {
             week.get(idx).map(Vec::as_slice).unwrap_or(&[])
         };
         let (today, occasion) = match self.occasions.get(&date) {
-            Some((name, shifts)) => (shifts.as_slice(), Some(name)),
+            Some((name, shifts)) => (shifts.as_slice(), Some(name.as_str())),
             None => (regular(date), None),
         };
         let open_today = today.iter().any(|s| {
@@ -373,22 +397,22 @@ impl TimeFrame {
                 };
                 shifts.iter().any(|s| s.overnight() && minute < s.to)
             });
-        if open_today || spill {
-            return Ok(());
-        }
-        match occasion {
-            Some(name) => Err(Closed::Occasion { name: name.clone() }),
-            None => Err(Closed::OutsideHours {
-                local: format!(
-                    "{} {:02}:{:02} {}",
-                    weekday_name(date),
-                    local.hour(),
-                    local.minute(),
-                    self.tz_name
-                ),
-            }),
+        match (open_today || spill, occasion) {
+            (true, _) => Status::Open,
+            (false, Some(name)) => Status::Occasion(name),
+            (false, None) => Status::OutsideHours,
         }
     }
+}
+
+/// Where an instant falls, without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status<'a> {
+    Open,
+    NotStarted,
+    Ended,
+    OutsideHours,
+    Occasion(&'a str),
 }
 
 fn all_week() -> [Vec<Shift>; 7] {
