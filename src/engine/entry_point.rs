@@ -40,7 +40,34 @@ pub struct EntryPointSpec {
 enum UrlRule {
     Contains(String),
     Exact(String),
-    Regex(Regex),
+    /// A regex and, when it is anchored with `^`, the literal text every match starts with:
+    /// a cheap test that skips the regex engine for most pages.
+    Regex(Regex, String),
+}
+
+/// The literal prefix of a `^`-anchored pattern (empty when there is none or it is unclear).
+fn literal_prefix(pattern: &str) -> String {
+    let Some(rest) = pattern.strip_prefix('^') else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        let lit = match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => e,
+                _ => break,
+            },
+            '.' | '[' | ']' | '(' | ')' | '{' | '}' | '*' | '+' | '?' | '|' | '^' | '$' => break,
+            c => c,
+        };
+        // A quantifier after this character makes it optional or repeated: stop before it.
+        if matches!(chars.peek(), Some('*' | '?' | '{' | '+')) {
+            break;
+        }
+        out.push(lit);
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +118,7 @@ fn compile_rule(rule: &UrlRuleSpec, at: &str, problems: &mut Vec<String>) -> Opt
         UrlRuleSpec::Contains(s) if !s.is_empty() => Some(UrlRule::Contains(s.to_lowercase())),
         UrlRuleSpec::Exact(s) if !s.is_empty() => Some(UrlRule::Exact(normalise_exact(s))),
         UrlRuleSpec::Regex(p) => match RegexBuilder::new(p).size_limit(1 << 16).build() {
-            Ok(re) => Some(UrlRule::Regex(re)),
+            Ok(re) => Some(UrlRule::Regex(re, literal_prefix(p))),
             Err(e) => {
                 problems.push(format!("{at}: invalid regex: {e}"));
                 None
@@ -109,7 +136,9 @@ impl UrlRule {
         match self {
             UrlRule::Contains(s) => page.url_lower.contains(s.as_str()),
             UrlRule::Exact(s) => normalise_exact(&page.url) == *s,
-            UrlRule::Regex(re) => re.is_match(&page.url),
+            UrlRule::Regex(re, prefix) => {
+                page.url.starts_with(prefix.as_str()) && re.is_match(&page.url)
+            }
         }
     }
 }
@@ -211,6 +240,19 @@ mod tests {
         assert!(!m(&["dslr body kit"]));
         assert!(!m(&[]));
         assert!(ep(r#"{"id":"all"}"#).matches(&Page::new("https://any.test/", &[])));
+    }
+
+    #[test]
+    fn regex_prefix_is_only_what_every_match_starts_with() {
+        assert_eq!(
+            literal_prefix(r"^https://x\.test/p/[0-9]+$"),
+            "https://x.test/p/"
+        );
+        assert_eq!(literal_prefix(r"^https?://x"), "http");
+        assert_eq!(literal_prefix(r"^ab*c"), "a");
+        assert_eq!(literal_prefix(r"^(a|b)"), "");
+        assert_eq!(literal_prefix(r"x\.test"), "");
+        assert_eq!(literal_prefix(r"^a\d"), "a");
     }
 
     #[test]
