@@ -504,17 +504,26 @@ fn fnv1a32_parts(parts: &[&str]) -> u32 {
         })
 }
 
-/// [`hash`] version 2 of (seed, value) where the seed is the concatenation of `seed_parts`,
-/// computed without allocating: the decision path calls it once per campaign.
-pub fn hash_v2_parts(seed_parts: &[&str], value: &str) -> f64 {
-    let mut parts: [&str; 8] = [""; 8];
-    for (slot, p) in parts
-        .iter_mut()
-        .zip(seed_parts.iter().chain(std::iter::once(&value)))
-    {
-        *slot = p;
+/// The FNV-1a state after the concatenation of `parts`: a seed hashed once (per campaign, at
+/// compile time) and continued per request by [`hash_v2_seeded`].
+pub fn fnv_seed(parts: &[&str]) -> u32 {
+    fnv1a32_parts(parts)
+}
+
+fn fnv_continue(state: u32, value: &str) -> u32 {
+    let step = |h: u32, unit: u32| (h ^ unit).wrapping_mul(0x0100_0193);
+    if value.is_ascii() {
+        value.bytes().fold(state, |h, b| step(h, u32::from(b)))
+    } else {
+        value
+            .encode_utf16()
+            .fold(state, |h, u| step(h, u32::from(u)))
     }
-    let inner = fnv1a32_parts(&parts);
+}
+
+/// [`hash`] version 2 of (seed, value) given the seed's [`fnv_seed`] state, without allocating.
+pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
+    let inner = fnv_continue(seed_state, value);
     // The decimal digits of `inner`, as `inner.to_string()` would give, on the stack.
     let mut digits = [0u8; 10];
     let mut n = inner;
@@ -530,7 +539,12 @@ pub fn hash_v2_parts(seed_parts: &[&str], value: &str) -> f64 {
         }
     }
     let text = std::str::from_utf8(digits.get(start..).unwrap_or(&[])).unwrap_or("0");
-    f64::from(fnv1a32_parts(&[text]) % 10_000) / 10_000.0
+    f64::from(fnv_continue(0x811c_9dc5, text) % 10_000) / 10_000.0
+}
+
+/// [`hash`] version 2 of (seed, value) where the seed is the concatenation of `seed_parts`.
+pub fn hash_v2_parts(seed_parts: &[&str], value: &str) -> f64 {
+    hash_v2_seeded(fnv_seed(seed_parts), value)
 }
 
 /// GrowthBook's bucketing hash: a uniform number in `[0, 1)` for (seed, value).

@@ -3,7 +3,7 @@
 //! shows the same verdicts that decided, so the two cannot drift apart.
 
 use super::agent::{engagement_state, skill_state, AgentState, Availability};
-use super::condition::hash_v2_parts;
+use super::condition::{hash_v2_parts, hash_v2_seeded};
 use super::snapshot::{CampaignStatus, Engagement, Priority, PriorityWeights, SkillRef, Snapshot};
 use super::visitor::Visitor;
 use super::zone::{Channel, Zone};
@@ -210,19 +210,20 @@ pub fn shown_state(
     e: &Engagement,
     availability: &Availability,
 ) -> Result<(AgentState, Class), AgentState> {
+    state_and_class(e, raw_state(snap, e, availability))
+}
+
+fn state_and_class(e: &Engagement, raw: AgentState) -> Result<(AgentState, Class), AgentState> {
     match e.spec.channel {
         Channel::Banner | Channel::ClickToCall => {
             Ok((AgentState::Online, Class::ContentOrMessaging))
         }
-        Channel::Messaging => Ok((raw_state(snap, e, availability), Class::ContentOrMessaging)),
-        Channel::Chat => {
-            let raw = raw_state(snap, e, availability);
-            match engagement_state(raw, e.spec.states, e.spec.ignore_max_wait) {
-                Some(AgentState::Online) => Ok((AgentState::Online, Class::OnlineConversation)),
-                Some(s) => Ok((s, Class::OfflineConversation)),
-                None => Err(raw),
-            }
-        }
+        Channel::Messaging => Ok((raw, Class::ContentOrMessaging)),
+        Channel::Chat => match engagement_state(raw, e.spec.states, e.spec.ignore_max_wait) {
+            Some(AgentState::Online) => Ok((AgentState::Online, Class::OnlineConversation)),
+            Some(s) => Ok((s, Class::OfflineConversation)),
+            None => Err(raw),
+        },
     }
 }
 
@@ -289,8 +290,41 @@ impl Exclusion {
 struct CampaignMemo {
     checked: Vec<Option<Result<(), Exclusion>>>,
     pages: Vec<Option<bool>>,
-    /// Local time of the request per time-zone name.
-    local: Vec<(String, jiff::civil::DateTime)>,
+    /// Local time of the request per time zone ([`Snapshot::time_zones`]).
+    local: Vec<Option<jiff::civil::DateTime>>,
+    /// Agent state per skill, and over all skills.
+    skills: Vec<Option<AgentState>>,
+    all_skills: Option<AgentState>,
+}
+
+impl CampaignMemo {
+    fn new(snap: &Snapshot) -> CampaignMemo {
+        CampaignMemo {
+            checked: vec![None; snap.campaigns.len()],
+            pages: vec![None; snap.entry_points.len()],
+            local: vec![None; snap.time_zones.len()],
+            skills: vec![None; snap.skills.len()],
+            all_skills: None,
+        }
+    }
+
+    /// [`raw_state`], each skill looked up once per request.
+    fn raw_state(
+        &mut self,
+        snap: &Snapshot,
+        e: &Engagement,
+        availability: &Availability,
+    ) -> AgentState {
+        let slot = match e.skill {
+            SkillRef::One(i) => self.skills.get_mut(i),
+            SkillRef::All => Some(&mut self.all_skills),
+        };
+        match slot {
+            Some(Some(s)) => *s,
+            Some(slot) => *slot.insert(raw_state(snap, e, availability)),
+            None => raw_state(snap, e, availability),
+        }
+    }
 }
 
 fn campaign_check(
@@ -303,26 +337,24 @@ fn campaign_check(
     if let Some(Some(r)) = memo.checked.get(index) {
         return *r;
     }
-    let account = &snap.account.spec.id;
     let result = match snap.campaigns.get(index) {
         None => Err(Exclusion::Unpublished),
         Some(c) if c.spec.status != CampaignStatus::Published => Err(Exclusion::Unpublished),
         Some(c) => {
             let tf = &c.time_frame;
-            let local = match memo.local.iter().find(|(z, _)| z == tf.zone_name()) {
-                Some((_, l)) => *l,
-                None => {
-                    let l = tf.local(ctx.now);
-                    memo.local.push((tf.zone_name().to_string(), l));
-                    l
-                }
+            let local = match memo.local.get_mut(c.zone_index) {
+                Some(Some(l)) => *l,
+                Some(slot) => *slot.insert(tf.local(ctx.now)),
+                None => tf.local(ctx.now),
             };
             let pct = c.spec.control_group_percent;
             if !tf.is_open(ctx.now, local) {
                 Err(Exclusion::TimeFrame)
             } else if !c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
                 Err(Exclusion::Audience)
-            } else if in_control_group(account, &c.spec.id, &ctx.visitor.visitor_id, pct) {
+            } else if pct > 0
+                && hash_v2_seeded(c.control_seed, &ctx.visitor.visitor_id) < f64::from(pct) / 100.0
+            {
                 control.push(c.spec.id.clone());
                 Err(Exclusion::Control(pct))
             } else {
@@ -372,7 +404,8 @@ fn candidate(
     if !e.behavior.eval(&ctx.visitor.attributes, &snap.saved_groups) {
         return Err(Exclusion::Behavior);
     }
-    shown_state(snap, e, ctx.availability).map_err(Exclusion::State)
+    let raw = memo.raw_state(snap, e, ctx.availability);
+    state_and_class(e, raw).map_err(Exclusion::State)
 }
 
 /// The outcome of arbitration in one zone.
@@ -586,11 +619,7 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
         }
         return out;
     }
-    let mut memo = CampaignMemo {
-        checked: vec![None; snap.campaigns.len()],
-        pages: vec![None; snap.entry_points.len()],
-        local: Vec::new(),
-    };
+    let mut memo = CampaignMemo::new(snap);
     let mut control = Vec::new();
     for zone in ctx.zones {
         if out.zones.iter().any(|z| &z.zone == zone) {

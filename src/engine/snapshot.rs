@@ -392,6 +392,10 @@ pub struct Campaign {
     pub time_frame: TimeFrame,
     /// Compiled target audience.
     pub audience: Condition,
+    /// Hash state of this campaign's control-group seed (R-D5), computed once.
+    pub control_seed: u32,
+    /// Index of its time zone in [`Snapshot::time_zones`].
+    pub zone_index: usize,
 }
 
 /// A compiled engagement.
@@ -442,6 +446,8 @@ pub struct Snapshot {
     pub campaigns: Vec<Campaign>,
     /// All engagements of all campaigns.
     pub engagements: Vec<Engagement>,
+    /// Distinct time zones of the campaigns' time frames.
+    pub time_zones: Vec<String>,
     by_zone: HashMap<Zone, Vec<usize>>,
     by_id: HashMap<String, usize>,
     skill_by_id: HashMap<String, usize>,
@@ -623,6 +629,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
     }
     let tz = account.as_ref().map_or("UTC", |a| a.time_zone.as_str());
     let mut campaigns = Vec::new();
+    let mut time_zones: Vec<String> = Vec::new();
     let mut engagements = Vec::new();
     let mut campaign_ids = HashSet::new();
     let mut engagement_ids = HashSet::new();
@@ -660,7 +667,16 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
             }
         }
         if let Some(time_frame) = time_frame {
+            let zone_index = match time_zones.iter().position(|z| z == time_frame.zone_name()) {
+                Some(i) => i,
+                None => {
+                    time_zones.push(time_frame.zone_name().to_string());
+                    time_zones.len() - 1
+                }
+            };
             campaigns.push(Campaign {
+                control_seed: super::condition::fnv_seed(&[account_id, "|control|", &spec.id, "|"]),
+                zone_index,
                 spec: CampaignSpec {
                     engagements: Vec::new(),
                     ..spec
@@ -687,6 +703,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
         entry_points,
         campaigns,
         engagements,
+        time_zones,
         by_zone: HashMap::new(),
         by_id: HashMap::new(),
         skill_by_id,
