@@ -47,15 +47,6 @@ pub struct PublishAnswer {
     pub published: bool,
 }
 
-/// One offsite click to count.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClickCount {
-    /// Engagement id, or `(unknown)`.
-    pub engagement: String,
-    /// Outcome code (`OffsiteOutcome::code`).
-    pub outcome: String,
-}
-
 /// Click totals: engagement id → outcome code → count.
 pub type ClickTotals = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
 
@@ -150,20 +141,21 @@ impl AccountState {
 }
 
 impl AccountState {
-    /// Counts one click. Get and put run inside the object's input gate, so concurrent clicks
-    /// never lose an increment.
-    async fn count_click(&self, mut req: Request) -> Result<Response> {
-        let click: ClickCount = serde_json::from_slice(&req.bytes().await?)?;
+    /// Adds a batch of click counts. Get and put run inside the object's input gate, so
+    /// concurrent batches never lose an increment.
+    async fn count_clicks(&self, mut req: Request) -> Result<Response> {
+        let batch: ClickTotals = serde_json::from_slice(&req.bytes().await?)?;
         let storage = self.state.storage();
         let mut totals = storage
             .get::<ClickTotals>("clicks")
             .await?
             .unwrap_or_default();
-        *totals
-            .entry(click.engagement)
-            .or_default()
-            .entry(click.outcome)
-            .or_default() += 1;
+        for (engagement, outcomes) in batch {
+            let slot = totals.entry(engagement).or_default();
+            for (outcome, n) in outcomes {
+                *slot.entry(outcome).or_default() += n;
+            }
+        }
         storage.put("clicks", &totals).await?;
         Response::empty()
     }
@@ -180,7 +172,7 @@ impl DurableObject for AccountState {
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["state"]) => Response::from_json(&self.view().await?),
             (Method::Post, ["publish"]) => self.publish(req).await,
-            (Method::Post, ["clicks"]) => self.count_click(req).await,
+            (Method::Post, ["clicks"]) => self.count_clicks(req).await,
             (Method::Get, ["clicks"]) => {
                 let totals = self.state.storage().get::<ClickTotals>("clicks").await?;
                 Response::from_json(&totals.unwrap_or_default())

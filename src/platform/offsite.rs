@@ -3,7 +3,7 @@
 //! unknown account gets a small page that names no internals. Clicks are counted per
 //! engagement and outcome in the account's object, after the answer is sent.
 
-use super::account_do::ClickCount;
+use super::account_do::ClickTotals;
 use super::decide::edge;
 use super::http::header;
 use super::{now_ms, random_id, snapshots};
@@ -11,10 +11,53 @@ use crate::engine::offsite::{click, location};
 use crate::engine::visitor::{PageView, Visitor};
 use crate::protocol::{valid_id, ApiError};
 use serde_json::Map;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use worker::{Context, Env, Method, Request, Response, Result};
 
 /// Cookie that keeps an offsite visitor's id on the worker's host (control groups, R-D5).
 const VISITOR_COOKIE: &str = "ee_vid";
+
+/// How long clicks gather in the isolate before they are added to the account's totals.
+const FLUSH_MS: u64 = 2_000;
+
+thread_local! {
+    /// Clicks not yet sent, per account (an entry exists while a send is scheduled).
+    static PENDING: RefCell<HashMap<String, ClickTotals>> = RefCell::new(HashMap::new());
+}
+
+/// Counts a click after the redirect has gone out: the first click of a quiet spell schedules
+/// one send to the account's object [`FLUSH_MS`] later with every click gathered meanwhile.
+/// A busy link then costs one object call per isolate every two seconds, not one per click.
+fn count_click(env: &Env, ctx: &Context, account: &str, engagement: &str, outcome: &str) {
+    let first = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        let first = !p.contains_key(account);
+        *p.entry(account.to_string())
+            .or_default()
+            .entry(engagement.to_string())
+            .or_default()
+            .entry(outcome.to_string())
+            .or_default() += 1;
+        first
+    });
+    if !first {
+        return;
+    }
+    let (env, account) = (env.clone(), account.to_string());
+    ctx.wait_until(async move {
+        worker::Delay::from(std::time::Duration::from_millis(FLUSH_MS)).await;
+        let batch = PENDING
+            .with(|p| p.borrow_mut().remove(&account))
+            .unwrap_or_default();
+        let body = serde_json::to_string(&batch).unwrap_or_default();
+        if let Err(e) =
+            snapshots::account_call(&env, &account, Method::Post, "/clicks", &[], Some(body)).await
+        {
+            worker::console_warn!("click counts for {account} lost: {e:?}");
+        }
+    });
+}
 
 /// A small HTML page for links that lead nowhere.
 pub fn page(status: u16, title: &str, text: &str) -> Result<Response> {
@@ -113,20 +156,7 @@ pub async fn handle(
     } else {
         "(unknown)"
     };
-    let count = ClickCount {
-        engagement: counted.to_string(),
-        outcome: decision.outcome.code().to_string(),
-    };
-    let (env2, account2) = (env.clone(), account.to_string());
-    ctx.wait_until(async move {
-        let body = serde_json::to_string(&count).unwrap_or_default();
-        if let Err(e) =
-            snapshots::account_call(&env2, &account2, Method::Post, "/clicks", &[], Some(body))
-                .await
-        {
-            worker::console_warn!("click count for {account2} lost: {e:?}");
-        }
-    });
+    count_click(env, ctx, account, counted, decision.outcome.code());
     let dest = location(&decision, account, link.query_pairs(), &random_id());
     // Built by hand: the runtime's redirect responses have immutable headers.
     let mut resp = Response::empty()?.with_status(302);

@@ -64,13 +64,15 @@ test("R-O4 re-enabling an engagement restores the landing page", async () => {
 });
 
 test("R-O1 clicks are counted per engagement and outcome, exactly, readable by the admin", async () => {
+  // Counts reach the account within the isolate's 2-second gathering window.
+  await new Promise((r) => setTimeout(r, 2500));
   const before = (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-qr"] ?? {};
   await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
   await Promise.all(Array.from({ length: 40 }, () => click("/o/demo/e-offsite-qr", { now: "2026-11-23T10:00:00Z" })));
   await Promise.all(Array.from({ length: 10 }, () => click("/o/demo/e-offsite-qr", { now: "2026-11-23T10:00:00Z", country: "FR" })));
   const want = { eligible: (before.eligible ?? 0) + 40, not_in_audience: (before.not_in_audience ?? 0) + 10 };
   let got;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     got = (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-qr"];
     if (got?.eligible === want.eligible && got?.not_in_audience === want.not_in_audience) break;
     await new Promise((r) => setTimeout(r, 100));

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Worker benchmarks under `wrangler dev` (BENCHMARKS.md): wrk on 127.0.0.1 against the floor
+# route, /v1/decide without and with the visit object, the offsite link and the events route,
+# each reported as a ratio to the floor's median latency measured in the same run.
+# Usage: bash scripts/bench-worker.sh [seconds per route, default 10] [connections, default 20]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false CI=true
+SECS=${1:-10}
+CONNS=${2:-20}
+PORT=${PORT:-8797}
+BASE="http://127.0.0.1:$PORT"
+TOKEN=bench-admin-token-0123456789
+OUT=test-output/bench-worker.md
+mkdir -p test-output
+PERSIST=$(mktemp -d)
+
+sh scripts/build.sh
+EDGE_SKIP_BUILD=1 npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
+  --var "ADMIN_TOKEN:$TOKEN" --var GEO_FROM_HEADERS:true > "$PERSIST/wrangler.log" 2>&1 &
+WRANGLER=$!
+trap 'kill $WRANGLER 2>/dev/null || true; rm -rf "$PERSIST"' EXIT
+for _ in $(seq 1 120); do curl -fsS "$BASE/v1/health" >/dev/null 2>&1 && break; sleep 1; done
+
+admin() { curl -fsS -X "$1" "$BASE/v1/admin/accounts/$2" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "${@:3}"; }
+cargo run -q --release --example scale_fixture -- 2000 7 > "$PERSIST/scale.json"
+cargo run -q --release --example scale_fixture -- --availability > "$PERSIST/scale-availability.json"
+admin PUT scale/snapshot -H 'If-Match: *' --data-binary @"$PERSIST/scale.json" >/dev/null
+admin PUT scale/availability --data-binary @"$PERSIST/scale-availability.json" >/dev/null
+admin PUT demo/snapshot -H 'If-Match: *' --data-binary @fixtures/demo/snapshot.json >/dev/null
+admin PUT demo/availability --data-binary @fixtures/demo/availability.json >/dev/null
+
+Q="account=scale&visitorId=bench-visitor&url=https%3A%2F%2Fshop.example%2Fcategory-7%2Fboots-42&sections=section-10&zones=left,right,proactive,embedded:slot-3"
+# One visit per request for the visit object (a real site's visits are spread over objects).
+cat > "$PERSIST/visits.lua" <<LUA
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/v1/decide?$Q&visitId=v" .. math.random(1, 1000000000))
+end
+LUA
+CTX=$(curl -fsS "$BASE/v1/decide?$Q&visitId=bench-events" -H 'CF-IPCountry: GB' | python3 -c 'import json,sys; print(json.load(sys.stdin)["engagements"][0]["contextId"])')
+cat > "$PERSIST/events.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain"
+wrk.body = '{"account":"scale","visitId":"bench-events","event":"OFFER_IMPRESSION","contextId":"$CTX"}'
+LUA
+
+# run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors"
+run() {
+  local name=$1 path=$2
+  shift 2
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H 'CF-IPCountry: GB' "$@" "$BASE$path" > "$PERSIST/wrk.txt" 2>&1 || true
+  python3 - "$name" "$PERSIST/wrk.txt" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+def ms(label):
+    m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not m: return float("nan")
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errs = re.search(r"Socket errors:.*", text)
+print(f"{name}|{ms('50%'):.2f}|{ms('99%'):.2f}|{float(rps.group(1)) if rps else 0:.0f}|{(int(bad.group(1)) if bad else 0)}{' ' + errs.group(0) if errs else ''}")
+PY
+}
+
+{
+  run "floor: GET /v1/health" "/v1/health"
+  run "decide, no visit object (?visit=0), scale account" "/v1/decide?visit=0&$Q&visitId=bench-1"
+  run "decide with the visit object, scale account" "/v1/decide" -s "$PERSIST/visits.lua"
+  run "offsite link /o/demo/e-offsite-email" "/o/demo/e-offsite-email"
+  run "events (duplicate impression)" "/v1/events" -s "$PERSIST/events.lua"
+} > "$PERSIST/rows.txt"
+
+python3 - "$PERSIST/rows.txt" "$SECS" "$CONNS" > "$OUT" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("|") for l in open(sys.argv[1]) if l.strip()]
+floor = float(rows[0][1])
+print(f"wrk, {sys.argv[3]} connections, {sys.argv[2]} s per route, 127.0.0.1, wrangler dev (local workerd)\n")
+print("| route | p50 ms | p99 ms | req/s | ratio p50 / floor | non-2xx/3xx |")
+print("|---|---|---|---|---|---|")
+for name, p50, p99, rps, bad in rows:
+    print(f"| {name} | {p50} | {p99} | {rps} | {float(p50) / floor:.2f} | {bad} |")
+PY
+cat "$OUT"
