@@ -18,10 +18,11 @@ mkdir -p test-output
 PERSIST=$(mktemp -d)
 
 sh scripts/build.sh
-EDGE_SKIP_BUILD=1 npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
+EDGE_SKIP_BUILD=1 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
   --var "ADMIN_TOKEN:$TOKEN" --var GEO_FROM_HEADERS:true > "$PERSIST/wrangler.log" 2>&1 &
 WRANGLER=$!
-trap 'kill $WRANGLER 2>/dev/null || true; rm -rf "$PERSIST"' EXIT
+# wrangler runs workerd as a child: stop the whole process group.
+trap 'kill -- -$WRANGLER 2>/dev/null || true; rm -rf "$PERSIST"' EXIT
 for _ in $(seq 1 120); do curl -fsS "$BASE/v1/health" >/dev/null 2>&1 && break; sleep 1; done
 
 admin() { curl -fsS -X "$1" "$BASE/v1/admin/accounts/$2" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "${@:3}"; }

@@ -368,6 +368,23 @@ fn campaign_check(
     result
 }
 
+/// R-D1: does entry point `i` match the page? Computed once per request.
+fn page_matches(snap: &Snapshot, ctx: &Context<'_>, i: usize, memo: &mut CampaignMemo) -> bool {
+    match memo.pages.get(i).copied().flatten() {
+        Some(known) => known,
+        None => {
+            let m = snap
+                .entry_points
+                .get(i)
+                .is_some_and(|ep| ep.matches(&ctx.visitor.page));
+            if let Some(slot) = memo.pages.get_mut(i) {
+                *slot = Some(m);
+            }
+            m
+        }
+    }
+}
+
 /// R-D1..R-D3 for one web engagement: `Ok` with its state and class when it is a candidate.
 fn candidate(
     snap: &Snapshot,
@@ -381,19 +398,7 @@ fn candidate(
     }
     let page_ok = e
         .entry_point
-        .is_some_and(|i| match memo.pages.get(i).copied().flatten() {
-            Some(known) => known,
-            None => {
-                let m = snap
-                    .entry_points
-                    .get(i)
-                    .is_some_and(|ep| ep.matches(&ctx.visitor.page));
-                if let Some(slot) = memo.pages.get_mut(i) {
-                    *slot = Some(m);
-                }
-                m
-            }
-        });
+        .is_some_and(|i| page_matches(snap, ctx, i, memo));
     if !page_ok {
         return Err(Exclusion::EntryPoint);
     }
@@ -626,7 +631,21 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
             continue;
         }
         let mut candidates = Vec::new();
-        for &index in snap.in_zone(zone) {
+        // Without an explanation to write, only the engagements of entry points that match
+        // the page are visited; the candidates are then put back in the stable order.
+        let visit: Vec<usize> = if ctx.explain {
+            snap.in_zone(zone).to_vec()
+        } else {
+            let mut v: Vec<usize> = snap
+                .in_zone_by_entry_point(zone)
+                .iter()
+                .filter(|(ep, _)| page_matches(snap, ctx, *ep, &mut memo))
+                .flat_map(|(_, list)| list.iter().copied())
+                .collect();
+            v.sort_unstable_by_key(|&i| snap.rank(i));
+            v
+        };
+        for index in visit {
             let Some(e) = snap.engagements.get(index) else {
                 continue;
             };

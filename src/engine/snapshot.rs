@@ -449,6 +449,11 @@ pub struct Snapshot {
     /// Distinct time zones of the campaigns' time frames.
     pub time_zones: Vec<String>,
     by_zone: HashMap<Zone, Vec<usize>>,
+    /// Per zone, its engagements grouped by entry point, so that a decision visits only the
+    /// engagements of entry points that match the page.
+    by_zone_entry_point: HashMap<Zone, Vec<(usize, Vec<usize>)>>,
+    /// Each engagement's position in the stable (campaign id, engagement id) order.
+    rank: Vec<u32>,
     by_id: HashMap<String, usize>,
     skill_by_id: HashMap<String, usize>,
 }
@@ -457,6 +462,18 @@ impl Snapshot {
     /// Web engagements that show in a zone, in a stable order (campaign id, engagement id).
     pub fn in_zone(&self, zone: &Zone) -> &[usize] {
         self.by_zone.get(zone).map_or(&[], Vec::as_slice)
+    }
+
+    /// A zone's web engagements grouped by entry point index.
+    pub fn in_zone_by_entry_point(&self, zone: &Zone) -> &[(usize, Vec<usize>)] {
+        self.by_zone_entry_point
+            .get(zone)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// An engagement's position in the stable (campaign id, engagement id) order.
+    pub fn rank(&self, index: usize) -> u32 {
+        self.rank.get(index).copied().unwrap_or(u32::MAX)
     }
 
     /// An engagement by id.
@@ -705,6 +722,8 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
         engagements,
         time_zones,
         by_zone: HashMap::new(),
+        by_zone_entry_point: HashMap::new(),
+        rank: Vec::new(),
         by_id: HashMap::new(),
         skill_by_id,
     }))
@@ -922,15 +941,25 @@ fn index(mut s: Snapshot) -> Snapshot {
                 .campaigns
                 .get(e.campaign)
                 .map_or("", |c| c.spec.id.as_str());
-            (campaign.to_string(), e.spec.id.clone())
+            (campaign, e.spec.id.as_str())
         })
     };
-    order.sort_by_key(key);
-    for i in order {
-        if let Some(e) = s.engagements.get(i) {
-            s.by_id.insert(e.spec.id.clone(), i);
-            if let (Source::Web, Some(zone)) = (e.spec.source, &e.zone) {
-                s.by_zone.entry(zone.clone()).or_default().push(i);
+    order.sort_by(|a, b| key(a).cmp(&key(b)));
+    s.rank = vec![0; s.engagements.len()];
+    for (rank, i) in order.into_iter().enumerate() {
+        if let Some(r) = s.rank.get_mut(i) {
+            *r = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        let Some(e) = s.engagements.get(i) else {
+            continue;
+        };
+        s.by_id.insert(e.spec.id.clone(), i);
+        if let (Source::Web, Some(zone), Some(ep)) = (e.spec.source, &e.zone, e.entry_point) {
+            s.by_zone.entry(zone.clone()).or_default().push(i);
+            let groups = s.by_zone_entry_point.entry(zone.clone()).or_default();
+            match groups.iter_mut().find(|(g, _)| *g == ep) {
+                Some((_, list)) => list.push(i),
+                None => groups.push((ep, vec![i])),
             }
         }
     }
