@@ -223,7 +223,8 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
+/// [`valid_id`] as a 400 naming `field`.
+pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     if valid_id(id) {
         Ok(())
     } else {

@@ -183,7 +183,7 @@ pub struct CallVisit {
     pub pages: Vec<String>,
     /// The latest visitor attributes.
     pub attributes: serde_json::Value,
-    /// Engagements clicked, closed, and impressions per engagement.
+    /// Engagements the visitor clicked.
     pub accepted: BTreeSet<String>,
     /// Engagements closed by the visitor.
     pub declined: BTreeSet<String>,

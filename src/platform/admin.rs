@@ -8,7 +8,7 @@ use super::{internal, now_ms, snapshots};
 use crate::engine::agent::{Availability, SkillAvailability};
 use crate::engine::snapshot::{compile, Source};
 use crate::engine::visit::VisitState;
-use crate::protocol::{valid_id, ApiError, MAX_SNAPSHOT_BODY};
+use crate::protocol::{check_id, ApiError, MAX_SNAPSHOT_BODY};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Method, Request, Response};
@@ -28,12 +28,7 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
     if !is_admin(&req, env) {
         return Err(ApiError::Unauthorized);
     }
-    if !valid_id(account) {
-        return Err(ApiError::invalid(
-            "account",
-            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
-        ));
-    }
+    check_id("account", account)?;
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     match (req.method(), rest.as_slice()) {
         (Method::Get, ["snapshot"]) => read_snapshot(env, account).await,
@@ -48,12 +43,7 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
             )
         }
         (Method::Get, ["visits", visit_id]) => {
-            if !valid_id(visit_id) {
-                return Err(ApiError::invalid(
-                    "visitId",
-                    "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
-                ));
-            }
+            check_id("visitId", visit_id)?;
             let name = super::decide::visit_object(account, visit_id);
             let mut resp =
                 super::objects::call(env, "VISITS", &name, Method::Get, "/state", &[], None)

@@ -6,7 +6,7 @@ use super::http::{body, json, require_json, Answer};
 use super::visit_do::{EventBatch, EventIn, EventOutcome};
 use super::{decide::visit_object, now_ms, objects, snapshots};
 use crate::engine::visit::EventName;
-use crate::protocol::{valid_id, ApiError};
+use crate::protocol::{check_id, ApiError};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Method, Request};
@@ -34,27 +34,16 @@ struct EventsBody {
     engagement_id: Option<String>,
 }
 
-fn check(field: &str, id: &str) -> Result<(), ApiError> {
-    if valid_id(id) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            field,
-            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
-        ))
-    }
-}
-
 /// Handles an events request.
 pub async fn handle(mut req: Request, env: &Env) -> Answer {
     require_json(&req)?;
     let bytes = body(&mut req, MAX_EVENTS_BODY).await?;
     let b: EventsBody =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    check("account", &b.account)?;
-    check("visitId", &b.visit_id)?;
+    check_id("account", &b.account)?;
+    check_id("visitId", &b.visit_id)?;
     if let Some(v) = &b.visitor_id {
-        check("visitorId", v)?;
+        check_id("visitorId", v)?;
     }
     let events = match (b.events, b.event, b.context_id) {
         (Some(list), None, None) => list,
@@ -89,9 +78,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
                 ),
             ));
         }
-        check(&format!("events[{i}].contextId"), &e.context_id)?;
+        check_id(&format!("events[{i}].contextId"), &e.context_id)?;
         if let Some(id) = &e.engagement_id {
-            check(&format!("events[{i}].engagementId"), id)?;
+            check_id(&format!("events[{i}].engagementId"), id)?;
             if loaded.snapshot.engagement(id).is_none() {
                 return Err(ApiError::invalid(
                     &format!("events[{i}].engagementId"),

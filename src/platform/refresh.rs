@@ -4,7 +4,7 @@
 use super::http::{body, json, require_json, Answer};
 use super::{now_ms, snapshots};
 use crate::engine::refresh::refresh;
-use crate::protocol::{valid_id, ApiError};
+use crate::protocol::{check_id, valid_id, ApiError};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Method, Request};
@@ -47,17 +47,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         serde_json::from_slice(&body(&mut req, 8 * 1024).await?)
             .map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
-    if !valid_id(&b.account) {
-        return Err(ApiError::invalid(
-            "account",
-            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
-        ));
-    }
-    if b.visit_id.as_deref().is_some_and(|v| !valid_id(v)) {
-        return Err(ApiError::invalid(
-            "visitId",
-            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
-        ));
+    check_id("account", &b.account)?;
+    if let Some(v) = &b.visit_id {
+        check_id("visitId", v)?;
     }
     if b.engagements.is_empty()
         || b.engagements.len() > MAX_IDS
