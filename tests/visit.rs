@@ -318,3 +318,79 @@ fn r_d9_events_are_idempotent_per_context_and_event() {
     assert!(s.accepted.contains("msg") && s.declined.contains("msg"));
     assert_eq!(EventName::parse("OFFER_CLOSED"), None);
 }
+
+/// R-C1 / R-D6: a proactive click-to-call counts under the content cap, not the conversation one.
+#[test]
+fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
+    use edge_engage::engine::agent::Availability;
+    use edge_engage::engine::decide::{evaluate, Context};
+    use edge_engage::engine::snapshot::compile;
+    use edge_engage::engine::visit::request;
+    use edge_engage::engine::visitor::{Edge, PageView, Visitor};
+    use edge_engage::engine::zone::Zone;
+
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo/snapshot.json"
+    ))
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["account"]["proactiveCaps"] = serde_json::json!({"content": 1});
+    for c in doc["campaigns"].as_array_mut().unwrap() {
+        for e in c["engagements"].as_array_mut().unwrap() {
+            if e["id"] == "e-callback" {
+                e["format"] = "toaster".into();
+                e.as_object_mut().unwrap().remove("embeddedDivId");
+            }
+            if e["id"] == "e-uk-peel" {
+                e["enabled"] = false.into();
+            }
+        }
+    }
+    let snap = compile(&doc.to_string(), "demo", 1).unwrap();
+    let url = url::Url::parse("https://www.demo-outfitters.example/about").unwrap();
+    let page = PageView {
+        url: &url,
+        sections: &[],
+        referrer: None,
+        authenticated: false,
+    };
+    let edge = Edge {
+        country: Some("GB".into()),
+        ..Edge::default()
+    };
+    let visitor = Visitor::new(
+        "visitor-0001",
+        "visit-ctc",
+        &page,
+        serde_json::Map::new(),
+        &edge,
+    );
+    let zones = [Zone::Proactive];
+    let availability = Availability::new();
+    let ctx = Context {
+        visitor: &visitor,
+        zones: &zones,
+        now: "2026-11-23T10:00:00Z".parse().unwrap(),
+        availability: &availability,
+        explain: false,
+    };
+    let eval = evaluate(&snap, &ctx);
+    let mut state = VisitState::default();
+    let mut id = ids();
+    let first = state.decide(&request(&snap, &eval, &visitor, "p1", T0), &mut id);
+    assert_eq!(
+        shown(&first, "proactive").as_deref(),
+        Some("e-callback"),
+        "never availability-checked"
+    );
+    assert_eq!(
+        state.proactive_displays,
+        edge_engage::engine::visit::Displays {
+            conversation: 0,
+            content: 1
+        }
+    );
+    let second = state.decide(&request(&snap, &eval, &visitor, "p2", T0), &mut id);
+    assert_eq!(excluded_by(&second, "e-callback").as_deref(), Some("R-D6"));
+}
