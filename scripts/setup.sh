@@ -25,6 +25,10 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
 fi
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "setup: installing Debian's chromium for the browser test"
+  apt-get update -qq && apt-get install -y -qq chromium
+fi
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
   echo "setup: wrote .dev.vars from .dev.vars.example (local admin token)"

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod click_to_call;
 mod decide;
+mod demo;
 mod events;
 mod http;
 mod objects;
@@ -62,6 +63,7 @@ fn route_name(path: &str) -> String {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["o", _, _] => "/o/:account/:engagement".to_string(),
+        ["demo", ..] => "/demo".to_string(),
         ["c", _, _] => "/c/:account/:engagement".to_string(),
         ["v1", "click-to-call", _, op] => format!("/v1/click-to-call/:account/{op}"),
         ["v1", "admin", "accounts", _, rest @ ..] => format!(
@@ -97,6 +99,7 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Answer {
                 .map_err(internal)
         }
         (_, ["o", ..]) => offsite::not_found().map_err(internal),
+        (Method::Get, ["demo", ..]) => demo::serve(env, &path).map_err(internal),
         (Method::Get, ["c", account, engagement]) => {
             let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
             click_to_call::click(req, env, &account, &engagement)

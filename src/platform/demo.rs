@@ -1,0 +1,37 @@
+//! `/demo`: a small demo site for the demo account, with a minimal tag. Served only where the
+//! `DEMO_ENABLED` var is `true` (local setups; unset in production, where it is a 404).
+
+use super::offsite::not_found;
+use worker::{Env, Response, Result};
+
+const PAGE: &str = include_str!("../../demo/index.html");
+const TAG: &str = include_str!("../../demo/tag.js");
+const CSS: &str = include_str!("../../demo/demo.css");
+
+/// Serves a demo page or asset.
+pub fn serve(env: &Env, path: &str) -> Result<Response> {
+    if !env
+        .var("DEMO_ENABLED")
+        .is_ok_and(|v| v.to_string() == "true")
+    {
+        return not_found();
+    }
+    let (body, kind) = match path {
+        "/demo/tag.js" => (TAG, "text/javascript; charset=utf-8"),
+        "/demo/demo.css" => (CSS, "text/css; charset=utf-8"),
+        "/demo" | "/demo/" | "/demo/shop/boots" | "/demo/p/trail-boot-42" | "/demo/help" => {
+            (PAGE, "text/html; charset=utf-8")
+        }
+        _ => return not_found(),
+    };
+    let mut resp = Response::ok(body)?;
+    let h = resp.headers_mut();
+    h.set("Content-Type", kind)?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    )?;
+    Ok(resp)
+}
