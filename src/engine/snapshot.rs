@@ -513,8 +513,9 @@ impl Checker {
         }
     }
 
-    fn parse<T: DeserializeOwned>(&mut self, path: &str, v: &Value) -> Option<T> {
-        T::deserialize(v)
+    /// Reads a typed part, taking the `Value` by move so nothing is cloned.
+    fn parse<T: DeserializeOwned>(&mut self, path: &str, v: Value) -> Option<T> {
+        serde_json::from_value(v)
             .map_err(|e| self.add(path, e.to_string()))
             .ok()
     }
@@ -592,26 +593,25 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
             message: format!("invalid JSON: {e}"),
         }]
     })?;
-    let Some(doc) = c.parse::<SnapshotDoc>("(document)", &doc) else {
+    let Some(doc) = c.parse::<SnapshotDoc>("(document)", doc) else {
         return Err(c.problems);
     };
     if doc.schema_version != SCHEMA_VERSION {
         c.add("schemaVersion", format!("must be {SCHEMA_VERSION}"));
     }
-    let account: Option<AccountSpec> = c.parse("account", &doc.account);
+    let account: Option<AccountSpec> = c.parse("account", doc.account);
     if let Some(a) = &account {
         check_account(&mut c, a, account_id);
     }
     let saved_groups: SavedGroups = if doc.saved_groups.is_null() {
         SavedGroups::new()
     } else {
-        c.parse("savedGroups", &doc.saved_groups)
-            .unwrap_or_default()
+        c.parse("savedGroups", doc.saved_groups).unwrap_or_default()
     };
 
     let mut seen = HashSet::new();
     let mut skills = Vec::new();
-    for (i, v) in doc.skills.iter().enumerate() {
+    for (i, v) in doc.skills.into_iter().enumerate() {
         let path = format!("skills[{i}]");
         if let Some(s) = c.parse::<Skill>(&path, v) {
             c.id(&format!("{path}.id"), &s.id, &mut seen);
@@ -626,7 +626,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
 
     let mut seen = HashSet::new();
     let mut entry_points = Vec::new();
-    for (i, v) in doc.entry_points.iter().enumerate() {
+    for (i, v) in doc.entry_points.into_iter().enumerate() {
         let path = format!("entryPoints[{i}]");
         if let Some(spec) = c.parse::<EntryPointSpec>(&path, v) {
             c.id(&format!("{path}.id"), &spec.id, &mut seen);
@@ -650,8 +650,20 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
     let mut engagements = Vec::new();
     let mut campaign_ids = HashSet::new();
     let mut engagement_ids = HashSet::new();
-    for (ci, v) in doc.campaigns.iter().enumerate() {
+    for (ci, mut v) in doc.campaigns.into_iter().enumerate() {
         let path = format!("campaigns[{ci}]");
+        // Engagements are read one by one below; taking them out first avoids copying them.
+        let engagement_values = match v.as_object_mut().and_then(|m| m.remove("engagements")) {
+            Some(Value::Array(list)) => list,
+            Some(_) => {
+                c.add(
+                    &format!("{path}.engagements"),
+                    "must be an array of engagements",
+                );
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
         let Some(spec) = c.parse::<CampaignSpec>(&path, v) else {
             continue;
         };
@@ -665,7 +677,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
         c.nested(&format!("{path}.timeFrame"), tf_problems);
         let audience = c.condition(&format!("{path}.audience"), spec.audience.as_ref());
         let campaign_index = campaigns.len();
-        for (ei, ev) in spec.engagements.iter().enumerate() {
+        for (ei, ev) in engagement_values.into_iter().enumerate() {
             let epath = format!("{path}.engagements[{ei}]");
             let Some(e) = c.parse::<EngagementSpec>(&epath, ev) else {
                 continue;
