@@ -4,7 +4,7 @@
 //! per-account key and answer for 6 hours after the first status or the close, then `410`.
 
 use super::decide::visit_object;
-use super::http::{body, header, json, require_json, Answer};
+use super::http::{body, header, json, redirect, require_json, Answer};
 use super::offsite::{not_found, page};
 use super::{clock, now_ms, objects};
 use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
@@ -120,12 +120,7 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
     }
     let mut dest = target;
     dest.query_pairs_mut().append_pair("ee_ctc_token", &token);
-    let mut out = Response::empty()?.with_status(302);
-    let h = out.headers_mut();
-    h.set("Location", dest.as_str())?;
-    h.set("Cache-Control", "no-store")?;
-    h.set("Referrer-Policy", "no-referrer")?;
-    Ok(out)
+    redirect(&dest)
 }
 
 #[derive(Debug, Deserialize)]

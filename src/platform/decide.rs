@@ -2,12 +2,12 @@
 //! token and `?explain=1` (R-P3).
 
 use super::auth::is_admin;
-use super::http::{body, header, json, require_json, Answer};
+use super::http::{body, cookie, header, json, require_json, Answer};
 use super::{now_ms, objects, random_id, snapshots};
 use crate::engine::decide::{decide, evaluate, Context};
 use crate::engine::visit::{self, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
-use crate::protocol::{valid_id, ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
+use crate::protocol::{ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
 use worker::{Env, Method, Request};
 
 /// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
@@ -38,16 +38,6 @@ pub(super) fn edge(req: &Request, env: &Env) -> Edge {
 /// Cookies that keep the ids where the worker serves the brand's own host (first party).
 const VISITOR_COOKIE: &str = "ee_vid";
 const VISIT_COOKIE: &str = "ee_sid";
-
-fn cookie(req: &Request, name: &str) -> Option<String> {
-    header(req.headers(), "Cookie").and_then(|c| {
-        c.split(';')
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            .filter(|v| valid_id(v))
-    })
-}
 
 /// Handles a decision request: stateless candidates here, then one call to the visit's
 /// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7).

@@ -56,6 +56,28 @@ pub async fn body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> 
     Ok(bytes)
 }
 
+/// A cookie's value, when present and a valid id (the only cookies the worker sets).
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    header(req.headers(), "Cookie").and_then(|c| {
+        c.split(';')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .filter(|v| crate::protocol::valid_id(v))
+    })
+}
+
+/// A 302 to `dest`, never cached, sending no referrer. Built by hand: the runtime's redirect
+/// responses have immutable headers.
+pub fn redirect(dest: &url::Url) -> worker::Result<Response> {
+    let mut resp = Response::empty()?.with_status(302);
+    let h = resp.headers_mut();
+    h.set("Location", dest.as_str())?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    Ok(resp)
+}
+
 /// A header's value, if present and readable.
 pub fn header(headers: &Headers, name: &str) -> Option<String> {
     headers.get(name).ok().flatten()

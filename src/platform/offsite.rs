@@ -5,7 +5,7 @@
 
 use super::account_do::ClickTotals;
 use super::decide::edge;
-use super::http::header;
+use super::http::{cookie, header, redirect};
 use super::{now_ms, random_id, snapshots};
 use crate::engine::offsite::{click, location};
 use crate::engine::visitor::{PageView, Visitor};
@@ -88,14 +88,7 @@ pub fn not_found() -> Result<Response> {
 }
 
 fn visitor_id(req: &Request) -> (String, bool) {
-    let from_cookie = header(req.headers(), "Cookie").and_then(|c| {
-        c.split(';')
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == VISITOR_COOKIE)
-            .map(|(_, v)| v.to_string())
-            .filter(|v| valid_id(v))
-    });
-    match from_cookie {
+    match cookie(req, VISITOR_COOKIE) {
         Some(v) => (v, false),
         None => (random_id(), true),
     }
@@ -158,12 +151,8 @@ pub async fn handle(
     };
     count_click(env, ctx, account, counted, decision.outcome.code());
     let dest = location(&decision, account, link.query_pairs(), &random_id());
-    // Built by hand: the runtime's redirect responses have immutable headers.
-    let mut resp = Response::empty()?.with_status(302);
+    let mut resp = redirect(&dest)?;
     let h = resp.headers_mut();
-    h.set("Location", dest.as_str())?;
-    h.set("Cache-Control", "no-store")?;
-    h.set("Referrer-Policy", "no-referrer")?;
     h.set("X-Edge-Outcome", decision.outcome.code())?;
     if new_visitor {
         h.set(
