@@ -34,13 +34,8 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
         (Method::Get, ["snapshot"]) => read_snapshot(env, account).await,
         (Method::Put, ["snapshot"]) => publish(req, env, account).await,
         (Method::Get, ["availability"]) => {
-            let mut resp =
-                snapshots::account_call(env, account, Method::Get, "/state", &[], None).await?;
-            let view: AccountView = resp.json().await.map_err(internal)?;
-            json(
-                200,
-                &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
-            )
+            let view = snapshots::fetch_view(env, account).await?;
+            availability_answer(account, view.revision, &view.availability)
         }
         (Method::Get, ["visits", visit_id]) => {
             check_id("visitId", visit_id)?;
@@ -207,9 +202,15 @@ async fn push_availability(
         return Err(ApiError::Unavailable("availability was not stored".into()));
     }
     let view: AccountView = resp.json().await.map_err(internal)?;
-    snapshots::remember(account, view.clone(), now);
+    let revision = view.revision;
+    let skills = snapshots::remember(account, view, now);
+    availability_answer(account, revision, &skills)
+}
+
+/// The availability answer of the GET and PUT routes.
+fn availability_answer(account: &str, revision: u64, skills: &Availability) -> Answer {
     json(
         200,
-        &json!({ "account": account, "revision": view.revision, "skills": view.availability }),
+        &json!({ "account": account, "revision": revision, "skills": skills }),
     )
 }

@@ -55,28 +55,34 @@ pub async fn account_call(
 }
 
 /// Reads the account's live revision and availability from its Durable Object.
-async fn fetch_view(env: &Env, account: &str) -> Result<AccountView, ApiError> {
+pub async fn fetch_view(env: &Env, account: &str) -> Result<AccountView, ApiError> {
     let mut resp = account_call(env, account, Method::Get, "/state", &[], None).await?;
     resp.json::<AccountView>()
         .await
         .map_err(|e| ApiError::Unavailable(format!("account state: {e}")))
 }
 
-/// Records a view the caller just wrote (publish or availability push), so this isolate sees
-/// it at once.
-pub fn remember(account: &str, view: AccountView, now_ms: u64) {
+/// Records a view of an account (just fetched, or just written by this isolate so that it sees
+/// its own writes at once) and returns its availability. New accounts past [`MAX_ACCOUNTS`]
+/// clear the cache first.
+pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+    let availability = Rc::new(view.availability);
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_ACCOUNTS && !cache.contains_key(account) {
+            cache.clear();
+        }
         let entry = cache.entry(account.to_string()).or_insert_with(|| Entry {
             fetched_at: 0,
             revision: 0,
-            availability: Rc::new(Availability::new()),
+            availability: availability.clone(),
             snapshot: None,
         });
         entry.fetched_at = now_ms;
         entry.revision = view.revision;
-        entry.availability = Rc::new(view.availability);
+        entry.availability = availability.clone();
     });
+    availability
 }
 
 /// Loads the compiled snapshot and availability for `account`.
@@ -98,8 +104,8 @@ pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiEr
         previous => match fetch_view(env, account).await {
             Ok(view) => {
                 let snap = previous.and_then(|p| p.3);
-                remember(account, view.clone(), now_ms);
-                (view.revision, Rc::new(view.availability), snap)
+                let revision = view.revision;
+                (revision, remember(account, view, now_ms), snap)
             }
             // The object is unreachable: keep deciding on what this isolate last knew.
             Err(e) => match previous {
@@ -122,11 +128,7 @@ pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiEr
     }
     let snapshot = Rc::new(read_snapshot(env, account, revision).await?);
     CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if cache.len() >= MAX_ACCOUNTS && !cache.contains_key(account) {
-            cache.clear();
-        }
-        if let Some(e) = cache.get_mut(account) {
+        if let Some(e) = c.borrow_mut().get_mut(account) {
             if e.revision == revision {
                 e.snapshot = Some(snapshot.clone());
             }
