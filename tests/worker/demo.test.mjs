@@ -34,7 +34,11 @@ before(async () => {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
   });
-  page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  // The same visitor on the worker's host: without it an offsite click draws a fresh id, and
+  // 5 % of those land in the account's control group (landing page, no window parameters).
+  await context.addCookies([{ name: "ee_vid", value: "visitor-0001", url: `${w.base}/o/` }]);
+  page = await context.newPage();
   // A visitor id outside every control group, so the page is the same on every run (R-D5).
   await page.addInitScript(() => localStorage.setItem("ee_visitor", "visitor-0001"));
 });
