@@ -6,9 +6,14 @@
 
 pub mod call_token;
 pub mod engine;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fuzzing;
 pub mod protocol;
+pub mod routes;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod scale;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod schema;
 
 #[cfg(target_arch = "wasm32")]
 mod platform;

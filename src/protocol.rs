@@ -17,6 +17,47 @@ pub const MAX_ATTRIBUTES: usize = 100;
 pub const MAX_ZONES: usize = 20;
 /// Deepest JSON nesting accepted in visitor attributes.
 pub const MAX_ATTRIBUTE_DEPTH: usize = 5;
+/// Deepest JSON nesting of a decide body (the attributes' depth plus the body and its map).
+pub const MAX_DECIDE_DEPTH: usize = MAX_ATTRIBUTE_DEPTH + 3;
+/// Deepest JSON nesting of an events body.
+pub const MAX_EVENTS_DEPTH: usize = 4;
+/// Deepest JSON nesting of a snapshot (conditions nest; the demo needs 8).
+pub const MAX_SNAPSHOT_DEPTH: usize = 32;
+/// Deepest JSON nesting of the small admin and brand bodies (availability, call status).
+pub const MAX_SMALL_DEPTH: usize = 4;
+
+/// Refuses JSON nested deeper than `max` objects and arrays, before it is parsed (400), so that
+/// no route spends time or stack on a hostile body. Counts brackets outside strings; whether
+/// the text is JSON at all is the parser's business.
+pub fn check_depth(body: &[u8], max: usize) -> Result<(), ApiError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return Err(ApiError::invalid(
+                        "(body)",
+                        format!("JSON nested deeper than {max} levels"),
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
 
 /// Every error the API answers with: `{"error": {"code", "message", ...}}` and a status.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +79,8 @@ pub enum ApiError {
     WrongAccount,
     /// 410 `expired`: the click-to-call APIs no longer answer for this call.
     Expired,
+    /// 403 `origin_not_allowed`: the page's origin is not in the account's `allowedOrigins`.
+    OriginNotAllowed,
     /// 404 `unknown_account`: no snapshot was ever published for the account.
     UnknownAccount(String),
     /// 404 `not_found`: no such route or resource.
@@ -78,7 +121,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) | ApiError::Invalid { .. } => 400,
             ApiError::Unauthorized | ApiError::InvalidToken => 401,
-            ApiError::WrongAccount => 403,
+            ApiError::WrongAccount | ApiError::OriginNotAllowed => 403,
             ApiError::Expired => 410,
             ApiError::UnknownAccount(_) | ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
@@ -99,6 +142,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::InvalidToken => "invalid_token",
             ApiError::WrongAccount => "wrong_account",
+            ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::Expired => "expired",
             ApiError::UnknownAccount(_) => "unknown_account",
             ApiError::NotFound(_) => "not_found",
@@ -112,9 +156,9 @@ impl ApiError {
         }
     }
 
-    /// The JSON body.
-    pub fn body(&self) -> Value {
-        let message = match self {
+    /// The message for people.
+    pub fn message(&self) -> String {
+        match self {
             ApiError::MalformedJson(m) => format!("request body is not valid: {m}"),
             ApiError::Invalid { field, message } => format!("{field}: {message}"),
             ApiError::Unauthorized => "missing or wrong bearer token".to_string(),
@@ -123,6 +167,9 @@ impl ApiError {
                 "the click-to-call token belongs to another account".to_string()
             }
             ApiError::Expired => "this call's information has expired (6 hours)".to_string(),
+            ApiError::OriginNotAllowed => {
+                "this page's origin is not in the account's allowedOrigins".to_string()
+            }
             ApiError::UnknownAccount(a) => format!("no snapshot is published for account \"{a}\""),
             ApiError::NotFound(what) => format!("{what} not found"),
             ApiError::MethodNotAllowed => "method not allowed on this route".to_string(),
@@ -142,10 +189,14 @@ impl ApiError {
                     .to_string()
             }
             ApiError::Unavailable(m) => format!("temporarily unavailable: {m}"),
-        };
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
         let mut error = Map::new();
         error.insert("code".into(), json!(self.code()));
-        error.insert("message".into(), json!(message));
+        error.insert("message".into(), json!(self.message()));
         match self {
             ApiError::InvalidSnapshot(problems) => error.insert("problems".into(), json!(problems)),
             ApiError::RevisionConflict { current } => {
@@ -389,6 +440,115 @@ impl DecideRequest {
     }
 }
 
+/// Largest events body accepted, in bytes.
+pub const MAX_EVENTS_BODY: usize = 32 * 1024;
+/// Most events in one batch.
+pub const MAX_EVENTS: usize = 100;
+
+/// One event as the worker forwards it to the visit (shape and names already checked).
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventIn {
+    /// lpTag event name.
+    pub event: String,
+    /// Context id from the decision.
+    pub context_id: String,
+    /// Engagement id, when the tag sends it: must match the context's.
+    #[serde(default)]
+    pub engagement_id: Option<String>,
+}
+
+/// `POST /v1/events` body: `events` for a batch, or one event's fields inline.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EventsBody {
+    account: String,
+    visit_id: String,
+    #[serde(default)]
+    visitor_id: Option<String>,
+    #[serde(default)]
+    events: Option<Vec<EventIn>>,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    context_id: Option<String>,
+    #[serde(default)]
+    engagement_id: Option<String>,
+}
+
+/// A checked `POST /v1/events` request: ids valid, 1 to [`MAX_EVENTS`] events, every name one
+/// of [`EventName::ALL`](crate::engine::visit::EventName::ALL). Whether an engagement id names
+/// an engagement of the live snapshot is checked by the route, which has the snapshot.
+#[derive(Debug, Clone)]
+pub struct EventsRequest {
+    /// Account id.
+    pub account: String,
+    /// Visit id.
+    pub visit_id: String,
+    /// The events, in request order.
+    pub events: Vec<EventIn>,
+}
+
+impl EventsRequest {
+    /// Parses and checks a JSON body (also sent as `text/plain` by `navigator.sendBeacon`).
+    pub fn from_json(body: &[u8]) -> Result<EventsRequest, ApiError> {
+        use crate::engine::visit::EventName;
+        if body.len() > MAX_EVENTS_BODY {
+            return Err(ApiError::TooLarge {
+                limit: MAX_EVENTS_BODY,
+            });
+        }
+        let b: EventsBody =
+            serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        check_id("account", &b.account)?;
+        check_id("visitId", &b.visit_id)?;
+        if let Some(v) = &b.visitor_id {
+            check_id("visitorId", v)?;
+        }
+        let events = match (b.events, b.event, b.context_id) {
+            (Some(list), None, None) => list,
+            (None, Some(event), Some(context_id)) => vec![EventIn {
+                event,
+                context_id,
+                engagement_id: b.engagement_id,
+            }],
+            _ => {
+                return Err(ApiError::invalid(
+                    "events",
+                    "send either events: [...] or event and contextId",
+                ))
+            }
+        };
+        if events.is_empty() || events.len() > MAX_EVENTS {
+            return Err(ApiError::invalid(
+                "events",
+                format!("1 to {MAX_EVENTS} events per request"),
+            ));
+        }
+        for (i, e) in events.iter().enumerate() {
+            if EventName::parse(&e.event).is_none() {
+                return Err(ApiError::invalid(
+                    &format!("events[{i}].event"),
+                    format!(
+                        "unknown event \"{}\"; one of {}",
+                        e.event.chars().take(40).collect::<String>(),
+                        EventName::ALL.join(", ")
+                    ),
+                ));
+            }
+            check_id(&format!("events[{i}].contextId"), &e.context_id)?;
+            if let Some(id) = &e.engagement_id {
+                check_id(&format!("events[{i}].engagementId"), id)?;
+            }
+        }
+        Ok(EventsRequest {
+            account: b.account,
+            visit_id: b.visit_id,
+            events,
+        })
+    }
+}
+
 /// The decision as `/v1/decide` answers it.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -402,7 +562,10 @@ pub struct DecideResponse<'a> {
     /// Revision, control groups, engagements (and explanation when asked for).
     #[serde(flatten)]
     pub decision: &'a crate::engine::decide::Decision,
-    /// True when the visit could not be consulted: no proactive engagement was offered.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub degraded: bool,
+    /// Why the answer is less than usual, when it is: `visit_unavailable` (the visit could not
+    /// be consulted: no proactive engagement was offered) or `snapshot_missing` /
+    /// `snapshot_corrupt` / `snapshot_unreadable` (the live snapshot could not be read: the
+    /// last one this isolate had, or no engagements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<&'static str>,
 }

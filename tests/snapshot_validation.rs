@@ -86,6 +86,10 @@ fn r_p1_each_kind_of_problem_is_named_with_its_path() {
             d["campaigns"][5]["priority"] = "urgent".into()
         }),
         ("schemaVersion", |d| d["schemaVersion"] = 2.into()),
+        ("account.allowedOrigins[1]", |d| {
+            d["account"]["allowedOrigins"] =
+                serde_json::json!(["https://shop.example", "https://shop.example/path"])
+        }),
     ];
     let mut all = demo_json();
     for (path, edit) in &cases {
@@ -113,4 +117,53 @@ fn r_p1_syntax_errors_and_wrong_shapes_are_refused() {
     assert!(compile("{", "demo", 1).is_err());
     assert!(compile("[]", "demo", 1).is_err());
     assert!(compile(r#"{"schemaVersion":1}"#, "demo", 1).is_err());
+}
+
+#[test]
+fn allowed_origins_are_origins_and_match_exactly_or_by_subdomain() {
+    let with = |origins: Value| {
+        let mut d = demo_json();
+        d["account"]["allowedOrigins"] = origins;
+        d
+    };
+    for bad in [
+        "http://shop.example",
+        "https://shop.example/",
+        "https://shop.example/a",
+        "https://shop.example?x=1",
+        "shop.example",
+        "*",
+        "https://*.",
+    ] {
+        assert!(
+            !problems(&with(serde_json::json!([bad]))).is_empty(),
+            "{bad} accepted"
+        );
+    }
+    let doc = with(serde_json::json!([
+        "https://www.shop.example",
+        "https://*.brand.example",
+        "http://localhost:8787"
+    ]));
+    let snap = compile(&doc.to_string(), "demo", 1).unwrap();
+    let a = &snap.account.spec;
+    assert!(a.allows_origin("https://www.shop.example"));
+    assert!(a.allows_origin("https://eu.brand.example"));
+    assert!(a.allows_origin("https://a.b.brand.example"));
+    assert!(a.allows_origin("http://localhost:8787"));
+    for refused in [
+        "https://shop.example",
+        "https://www.shop.example.evil.example",
+        "https://brand.example",
+        "https://evilbrand.example",
+        "http://eu.brand.example",
+        "null",
+    ] {
+        assert!(!a.allows_origin(refused), "{refused} allowed");
+    }
+    // Absent: every origin may call.
+    assert!(common::demo()
+        .account
+        .spec
+        .allows_origin("https://anyone.example"));
 }

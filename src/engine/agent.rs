@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 /// What the contact center reports for one skill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SkillAvailability {
     /// Agents logged in and taking conversations.
@@ -22,6 +23,7 @@ pub type Availability = HashMap<String, SkillAvailability>;
 
 /// Engagement state codes as the web tag knows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum AgentState {
     /// 1: agents online and the expected wait is under the skill's max wait time.
@@ -65,6 +67,7 @@ pub fn skill_state(report: Option<&SkillAvailability>, max_wait_seconds: u32) ->
 
 /// Which states an engagement may be shown in, and how busy is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateSwitches {
     /// Shown while online (default on).

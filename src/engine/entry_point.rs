@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One URL rule as published: exactly one of the three keys.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum UrlRuleSpec {
     /// The page URL contains this text (case-insensitive).
@@ -18,6 +19,7 @@ pub enum UrlRuleSpec {
 
 /// An entry point as published (a library object that engagements refer to by id).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EntryPointSpec {
     /// Referenced by engagements.

@@ -17,6 +17,7 @@ use std::fmt;
 
 /// A shift as published: `{"from": "09:00", "to": "17:30"}`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShiftSpec {
     /// Opening wall time, `HH:MM`, on a 5-minute step.
@@ -27,6 +28,7 @@ pub struct ShiftSpec {
 
 /// Which hours of each day inside the date range are open.
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
 pub enum HoursSpec {
     /// Open around the clock (the default).
@@ -46,6 +48,7 @@ pub enum HoursSpec {
 
 /// A date with other hours (`shifts`), or closed (no shifts).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OccasionSpec {
     /// Shown in explanations, e.g. "Christmas Day".
@@ -59,6 +62,7 @@ pub struct OccasionSpec {
 
 /// A campaign's time frame as published.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TimeFrameSpec {
     /// IANA zone; defaults to the account's.

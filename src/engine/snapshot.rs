@@ -38,6 +38,7 @@ impl fmt::Display for Problem {
 
 /// Campaign priority tier (R-D4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, PartialOrd, Ord)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Priority {
     /// Drawn with weight 70 by default.
@@ -61,6 +62,7 @@ impl Priority {
 
 /// Publication status of a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum CampaignStatus {
     /// Live (inside its time frame).
@@ -71,6 +73,7 @@ pub enum CampaignStatus {
 
 /// Where an engagement lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Source {
     /// On the brand's pages, through the tag.
@@ -81,6 +84,7 @@ pub enum Source {
 
 /// Tier weights for the priority draw (R-D4), renormalised over the tiers present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriorityWeights {
     /// Weight of high-priority campaigns.
@@ -114,6 +118,7 @@ impl PriorityWeights {
 
 /// Proactive displays allowed per visit (R-D6); `None` is unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProactiveCaps {
     /// Cap for proactive conversation engagements (1, 2, 3 or absent).
@@ -126,6 +131,7 @@ pub struct ProactiveCaps {
 
 /// What may still be shown after a proactive decline (R-D7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeclinePolicy {
     /// Other conversation invites after a conversation decline (default no).
@@ -151,6 +157,7 @@ impl Default for DeclinePolicy {
 
 /// Where clicks on inactive offsite engagements go (R-O4).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(tag = "target", rename_all = "camelCase", deny_unknown_fields)]
 pub enum InactiveTarget {
     /// The account's default offline survey.
@@ -186,6 +193,7 @@ fn english() -> String {
 
 /// Account settings as published.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountSpec {
     /// Account id; must equal the id the snapshot is published under.
@@ -215,10 +223,33 @@ pub struct AccountSpec {
     /// Target of clicks on inactive offsite engagements.
     #[serde(default)]
     pub inactive_engagement: InactiveTarget,
+    /// Web origins whose pages may call the tag routes (`https://www.brand.example`, or
+    /// `https://*.brand.example` for every subdomain). Absent: any origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+impl AccountSpec {
+    /// True when a page of `origin` (the `Origin` header) may call the tag routes.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        let Some(list) = &self.allowed_origins else {
+            return true;
+        };
+        list.iter()
+            .any(|allowed| match allowed.split_once("://*.") {
+                Some((scheme, domain)) => origin
+                    .strip_prefix(scheme)
+                    .and_then(|o| o.strip_prefix("://"))
+                    .and_then(|host| host.strip_suffix(domain))
+                    .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.') && !sub.contains('/')),
+                None => allowed == origin,
+            })
+    }
 }
 
 /// A skill as published.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Skill {
     /// Skill id, referenced by engagements and availability pushes.
@@ -231,6 +262,7 @@ pub struct Skill {
 
 /// An engagement window as published.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WindowSpec {
     /// Window configuration id the tag opens.
@@ -242,6 +274,7 @@ pub struct WindowSpec {
 
 /// Offsite settings as published (R-O1..R-O3).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OffsiteSpec {
     /// https page carrying the tag, which opens the conversation window.
@@ -253,6 +286,7 @@ pub struct OffsiteSpec {
 
 /// Click-to-call settings as published (R-C1, R-C2).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClickToCallSpec {
     /// The brand's https page that places the call; it receives `ee_ctc_token`.
@@ -261,6 +295,7 @@ pub struct ClickToCallSpec {
 
 /// An engagement as published.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EngagementSpec {
     /// Unique within the account.
@@ -322,6 +357,7 @@ pub struct EngagementSpec {
 /// A campaign as published; engagements are read one by one so that one bad engagement does
 /// not hide the problems of the others.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CampaignSpec {
     /// Unique within the account.
@@ -348,6 +384,7 @@ pub struct CampaignSpec {
     pub goal: Option<String>,
     /// The campaign's engagements.
     #[serde(default)]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<EngagementSpec>"))]
     pub engagements: Vec<Value>,
 }
 
@@ -459,6 +496,40 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot with no campaigns: what an account decides on while its stored snapshot
+    /// cannot be read (every decision is "no engagements"; the platform says why).
+    pub fn empty(account_id: &str, revision: u64) -> Snapshot {
+        Snapshot {
+            revision,
+            account: Account {
+                spec: AccountSpec {
+                    id: account_id.to_string(),
+                    name: String::new(),
+                    time_zone: "UTC".to_string(),
+                    control_group_percent: 0,
+                    priority_weights: PriorityWeights::default(),
+                    proactive_caps: ProactiveCaps::default(),
+                    invite_after_decline: DeclinePolicy::default(),
+                    visit_timeout_minutes: thirty(),
+                    default_offline_survey_url: String::new(),
+                    inactive_engagement: InactiveTarget::default(),
+                    allowed_origins: None,
+                },
+            },
+            saved_groups: SavedGroups::new(),
+            skills: Vec::new(),
+            entry_points: Vec::new(),
+            campaigns: Vec::new(),
+            engagements: Vec::new(),
+            time_zones: Vec::new(),
+            by_zone: HashMap::new(),
+            by_zone_entry_point: HashMap::new(),
+            rank: Vec::new(),
+            by_id: HashMap::new(),
+            skill_by_id: HashMap::new(),
+        }
+    }
+
     /// Web engagements that show in a zone, in a stable order (campaign id, engagement id).
     pub fn in_zone(&self, zone: &Zone) -> &[usize] {
         self.by_zone.get(zone).map_or(&[], Vec::as_slice)
@@ -741,6 +812,21 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
     }))
 }
 
+/// An origin as browsers send it (`scheme://host[:port]`, no path), or a `*.` subdomain pattern.
+fn valid_origin(origin: &str) -> bool {
+    let concrete = origin.replacen("://*.", "://wildcard.", 1);
+    let Ok(u) = url::Url::parse(&concrete) else {
+        return false;
+    };
+    let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1"));
+    let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && local);
+    // The URL library adds a "/" path to an origin; anything more is not an origin.
+    scheme_ok
+        && u.host_str().is_some_and(|h| !h.ends_with('.'))
+        && format!("{}/", concrete.trim_end_matches('/')) == u.as_str()
+        && !concrete.ends_with('/')
+}
+
 fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     if a.id != account_id {
         c.add(
@@ -777,6 +863,17 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
         "account.defaultOfflineSurveyUrl",
         &a.default_offline_survey_url,
     );
+    for (i, origin) in a.allowed_origins.iter().flatten().enumerate() {
+        if !valid_origin(origin) {
+            c.add(
+                &format!("account.allowedOrigins[{i}]"),
+                "must be an origin: https://host[:port] or https://*.domain (http only for localhost)",
+            );
+        }
+    }
+    if a.allowed_origins.as_ref().is_some_and(|l| l.len() > 50) {
+        c.add("account.allowedOrigins", "at most 50 origins");
+    }
     match &a.inactive_engagement {
         InactiveTarget::Survey { url } | InactiveTarget::LandingPage { url } => {
             c.url("account.inactiveEngagement.url", url)

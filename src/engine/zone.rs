@@ -5,6 +5,7 @@ use std::fmt;
 
 /// Web engagement format, with its lpTag `engagementType` code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Format {
     /// Code 0, proactive zone.
@@ -57,6 +58,7 @@ impl Format {
 
 /// What an engagement offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Channel {
     /// Live chat conversation: gated by agent state (R-D3).
@@ -88,6 +90,7 @@ impl Channel {
 
 /// Side of the page for slide-out and sticky engagements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Side {
     /// The left zone.

@@ -8,7 +8,8 @@ use super::{internal, now_ms, snapshots};
 use crate::engine::agent::{Availability, SkillAvailability};
 use crate::engine::snapshot::{compile, Source};
 use crate::engine::visit::VisitState;
-use crate::protocol::{check_id, ApiError, MAX_SNAPSHOT_BODY};
+use crate::protocol::{check_id, ApiError, MAX_SMALL_DEPTH, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH};
+use crate::routes::Route;
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Method, Request, Response};
@@ -23,23 +24,23 @@ struct AvailabilityPush {
     skills: Availability,
 }
 
-/// Routes `/v1/admin/accounts/{account}/…`.
-pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> Answer {
+/// Admin routes `/v1/admin/accounts/{account}/…`; `param` is the route's second parameter
+/// (skill or visit id).
+pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param: &str) -> Answer {
     if !is_admin(&req, env) {
         return Err(ApiError::Unauthorized);
     }
     check_id("account", account)?;
-    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-    match (req.method(), rest.as_slice()) {
-        (Method::Get, ["snapshot"]) => read_snapshot(env, account).await,
-        (Method::Put, ["snapshot"]) => publish(req, env, account).await,
-        (Method::Get, ["availability"]) => {
+    match route {
+        Route::SnapshotRead => read_snapshot(env, account).await,
+        Route::SnapshotPublish => publish(req, env, account).await,
+        Route::AvailabilityRead => {
             let view = snapshots::fetch_view(env, account).await?;
             availability_answer(account, view.revision, &view.availability)
         }
-        (Method::Get, ["visits", visit_id]) => {
-            check_id("visitId", visit_id)?;
-            let name = super::decide::visit_object(account, visit_id);
+        Route::VisitRead => {
+            check_id("visitId", param)?;
+            let name = super::decide::visit_object(account, param);
             let mut resp =
                 super::objects::call(env, "VISITS", &name, Method::Get, "/state", &[], None)
                     .await?;
@@ -49,26 +50,19 @@ pub async fn handle(req: Request, env: &Env, account: &str, rest: &[String]) -> 
             let visit: VisitState = resp.json().await.map_err(internal)?;
             json(
                 200,
-                &json!({ "account": account, "visitId": visit_id, "visit": visit }),
+                &json!({ "account": account, "visitId": param, "visit": visit }),
             )
         }
-        (Method::Get, ["click-to-call-key"]) => super::click_to_call::key_for(env, account),
-        (Method::Get, ["offsite-links"]) => offsite_links(&req, env, account).await,
-        (Method::Get, ["clicks"]) => {
+        Route::ClickToCallKey => super::click_to_call::key_for(env, account),
+        Route::OffsiteLinks => offsite_links(&req, env, account).await,
+        Route::Clicks => {
             let mut resp =
                 snapshots::account_call(env, account, Method::Get, "/clicks", &[], None).await?;
             let totals: ClickTotals = resp.json().await.map_err(internal)?;
             json(200, &json!({ "account": account, "clicks": totals }))
         }
-        (Method::Put, ["availability"]) => push_availability(req, env, account, None).await,
-        (Method::Put, ["availability", skill]) => {
-            let skill = (*skill).to_string();
-            push_availability(req, env, account, Some(&skill)).await
-        }
-        (
-            _,
-            ["snapshot"] | ["availability"] | ["availability", _] | ["clicks"] | ["offsite-links"],
-        ) => Err(ApiError::MethodNotAllowed),
+        Route::AvailabilityPush => push_availability(req, env, account, None).await,
+        Route::SkillAvailabilityPush => push_availability(req, env, account, Some(param)).await,
         _ => Err(ApiError::NotFound("route".to_string())),
     }
 }
@@ -108,7 +102,6 @@ async fn read_snapshot(env: &Env, account: &str) -> Answer {
         .map_err(internal)?;
     h.set("ETag", &format!("\"{revision}\""))
         .map_err(internal)?;
-    h.set("Cache-Control", "no-store").map_err(internal)?;
     Ok(resp)
 }
 
@@ -123,7 +116,7 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
         ));
     }
     require_json(&req)?;
-    let bytes = body(&mut req, MAX_SNAPSHOT_BODY).await?;
+    let bytes = body(&mut req, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH).await?;
     let text =
         String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("not UTF-8".to_string()))?;
     let compiled = compile(&text, account, 0).map_err(ApiError::InvalidSnapshot)?;
@@ -163,7 +156,7 @@ async fn push_availability(
     skill: Option<&str>,
 ) -> Answer {
     require_json(&req)?;
-    let bytes = body(&mut req, MAX_AVAILABILITY_BODY).await?;
+    let bytes = body(&mut req, MAX_AVAILABILITY_BODY, MAX_SMALL_DEPTH).await?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, account, now).await?;
     let (path, payload, ids): (String, String, Vec<String>) = match skill {

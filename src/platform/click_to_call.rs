@@ -11,7 +11,7 @@ use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
 use crate::engine::snapshot::Source;
 use crate::engine::visit::{CallRecord, CallVisit, CALL_STATUSES};
 use crate::engine::zone::Channel;
-use crate::protocol::{valid_id, ApiError};
+use crate::protocol::{valid_id, ApiError, MAX_SMALL_DEPTH};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use worker::{Env, Method, Request, Response, Result};
@@ -145,7 +145,7 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, op: &str) -> 
         return Err(ApiError::Unauthorized);
     }
     require_json(&req)?;
-    let b: BrandBody = serde_json::from_slice(&body(&mut req, 4096).await?)
+    let b: BrandBody = serde_json::from_slice(&body(&mut req, 4096, MAX_SMALL_DEPTH).await?)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let claims = verify(&key, &b.token, account).map_err(|e| match e {
         TokenError::Invalid => ApiError::InvalidToken,

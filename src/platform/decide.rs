@@ -2,12 +2,14 @@
 //! token and `?explain=1` (R-P3).
 
 use super::auth::is_admin;
-use super::http::{body, cookie, header, json, require_json, Answer};
+use super::http::{
+    allow_origin, body, check_origin, cookie, header, json, label, require_json, Answer,
+};
 use super::{now_ms, objects, random_id, snapshots};
 use crate::engine::decide::{decide, evaluate, Context};
 use crate::engine::visit::{self, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
-use crate::protocol::{ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY};
+use crate::protocol::{ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
 use worker::{Env, Method, Request};
 
 /// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
@@ -53,7 +55,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         )?
     } else {
         require_json(&req)?;
-        DecideRequest::from_json(&body(&mut req, MAX_DECIDE_BODY).await?)?
+        DecideRequest::from_json(&body(&mut req, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH).await?)?
     };
     // Ids the tag did not send come from the first-party cookies, else are issued here.
     let mut issued = false;
@@ -71,6 +73,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     let parsed = request.parse(&edge(&req, env))?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, &parsed.account, now).await?;
+    let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let snap = &loaded.snapshot;
     let ctx = Context {
         visitor: &parsed.visitor,
@@ -80,7 +83,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         explain,
     };
     let (vid, sid) = (&parsed.visitor.visitor_id, &parsed.visitor.visit_id);
-    let mut degraded = false;
+    let mut degraded = loaded.unreadable;
     // `?visit=0`: a preview without the visit's rules (no caps, holding or declines), for
     // server-side rendering and measurements; the tag does not use it.
     let stateless = url.query_pairs().any(|(k, v)| k == "visit" && v == "0");
@@ -92,13 +95,13 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
             visit::decision(snap, eval, VisitAnswer::default(), explain)
         } else {
             let vreq = visit::request(snap, &eval, &parsed.visitor, &parsed.page_id, now);
-            match ask_visit(env, &parsed.account, &vreq).await {
+            match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
                 Ok(answer) => visit::decision(snap, eval, answer, explain),
                 Err(e) => {
                     worker::console_error!(
                         "visit object unavailable, no proactive engagements: {e:?}"
                     );
-                    degraded = true;
+                    degraded = Some("visit_unavailable");
                     visit::without_visit(snap, eval, &vreq, explain, &mut random_id)
                 }
             }
@@ -123,6 +126,14 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         degraded,
     };
     let mut resp = json(200, &body)?;
+    let outcome = match (degraded, decision.engagements.is_empty()) {
+        (Some(reason), _) => reason,
+        (None, _) if decision.control_groups.account => "control",
+        (None, true) => "none",
+        (None, false) => "shown",
+    };
+    allow_origin(&mut resp, origin);
+    label(&mut resp, &parsed.account, snap.revision, outcome);
     if issued {
         let timeout = u32::from(snap.account.spec.visit_timeout_minutes) * 60;
         let h = resp.headers_mut();
@@ -142,16 +153,37 @@ pub(super) fn visit_object(account: &str, visit_id: &str) -> String {
     format!("{account}:{visit_id}")
 }
 
-async fn ask_visit(env: &Env, account: &str, vreq: &VisitRequest) -> Result<VisitAnswer, ApiError> {
+/// Test builds only: `X-Test-Fault: visit` with the admin token makes the visit object throw.
+fn fault(req: &Request, env: &Env) -> bool {
+    #[cfg(feature = "test-clock")]
+    return header(req.headers(), "X-Test-Fault").as_deref() == Some("visit") && is_admin(req, env);
+    #[cfg(not(feature = "test-clock"))]
+    {
+        let _ = (req, env);
+        false
+    }
+}
+
+async fn ask_visit(
+    env: &Env,
+    account: &str,
+    vreq: &VisitRequest,
+    fault: bool,
+) -> Result<VisitAnswer, ApiError> {
     let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let name = visit_object(account, &vreq.visit_id);
+    let headers: &[(&str, &str)] = if fault {
+        &[("X-Test-Fault", "throw")]
+    } else {
+        &[]
+    };
     let mut resp = objects::call(
         env,
         "VISITS",
         &name,
         Method::Post,
         "/decide",
-        &[],
+        headers,
         Some(body),
     )
     .await?;

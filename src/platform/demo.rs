@@ -27,8 +27,6 @@ pub fn serve(env: &Env, path: &str) -> Result<Response> {
     let mut resp = Response::ok(body)?;
     let h = resp.headers_mut();
     h.set("Content-Type", kind)?;
-    h.set("Cache-Control", "no-store")?;
-    h.set("X-Content-Type-Options", "nosniff")?;
     h.set(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",

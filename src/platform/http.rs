@@ -1,6 +1,7 @@
 //! Responses and request bodies: every route answers through these, so headers and the error
 //! shape are decided in one place.
 
+use crate::engine::snapshot::AccountSpec;
 use crate::protocol::ApiError;
 use serde::Serialize;
 use worker::{Headers, Request, Response};
@@ -8,40 +9,96 @@ use worker::{Headers, Request, Response};
 /// What a route handler returns.
 pub type Answer = std::result::Result<Response, ApiError>;
 
-fn with_common_headers(mut resp: Response, cache: &str) -> Response {
+/// Headers every response leaves with: `nosniff`, HSTS, a CSP that allows nothing unless the
+/// route set its own (HTML pages do), no framing, no referrer from pages and redirects, and
+/// `Cache-Control: no-store` unless the route chose a cache policy (only static documents do:
+/// decisions, redirects and admin answers are never cached).
+pub fn secure(mut resp: Response) -> Response {
+    let html = header(resp.headers(), "Content-Type").is_some_and(|t| t.starts_with("text/html"));
+    let redirect = (300..400).contains(&resp.status_code());
     let h = resp.headers_mut();
-    let _ = h.set("Cache-Control", cache);
-    let _ = h.set("X-Content-Type-Options", "nosniff");
+    let default = |name: &str, value: &str| {
+        if !h.has(name).unwrap_or(false) {
+            let _ = h.set(name, value);
+        }
+    };
+    default("Cache-Control", "no-store");
+    default(
+        "Content-Security-Policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    default("X-Content-Type-Options", "nosniff");
+    default("Strict-Transport-Security", "max-age=31536000");
+    if html || redirect {
+        default("X-Frame-Options", "DENY");
+        default("Referrer-Policy", "no-referrer");
+    }
     resp
 }
 
-/// A JSON answer with a status; decisions and admin answers are never cached.
+/// A JSON answer with a status.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Answer {
-    let resp = Response::from_json(body)
+    Ok(Response::from_json(body)
         .map_err(|e| ApiError::Unavailable(format!("response encoding: {e}")))?
-        .with_status(status);
-    Ok(with_common_headers(resp, "no-store"))
+        .with_status(status))
+}
+
+/// A static document (schema, API description): cacheable for an hour, readable from any
+/// origin so that publishing tools in a browser can fetch it.
+pub fn document(text: &'static str, content_type: &str) -> Answer {
+    let mut resp = Response::ok(text).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let h = resp.headers_mut();
+    let _ = h.set("Content-Type", content_type);
+    let _ = h.set("Cache-Control", "public, max-age=3600");
+    let _ = h.set("Access-Control-Allow-Origin", "*");
+    Ok(resp)
 }
 
 /// The one mapping from [`ApiError`] to HTTP.
 pub fn error_response(err: &ApiError) -> worker::Result<Response> {
     let mut resp = Response::ok(err.body().to_string())?.with_status(err.status());
     resp.headers_mut().set("Content-Type", "application/json")?;
-    Ok(with_common_headers(resp, "no-store"))
+    Ok(resp)
 }
 
-/// Adds CORS headers for tag routes: any origin may ask, no credentials are used.
+/// Adds CORS headers for tag routes. A route that checked the caller's origin against the
+/// account's `allowedOrigins` has already set `Access-Control-Allow-Origin` to it; otherwise
+/// any origin may ask (no credentials are used).
 pub fn cors(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    let _ = h.set("Access-Control-Allow-Origin", "*");
+    if !h.has("Access-Control-Allow-Origin").unwrap_or(false) {
+        let _ = h.set("Access-Control-Allow-Origin", "*");
+    }
     let _ = h.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
     let _ = h.set("Access-Control-Allow-Headers", "Content-Type");
     let _ = h.set("Access-Control-Max-Age", "86400");
     resp
 }
 
-/// Reads a body of at most `limit` bytes (413 past it), checking Content-Length first.
-pub async fn body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Checks the page's `Origin` against the account's `allowedOrigins` (docs/api.md): `Ok(None)`
+/// when the account allows any origin or the caller is not a browser page (no `Origin`),
+/// `Ok(Some(origin))` to echo in `Access-Control-Allow-Origin`, 403 otherwise, before anything
+/// changes.
+pub fn check_origin(req: &Request, account: &AccountSpec) -> Result<Option<String>, ApiError> {
+    match (&account.allowed_origins, header(req.headers(), "Origin")) {
+        (Some(_), Some(origin)) if account.allows_origin(&origin) => Ok(Some(origin)),
+        (Some(_), Some(_)) => Err(ApiError::OriginNotAllowed),
+        _ => Ok(None),
+    }
+}
+
+/// Echoes an allowed origin ([`check_origin`]) so that the page may read the answer.
+pub fn allow_origin(resp: &mut Response, origin: Option<String>) {
+    if let Some(origin) = origin {
+        let h = resp.headers_mut();
+        let _ = h.set("Access-Control-Allow-Origin", &origin);
+        let _ = h.append("Vary", "Origin");
+    }
+}
+
+/// Reads a body of at most `limit` bytes (413 past it, checking Content-Length first) and JSON
+/// nesting of at most `depth` (400 past it).
+pub async fn body(req: &mut Request, limit: usize, depth: usize) -> Result<Vec<u8>, ApiError> {
     let declared = header(req.headers(), "Content-Length").and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge { limit });
@@ -53,6 +110,7 @@ pub async fn body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> 
     if bytes.len() > limit {
         return Err(ApiError::TooLarge { limit });
     }
+    crate::protocol::check_depth(&bytes, depth)?;
     Ok(bytes)
 }
 
@@ -67,15 +125,27 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
     })
 }
 
-/// A 302 to `dest`, never cached, sending no referrer. Built by hand: the runtime's redirect
-/// responses have immutable headers.
+/// A 302 to `dest` ([`secure`] adds no-store and no-referrer). Built by hand: the runtime's
+/// redirect responses have immutable headers.
 pub fn redirect(dest: &url::Url) -> worker::Result<Response> {
     let mut resp = Response::empty()?.with_status(302);
-    let h = resp.headers_mut();
-    h.set("Location", dest.as_str())?;
-    h.set("Cache-Control", "no-store")?;
-    h.set("Referrer-Policy", "no-referrer")?;
+    resp.headers_mut().set("Location", dest.as_str())?;
     Ok(resp)
+}
+
+/// Internal response header naming the account, read by the request log and then removed.
+pub const LOG_ACCOUNT: &str = "X-Edge-Account";
+/// Public response header: the snapshot revision an answer was decided on.
+pub const REVISION: &str = "X-Edge-Revision";
+/// Public response header: what the route did (`shown`, `none`, `eligible`, …; docs/api.md).
+pub const OUTCOME: &str = "X-Edge-Outcome";
+
+/// Labels an answer for the request log (and the client): account, revision, outcome.
+pub fn label(resp: &mut Response, account: &str, revision: u64, outcome: &str) {
+    let h = resp.headers_mut();
+    let _ = h.set(LOG_ACCOUNT, account);
+    let _ = h.set(REVISION, &revision.to_string());
+    let _ = h.set(OUTCOME, outcome);
 }
 
 /// A header's value, if present and readable.

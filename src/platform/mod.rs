@@ -15,10 +15,16 @@ mod refresh;
 mod snapshots;
 pub mod visit_do;
 
-use crate::protocol::ApiError;
+use crate::protocol::{valid_id, ApiError};
+use crate::routes::{resolve, Resolved, Route};
 use http::{cors, error_response, json, Answer};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
+
+/// The snapshot's JSON Schema (generated from the engine's types, tests/schema.rs).
+const SNAPSHOT_SCHEMA: &str = include_str!("../../docs/snapshot.schema.json");
+/// The API's OpenAPI document (kept true to the router by tests/openapi.rs).
+const OPENAPI: &str = include_str!("../../docs/openapi.yaml");
 
 #[event(start)]
 fn start() {
@@ -30,93 +36,116 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let started = worker::Date::now().as_millis();
     let method = req.method();
     let path = req.path();
-    let answer = route(req, &env, &ctx).await;
-    let status = match &answer {
-        Ok(r) => r.status_code(),
-        Err(e) => e.status(),
+    let resolved = resolve(method.as_ref(), &path);
+    let answer = route(req, &env, &ctx, &path, &resolved).await;
+    let (mut resp, error) = match answer {
+        Ok(r) => (r, None),
+        Err(e) => (error_response(&e)?, Some(e)),
     };
-    worker::console_log!(
-        "{}",
-        json!({
-            "method": method.to_string(),
-            "route": route_name(&path),
-            "status": status,
-            "error": answer.as_ref().err().map(ApiError::code),
-            "ms": worker::Date::now().as_millis().saturating_sub(started),
-        })
-    );
-    match answer {
-        Ok(resp) => Ok(resp),
-        Err(e)
-            if ["/v1/decide", "/v1/events", "/v1/state"]
-                .iter()
-                .any(|p| path.starts_with(p)) =>
-        {
-            error_response(&e).map(cors)
-        }
-        Err(e) => error_response(&e),
+    if let Resolved::Found {
+        route: Route::Decide | Route::Events | Route::State | Route::Preflight,
+        ..
+    } = resolved
+    {
+        resp = cors(resp);
     }
+    log(&method, &resolved, &resp, error.as_ref(), started);
+    let _ = resp.headers_mut().delete(http::LOG_ACCOUNT);
+    Ok(http::secure(resp))
 }
 
-/// Route label for logs: the path with ids replaced, so no visitor data is logged.
-fn route_name(path: &str) -> String {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["o", _, _] => "/o/:account/:engagement".to_string(),
-        ["demo", ..] => "/demo".to_string(),
-        ["c", _, _] => "/c/:account/:engagement".to_string(),
-        ["v1", "click-to-call", _, op] => format!("/v1/click-to-call/:account/{op}"),
-        ["v1", "admin", "accounts", _, rest @ ..] => format!(
-            "/v1/admin/accounts/:account/{}",
-            rest.first().copied().unwrap_or("")
+/// The request's one log line, as JSON for `wrangler tail` and Logpush: route template,
+/// account, status, outcome, revision, error code and duration. No visitor data beyond ids.
+fn log(
+    method: &Method,
+    resolved: &Resolved<'_>,
+    resp: &Response,
+    error: Option<&ApiError>,
+    started: u64,
+) {
+    let h = resp.headers();
+    let status = resp.status_code();
+    let (template, path_account) = match resolved {
+        Resolved::Found {
+            template, params, ..
+        } => (
+            *template,
+            params
+                .first()
+                .filter(|a| valid_id(a))
+                .map(|a| (*a).to_string()),
         ),
-        _ if path.len() <= 32 => path.to_string(),
-        _ => "(other)".to_string(),
+        Resolved::MethodNotAllowed { template } => (*template, None),
+        Resolved::NotFound => ("(none)", None),
+    };
+    let line = json!({
+        "level": if status >= 500 { "error" } else { "info" },
+        "method": method.to_string(),
+        "route": template,
+        "account": http::header(h, http::LOG_ACCOUNT).or(path_account),
+        "status": status,
+        "outcome": http::header(h, http::OUTCOME).or_else(|| error.map(|e| e.code().to_string())),
+        "revision": http::header(h, http::REVISION).and_then(|r| r.parse::<u64>().ok()),
+        "error": error.map(ApiError::code),
+        "detail": error.filter(|e| e.status() >= 500).map(ApiError::message),
+        "ms": worker::Date::now().as_millis().saturating_sub(started),
+    });
+    if status >= 500 {
+        worker::console_error!("{line}");
+    } else {
+        worker::console_log!("{line}");
     }
 }
 
-async fn route(req: Request, env: &Env, ctx: &Context) -> Answer {
-    let path = req.path();
-    let segments: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .map(str::to_string)
-        .collect();
-    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    match (req.method(), segs.as_slice()) {
-        (Method::Get, ["v1", "health"]) => json(200, &json!({ "ok": true })),
-        (Method::Options, ["v1", "decide" | "events" | "state"]) => {
-            Ok(cors(Response::empty().map_err(internal)?.with_status(204)))
-        }
-        (Method::Get | Method::Post, ["v1", "decide"]) => decide::handle(req, env).await.map(cors),
-        (Method::Post, ["v1", "events"]) => events::handle(req, env).await.map(cors),
-        (Method::Get | Method::Post, ["v1", "state"]) => refresh::handle(req, env).await.map(cors),
-        (_, ["v1", "decide" | "events" | "state"]) => Err(ApiError::MethodNotAllowed),
-        (_, ["o", account, engagement]) => {
-            let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
-            offsite::handle(req, env, ctx, &account, &engagement)
-                .await
+/// Dispatches a resolved request to its handler. Links (`/o/…`, `/c/…`) that match nothing get
+/// the small HTML page, since people open them in a browser; API paths get JSON errors.
+async fn route(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    path: &str,
+    resolved: &Resolved<'_>,
+) -> Answer {
+    let link = path.starts_with("/o/") || path.starts_with("/c/");
+    let (route, params) = match resolved {
+        Resolved::Found { route, params, .. } => (*route, params.as_slice()),
+        Resolved::MethodNotAllowed { .. } if link => {
+            return offsite::page(405, "Link not available", "Open this link in a browser.")
                 .map_err(internal)
         }
-        (_, ["o", ..]) => offsite::not_found().map_err(internal),
-        (Method::Get, ["demo", ..]) => demo::serve(env, &path).map_err(internal),
-        (Method::Get, ["c", account, engagement]) => {
-            let (account, engagement) = ((*account).to_string(), (*engagement).to_string());
-            click_to_call::click(req, env, &account, &engagement)
-                .await
-                .map_err(internal)
-        }
-        (_, ["c", ..]) => offsite::not_found().map_err(internal),
-        (Method::Post, ["v1", "click-to-call", account, op]) => {
-            let (account, op) = ((*account).to_string(), (*op).to_string());
-            click_to_call::brand_api(req, env, &account, &op).await
-        }
-        (_, ["v1", "admin", "accounts", account, rest @ ..]) => {
-            let account = (*account).to_string();
-            let rest: Vec<String> = rest.iter().map(|s| (*s).to_string()).collect();
-            admin::handle(req, env, &account, &rest).await
-        }
-        _ => Err(ApiError::NotFound("route".to_string())),
+        Resolved::MethodNotAllowed { .. } => return Err(ApiError::MethodNotAllowed),
+        Resolved::NotFound if link => return offsite::not_found().map_err(internal),
+        Resolved::NotFound => return Err(ApiError::NotFound("route".to_string())),
+    };
+    let account = params.first().copied().unwrap_or_default();
+    let second = params.get(1).copied().unwrap_or_default();
+    match route {
+        Route::Health => json(200, &json!({ "ok": true })),
+        Route::SnapshotSchema => http::document(SNAPSHOT_SCHEMA, "application/schema+json"),
+        Route::OpenApi => http::document(OPENAPI, "application/yaml"),
+        Route::Preflight => Ok(Response::empty().map_err(internal)?.with_status(204)),
+        Route::Decide => decide::handle(req, env).await,
+        Route::Events => events::handle(req, env).await,
+        Route::State => refresh::handle(req, env).await,
+        Route::Offsite => offsite::handle(req, env, ctx, account, second)
+            .await
+            .map_err(internal),
+        Route::ClickToCall => click_to_call::click(req, env, account, second)
+            .await
+            .map_err(internal),
+        Route::CallValidate => click_to_call::brand_api(req, env, account, "validate").await,
+        Route::CallVisit => click_to_call::brand_api(req, env, account, "visit").await,
+        Route::CallStatus => click_to_call::brand_api(req, env, account, "status").await,
+        Route::Demo => demo::serve(env, path).map_err(internal),
+        Route::SnapshotRead
+        | Route::SnapshotPublish
+        | Route::AvailabilityRead
+        | Route::AvailabilityPush
+        | Route::SkillAvailabilityPush
+        | Route::VisitRead
+        | Route::ClickToCallKey
+        | Route::OffsiteLinks
+        | Route::Clicks => admin::handle(req, env, route, account, second).await,
     }
 }
 

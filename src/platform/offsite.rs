@@ -5,7 +5,7 @@
 
 use super::account_do::ClickTotals;
 use super::decide::edge;
-use super::http::{cookie, header, redirect};
+use super::http::{cookie, header, label, redirect};
 use super::{now_ms, random_id, snapshots};
 use crate::engine::offsite::{click, location};
 use crate::engine::visitor::{PageView, Visitor};
@@ -67,14 +67,22 @@ pub fn page(status: u16, title: &str, text: &str) -> Result<Response> {
          <h1>{title}</h1><p>{text}</p></body></html>"
     );
     let mut resp = Response::from_html(html)?.with_status(status);
-    let h = resp.headers_mut();
-    h.set("Cache-Control", "no-store")?;
-    h.set(
+    resp.headers_mut().set(
         "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     )?;
-    h.set("X-Content-Type-Options", "nosniff")?;
-    h.set("Referrer-Policy", "no-referrer")?;
+    Ok(resp)
+}
+
+/// The safe page for a link that cannot be decided now (the account's snapshot or object is
+/// unavailable): 200, never cached, naming no internals; the reason goes to the log.
+fn unavailable(account: &str, revision: u64, reason: &str) -> Result<Response> {
+    let mut resp = page(
+        200,
+        "Please try again",
+        "This link is briefly unavailable. Please try again in a minute.",
+    )?;
+    label(&mut resp, account, revision, reason);
     Ok(resp)
 }
 
@@ -102,9 +110,6 @@ pub async fn handle(
     account: &str,
     engagement: &str,
 ) -> Result<Response> {
-    if req.method() != Method::Get && req.method() != Method::Head {
-        return page(405, "Link not available", "Open this link in a browser.");
-    }
     if !valid_id(account) {
         return not_found();
     }
@@ -114,13 +119,16 @@ pub async fn handle(
         Err(ApiError::UnknownAccount(_)) => return not_found(),
         Err(e) => {
             worker::console_error!("offsite {account}: {e:?}");
-            return page(
-                503,
-                "Please try again",
-                "This link is briefly unavailable. Please try again in a minute.",
-            );
+            return unavailable(account, 0, "unavailable");
         }
     };
+    // The live snapshot cannot be read and this isolate knows no earlier one with the link:
+    // no snapshot URL can be trusted, so the visitor gets the worker's own page.
+    if let Some(reason) = loaded.unreadable {
+        if loaded.snapshot.engagement(engagement).is_none() {
+            return unavailable(account, loaded.snapshot.revision, reason);
+        }
+    }
     let link = req.url()?;
     let (vid, new_visitor) = visitor_id(&req);
     let referrer = header(req.headers(), "Referer");
@@ -142,7 +150,7 @@ pub async fn handle(
         when,
         &loaded.availability,
     ) else {
-        return page(503, "Please try again", "This link is briefly unavailable.");
+        return unavailable(account, loaded.snapshot.revision, "no_destination");
     };
     let counted = if loaded.snapshot.engagement(engagement_id).is_some() {
         engagement_id
@@ -152,10 +160,14 @@ pub async fn handle(
     count_click(env, ctx, account, counted, decision.outcome.code());
     let dest = location(&decision, account, link.query_pairs(), &random_id());
     let mut resp = redirect(&dest)?;
-    let h = resp.headers_mut();
-    h.set("X-Edge-Outcome", decision.outcome.code())?;
+    label(
+        &mut resp,
+        account,
+        loaded.snapshot.revision,
+        decision.outcome.code(),
+    );
     if new_visitor {
-        h.set(
+        resp.headers_mut().set(
             "Set-Cookie",
             &format!("{VISITOR_COOKIE}={vid}; Max-Age=34560000; Path=/o/; Secure; HttpOnly; SameSite=Lax"),
         )?;

@@ -1,10 +1,10 @@
 //! `GET|POST /v1/state`: button refresh (R-D8). A cheap answer from the isolate's cached
 //! snapshot and availability: no visit call, no caps touched, nothing removed.
 
-use super::http::{body, json, require_json, Answer};
+use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
 use super::{now_ms, snapshots};
 use crate::engine::refresh::refresh;
-use crate::protocol::{check_id, valid_id, ApiError};
+use crate::protocol::{check_id, valid_id, ApiError, MAX_SMALL_DEPTH};
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Method, Request};
@@ -44,7 +44,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         }
     } else {
         require_json(&req)?;
-        serde_json::from_slice(&body(&mut req, 8 * 1024).await?)
+        serde_json::from_slice(&body(&mut req, 8 * 1024, MAX_SMALL_DEPTH).await?)
             .map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
     check_id("account", &b.account)?;
@@ -61,9 +61,14 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         ));
     }
     let loaded = snapshots::load(env, &b.account, now_ms(&req, env)).await?;
+    let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let states = refresh(&loaded.snapshot, &b.engagements, &loaded.availability);
-    json(
+    let mut resp = json(
         200,
         &json!({ "account": b.account, "revision": loaded.snapshot.revision, "engagements": states }),
-    )
+    )?;
+    let outcome = loaded.unreadable.unwrap_or("ok");
+    allow_origin(&mut resp, origin);
+    label(&mut resp, &b.account, loaded.snapshot.revision, outcome);
+    Ok(resp)
 }

@@ -29,6 +29,11 @@ pub struct Loaded {
     pub snapshot: Rc<Snapshot>,
     /// Agent availability.
     pub availability: Rc<Availability>,
+    /// Set when the live revision's stored snapshot could not be read or compiled (missing or
+    /// hand-edited in KV): `snapshot` is then the last one this isolate compiled, or an empty
+    /// one, and routes answer with what it allows instead of failing (a 5xx storm helps
+    /// nobody). The reason is logged and retried every [`REFRESH_MS`].
+    pub unreadable: Option<&'static str>,
 }
 
 struct Entry {
@@ -36,6 +41,8 @@ struct Entry {
     revision: u64,
     availability: Rc<Availability>,
     snapshot: Option<Rc<Snapshot>>,
+    /// The live revision could not be read: (revision, retry after, reason).
+    unreadable: Option<(u64, u64, &'static str)>,
 }
 
 thread_local! {
@@ -77,6 +84,7 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
             revision: 0,
             availability: availability.clone(),
             snapshot: None,
+            unreadable: None,
         });
         entry.fetched_at = now_ms;
         entry.revision = view.revision;
@@ -94,24 +102,25 @@ pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiEr
                 e.revision,
                 e.availability.clone(),
                 e.snapshot.clone(),
+                e.unreadable,
             )
         })
     });
-    let (revision, availability, snapshot) = match cached {
-        Some((at, rev, avail, snap)) if now_ms.saturating_sub(at) < REFRESH_MS => {
-            (rev, avail, snap)
+    let (revision, availability, snapshot, unreadable) = match cached {
+        Some((at, rev, avail, snap, bad)) if now_ms.saturating_sub(at) < REFRESH_MS => {
+            (rev, avail, snap, bad)
         }
         previous => match fetch_view(env, account).await {
             Ok(view) => {
-                let snap = previous.and_then(|p| p.3);
+                let (snap, bad) = previous.map_or((None, None), |p| (p.3, p.4));
                 let revision = view.revision;
-                (revision, remember(account, view, now_ms), snap)
+                (revision, remember(account, view, now_ms), snap, bad)
             }
             // The object is unreachable: keep deciding on what this isolate last knew.
             Err(e) => match previous {
-                Some((_, rev, avail, snap)) => {
+                Some((_, rev, avail, snap, bad)) => {
                     worker::console_warn!("account {account}: using cached state: {e:?}");
-                    (rev, avail, snap)
+                    (rev, avail, snap, bad)
                 }
                 None => return Err(e),
             },
@@ -120,24 +129,55 @@ pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiEr
     if revision == 0 {
         return Err(ApiError::UnknownAccount(account.to_string()));
     }
-    if let Some(s) = snapshot.filter(|s| s.revision == revision) {
-        return Ok(Loaded {
-            snapshot: s,
-            availability,
-        });
+    let fallback = |snapshot: Option<Rc<Snapshot>>, reason| Loaded {
+        snapshot: snapshot.unwrap_or_else(|| Rc::new(Snapshot::empty(account, revision))),
+        availability: availability.clone(),
+        unreadable: Some(reason),
+    };
+    match (&snapshot, unreadable) {
+        (Some(s), _) if s.revision == revision => {
+            return Ok(Loaded {
+                snapshot: s.clone(),
+                availability,
+                unreadable: None,
+            })
+        }
+        (_, Some((rev, retry_at, reason))) if rev == revision && now_ms < retry_at => {
+            return Ok(fallback(snapshot, reason));
+        }
+        _ => {}
     }
-    let snapshot = Rc::new(read_snapshot(env, account, revision).await?);
+    match read_snapshot(env, account, revision).await {
+        Ok(compiled) => {
+            let compiled = Rc::new(compiled);
+            update(account, revision, |e| {
+                e.snapshot = Some(compiled.clone());
+                e.unreadable = None;
+            });
+            Ok(Loaded {
+                snapshot: compiled,
+                availability,
+                unreadable: None,
+            })
+        }
+        Err(reason) => {
+            update(account, revision, |e| {
+                e.unreadable = Some((revision, now_ms + REFRESH_MS, reason));
+            });
+            Ok(fallback(snapshot, reason))
+        }
+    }
+}
+
+/// Changes the cached entry of `account` if its live revision is still `revision`.
+fn update(account: &str, revision: u64, change: impl FnOnce(&mut Entry)) {
     CACHE.with(|c| {
         if let Some(e) = c.borrow_mut().get_mut(account) {
             if e.revision == revision {
-                e.snapshot = Some(snapshot.clone());
+                change(e);
             }
         }
     });
-    Ok(Loaded {
-        snapshot,
-        availability,
-    })
 }
 
 /// Reads the stored text of one immutable snapshot revision from KV.
@@ -149,19 +189,41 @@ async fn kv_text(env: &Env, account: &str, revision: u64) -> Result<String, ApiE
         .text()
         .await
         .map_err(|e| ApiError::Unavailable(format!("kv read: {e}")))?
-        .ok_or_else(|| ApiError::Unavailable(format!("snapshot {revision} not yet readable")))
+        .ok_or_else(|| ApiError::NotFound(format!("snapshot {revision} in KV")))
 }
 
-/// Reads and compiles one snapshot revision.
-async fn read_snapshot(env: &Env, account: &str, revision: u64) -> Result<Snapshot, ApiError> {
-    let text = kv_text(env, account, revision).await?;
-    compile(&text, account, revision).map_err(|problems| {
-        worker::console_error!(
-            "account {account} revision {revision}: stored snapshot does not compile: {} problem(s)",
-            problems.len()
-        );
-        ApiError::Unavailable("stored snapshot is not valid".to_string())
-    })
+/// Reads and compiles one snapshot revision; on failure, logs why and returns a short reason:
+/// `snapshot_missing`, `snapshot_corrupt` or `snapshot_unreadable` (KV itself failed).
+async fn read_snapshot(env: &Env, account: &str, revision: u64) -> Result<Snapshot, &'static str> {
+    let (reason, detail) = match kv_text(env, account, revision).await {
+        Ok(text) => match compile(&text, account, revision) {
+            Ok(snapshot) => return Ok(snapshot),
+            Err(problems) => (
+                "snapshot_corrupt",
+                format!(
+                    "{} problem(s), first: {}",
+                    problems.len(),
+                    problems
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                ),
+            ),
+        },
+        Err(ApiError::NotFound(what)) => ("snapshot_missing", what),
+        Err(e) => ("snapshot_unreadable", e.message()),
+    };
+    worker::console_error!(
+        "{}",
+        serde_json::json!({
+            "level": "error",
+            "event": reason,
+            "account": account,
+            "revision": revision,
+            "detail": detail,
+        })
+    );
+    Err(reason)
 }
 
 /// Reads the stored text of the live snapshot (admin read-back).

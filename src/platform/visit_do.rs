@@ -6,23 +6,11 @@
 use super::random_id;
 use crate::call_token::deadline_ms;
 use crate::engine::visit::{CallRecord, ContextRecord, EventName, VisitRequest, VisitState};
+use crate::protocol::EventIn;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
-
-/// One event as the worker forwards it (already validated for shape).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventIn {
-    /// lpTag event name.
-    pub event: String,
-    /// Context id from the decision.
-    pub context_id: String,
-    /// Engagement id, when the tag sends it: must match the context's.
-    #[serde(default)]
-    pub engagement_id: Option<String>,
-}
 
 /// A batch of events for one visit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,6 +233,12 @@ impl DurableObject for VisitorSession {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        // Test builds only: the worker forwards an admin-authenticated `X-Test-Fault` so that
+        // tests can prove the fail-safe when this object throws (docs/api.md).
+        #[cfg(feature = "test-clock")]
+        if req.headers().has("X-Test-Fault")? {
+            return Err(worker::Error::RustError("injected fault".to_string()));
+        }
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/decide") => self.decide(req).await,
             (Method::Post, "/events") => self.events(req).await,

@@ -39,11 +39,12 @@ function buildOnce() {
   built = true;
 }
 
-/** Starts wrangler dev; resolves with { base, stop, logs }. */
-export async function startWorker() {
+/** Starts wrangler dev; resolves with { base, stop, logs, persist } (persist: its local state folder). */
+export async function startWorker({ persist: reuse } = {}) {
   buildOnce();
   const port = await freePort();
-  const persist = mkdtempSync(join(tmpdir(), "edge-engage-test-"));
+  // A caller that passes `persist` restarts on existing local state and removes it itself.
+  const persist = reuse ?? mkdtempSync(join(tmpdir(), "edge-engage-test-"));
   const logs = [];
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
@@ -66,7 +67,7 @@ export async function startWorker() {
       for (let i = 0; i < 50 && !exited; i++) await sleep(100);
       if (!exited) { try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ } }
     }
-    rmSync(persist, { recursive: true, force: true });
+    if (!reuse) rmSync(persist, { recursive: true, force: true });
   };
   process.on("exit", () => { try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ } });
   const base = `http://127.0.0.1:${port}`;
@@ -75,7 +76,7 @@ export async function startWorker() {
     if (exited) break;
     try {
       const r = await fetch(`${base}/v1/health`);
-      if (r.ok) return { base, stop, logs };
+      if (r.ok) return { base, stop, logs, persist };
     } catch { /* not yet */ }
     await sleep(250);
   }

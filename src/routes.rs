@@ -1,0 +1,237 @@
+//! Every route the worker serves, as one table of (method, path template, route). The worker
+//! dispatches on what [`resolve`] finds; tests/openapi.rs checks that this table and
+//! docs/openapi.yaml name exactly the same operations, and the request log labels each request
+//! with its template (ids never appear in route names).
+
+/// What a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1/health`.
+    Health,
+    /// The snapshot's JSON Schema.
+    SnapshotSchema,
+    /// This API's OpenAPI document.
+    OpenApi,
+    /// CORS preflight of a tag route.
+    Preflight,
+    /// A decision (R-D1..R-D7).
+    Decide,
+    /// lpTag events (R-D9).
+    Events,
+    /// Button refresh (R-D8).
+    State,
+    /// An offsite engagement link (R-O1..R-O5).
+    Offsite,
+    /// A click on a click-to-call engagement (R-C1).
+    ClickToCall,
+    /// Brand API: validate a click-to-call token (R-C2).
+    CallValidate,
+    /// Brand API: the visitor and visit behind a call (R-C2).
+    CallVisit,
+    /// Brand API: report a call status (R-C2).
+    CallStatus,
+    /// Admin: read the live snapshot.
+    SnapshotRead,
+    /// Admin: publish a snapshot (R-P1).
+    SnapshotPublish,
+    /// Admin: read availability.
+    AvailabilityRead,
+    /// Admin: push availability for several skills (R-P2).
+    AvailabilityPush,
+    /// Admin: push one skill's availability (R-P2).
+    SkillAvailabilityPush,
+    /// Admin: read a visit.
+    VisitRead,
+    /// Admin: the account's click-to-call brand key.
+    ClickToCallKey,
+    /// Admin: the account's offsite links.
+    OffsiteLinks,
+    /// Admin: offsite click totals.
+    Clicks,
+    /// The demo site (only where `DEMO_ENABLED` is true).
+    Demo,
+}
+
+/// (method, path template, route). `{name}` matches one non-empty path segment.
+pub const ROUTES: &[(&str, &str, Route)] = &[
+    ("GET", "/v1/health", Route::Health),
+    ("GET", "/v1/schema/snapshot.json", Route::SnapshotSchema),
+    ("GET", "/v1/openapi.yaml", Route::OpenApi),
+    ("OPTIONS", "/v1/decide", Route::Preflight),
+    ("GET", "/v1/decide", Route::Decide),
+    ("POST", "/v1/decide", Route::Decide),
+    ("OPTIONS", "/v1/events", Route::Preflight),
+    ("POST", "/v1/events", Route::Events),
+    ("OPTIONS", "/v1/state", Route::Preflight),
+    ("GET", "/v1/state", Route::State),
+    ("POST", "/v1/state", Route::State),
+    ("GET", "/o/{account}/{engagement}", Route::Offsite),
+    ("HEAD", "/o/{account}/{engagement}", Route::Offsite),
+    ("GET", "/c/{account}/{engagement}", Route::ClickToCall),
+    (
+        "POST",
+        "/v1/click-to-call/{account}/validate",
+        Route::CallValidate,
+    ),
+    (
+        "POST",
+        "/v1/click-to-call/{account}/visit",
+        Route::CallVisit,
+    ),
+    (
+        "POST",
+        "/v1/click-to-call/{account}/status",
+        Route::CallStatus,
+    ),
+    (
+        "GET",
+        "/v1/admin/accounts/{account}/snapshot",
+        Route::SnapshotRead,
+    ),
+    (
+        "PUT",
+        "/v1/admin/accounts/{account}/snapshot",
+        Route::SnapshotPublish,
+    ),
+    (
+        "GET",
+        "/v1/admin/accounts/{account}/availability",
+        Route::AvailabilityRead,
+    ),
+    (
+        "PUT",
+        "/v1/admin/accounts/{account}/availability",
+        Route::AvailabilityPush,
+    ),
+    (
+        "PUT",
+        "/v1/admin/accounts/{account}/availability/{skill}",
+        Route::SkillAvailabilityPush,
+    ),
+    (
+        "GET",
+        "/v1/admin/accounts/{account}/visits/{visitId}",
+        Route::VisitRead,
+    ),
+    (
+        "GET",
+        "/v1/admin/accounts/{account}/click-to-call-key",
+        Route::ClickToCallKey,
+    ),
+    (
+        "GET",
+        "/v1/admin/accounts/{account}/offsite-links",
+        Route::OffsiteLinks,
+    ),
+    ("GET", "/v1/admin/accounts/{account}/clicks", Route::Clicks),
+    ("GET", "/demo", Route::Demo),
+    ("GET", "/demo/shop/boots", Route::Demo),
+    ("GET", "/demo/p/trail-boot-42", Route::Demo),
+    ("GET", "/demo/help", Route::Demo),
+    ("GET", "/demo/tag.js", Route::Demo),
+    ("GET", "/demo/demo.css", Route::Demo),
+];
+
+/// A request matched against [`ROUTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved<'a> {
+    /// The route, its template, and the path parameters in template order.
+    Found {
+        /// What the request is for.
+        route: Route,
+        /// The matching template, for logs.
+        template: &'static str,
+        /// `{name}` segments, in order.
+        params: Vec<&'a str>,
+    },
+    /// The path exists with other methods.
+    MethodNotAllowed {
+        /// A template of the path, for logs.
+        template: &'static str,
+    },
+    /// No route has this path.
+    NotFound,
+}
+
+fn matches<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
+    let mut params = Vec::new();
+    let mut got = path.strip_prefix('/')?.split('/');
+    for want in template.strip_prefix('/')?.split('/') {
+        let seg = got.next()?;
+        if want.starts_with('{') {
+            if seg.is_empty() {
+                return None;
+            }
+            params.push(seg);
+        } else if want != seg {
+            return None;
+        }
+    }
+    got.next().is_none().then_some(params)
+}
+
+/// Finds the route for `method` and `path` (a trailing `/` is ignored).
+pub fn resolve<'a>(method: &str, path: &'a str) -> Resolved<'a> {
+    let path = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    };
+    let mut other_method = None;
+    for &(m, template, route) in ROUTES {
+        if let Some(params) = matches(template, path) {
+            if m == method {
+                return Resolved::Found {
+                    route,
+                    template,
+                    params,
+                };
+            }
+            other_method.get_or_insert(template);
+        }
+    }
+    match other_method {
+        Some(template) => Resolved::MethodNotAllowed { template },
+        None => Resolved::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_capture_segments_and_methods_are_told_apart() {
+        assert_eq!(
+            resolve("GET", "/o/demo/e-offsite-email"),
+            Resolved::Found {
+                route: Route::Offsite,
+                template: "/o/{account}/{engagement}",
+                params: vec!["demo", "e-offsite-email"]
+            }
+        );
+        assert_eq!(
+            resolve("DELETE", "/v1/decide"),
+            Resolved::MethodNotAllowed {
+                template: "/v1/decide"
+            }
+        );
+        assert!(matches!(
+            resolve("GET", "/demo/"),
+            Resolved::Found {
+                route: Route::Demo,
+                ..
+            }
+        ));
+        for path in [
+            "/o/demo",
+            "/o/demo//",
+            "/o//x",
+            "/v1/decide/x",
+            "",
+            "/",
+            "/nothing",
+        ] {
+            assert_eq!(resolve("GET", path), Resolved::NotFound, "{path}");
+        }
+    }
+}

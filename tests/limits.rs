@@ -1,0 +1,113 @@
+//! Request limits the worker applies before deciding anything: JSON depth, body size and
+//! attribute count (hostile or careless clients get a 4xx, never a slow decision), and the
+//! events body (R-D9) checked whole.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use edge_engage::engine::visitor::Edge;
+use edge_engage::protocol::{
+    check_depth, ApiError, DecideRequest, EventsRequest, MAX_ATTRIBUTES, MAX_DECIDE_BODY,
+    MAX_DECIDE_DEPTH, MAX_EVENTS,
+};
+use serde_json::json;
+
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[test]
+fn json_depth_is_counted_outside_strings() {
+    assert!(check_depth(nested(8).as_bytes(), 8).is_ok());
+    let err = check_depth(nested(9).as_bytes(), 8).unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message().contains("nested deeper than 8"));
+    // Brackets inside strings, escaped quotes included, are text.
+    let text = json!({ "a": "[[[[[[[[[[{{{{{{{{\\\"[[[[[[[" }).to_string();
+    assert!(check_depth(text.as_bytes(), 1).is_ok());
+    // A million brackets are refused at the limit, not parsed.
+    assert!(check_depth(nested(1_000_000).as_bytes(), MAX_DECIDE_DEPTH).is_err());
+}
+
+#[test]
+fn ten_thousand_attributes_are_refused_not_decided() {
+    let attributes: serde_json::Map<String, serde_json::Value> =
+        (0..10_000).map(|i| (format!("a{i}"), json!(i))).collect();
+    let body = json!({
+        "account": "demo", "visitorId": "v1", "visitId": "s1",
+        "page": { "url": "https://www.demo-outfitters.example/" },
+        "attributes": attributes,
+    })
+    .to_string();
+    assert!(body.len() > MAX_DECIDE_BODY);
+    assert_eq!(
+        DecideRequest::from_json(body.as_bytes()).unwrap_err(),
+        ApiError::TooLarge {
+            limit: MAX_DECIDE_BODY
+        }
+    );
+    // Short names fit the body limit; the count limit refuses them.
+    let attributes: serde_json::Map<String, serde_json::Value> = (0..MAX_ATTRIBUTES + 1)
+        .map(|i| (format!("{i}"), json!(1)))
+        .collect();
+    let body = json!({
+        "account": "demo", "visitorId": "v1", "visitId": "s1",
+        "page": { "url": "https://www.demo-outfitters.example/" },
+        "attributes": attributes,
+    })
+    .to_string();
+    let err = DecideRequest::from_json(body.as_bytes())
+        .unwrap()
+        .parse(&Edge::default())
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message().starts_with("attributes:"), "{err:?}");
+}
+
+#[test]
+fn r_d9_events_are_checked_whole() {
+    let ok = |b: serde_json::Value| EventsRequest::from_json(b.to_string().as_bytes());
+    let one =
+        ok(json!({"account": "demo", "visitId": "s1", "event": "OFFER_CLICK", "contextId": "c1"}))
+            .unwrap();
+    assert_eq!(one.events.len(), 1);
+    let batch = ok(json!({"account": "demo", "visitId": "s1", "events": [
+        {"event": "OFFER_DISPLAY", "contextId": "c1"},
+        {"event": "OFFER_DECLINED", "contextId": "c1", "engagementId": "e1"}]}))
+    .unwrap();
+    assert_eq!(batch.events.len(), 2);
+    for (body, field) in [
+        (
+            json!({"account": "demo", "visitId": "s1", "events": [
+            {"event": "OFFER_CLICK", "contextId": "c1"}, {"event": "CLICKED", "contextId": "c2"}]}),
+            "events[1].event",
+        ),
+        (
+            json!({"account": "demo", "visitId": "s1", "events": []}),
+            "events",
+        ),
+        (
+            json!({"account": "demo", "visitId": "s 1", "event": "START", "contextId": "c1"}),
+            "visitId",
+        ),
+        (
+            json!({"account": "demo", "visitId": "s1", "event": "START"}),
+            "events",
+        ),
+        (
+            json!({"account": "demo", "visitId": "s1", "events": [{"event": "START", "contextId": "c/1"}]}),
+            "events[0].contextId",
+        ),
+    ] {
+        match ok(body.clone()) {
+            Err(ApiError::Invalid { field: f, .. }) => assert_eq!(f, field, "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    let many: Vec<_> = (0..=MAX_EVENTS)
+        .map(|i| json!({"event": "START", "contextId": format!("c{i}")}))
+        .collect();
+    assert!(ok(json!({"account": "demo", "visitId": "s1", "events": many})).is_err());
+    assert!(matches!(
+        ok(json!({"account": "demo", "visitId": "s1", "extra": 1})),
+        Err(ApiError::MalformedJson(_))
+    ));
+}
