@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm target, worker-build,
-# wasm-bindgen-cli (same version as the wasm-bindgen crate), and the npm packages.
+# wasm-bindgen-cli (same version as the wasm-bindgen crate), the npm packages, Chromium for
+# the browser test and schemathesis (in .venv) for the API contract test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -28,6 +29,12 @@ fi
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "setup: installing Debian's chromium for the browser test"
   apt-get update -qq && apt-get install -y -qq chromium
+fi
+SCHEMATHESIS_VERSION=4.32.5
+if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "setup: installing schemathesis $SCHEMATHESIS_VERSION into .venv (API contract test)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
