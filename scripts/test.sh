@@ -19,3 +19,5 @@ EDGE_TEST_CLOCK=1 sh scripts/build.sh
 bash scripts/wasm-size.sh
 echo "== worker tests against wrangler dev"
 EDGE_PREBUILT=1 node --test --test-concurrency=1 tests/worker/
+echo "== soak: one minute of mixed load (node scripts/soak.mjs 600 runs the full ten)"
+EDGE_PREBUILT=1 node scripts/soak.mjs 60
