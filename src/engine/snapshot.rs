@@ -354,8 +354,10 @@ pub struct EngagementSpec {
     pub click_to_call: Option<ClickToCallSpec>,
 }
 
-/// A campaign as published; engagements are read one by one so that one bad engagement does
-/// not hide the problems of the others.
+/// A campaign as published, with its engagements.
+// A document with problems has its engagements read one by one, so that one bad engagement
+// does not hide the problems of the others; a compiled campaign keeps this list empty (its
+// engagements live in `Snapshot::engagements`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -384,11 +386,43 @@ pub struct CampaignSpec {
     pub goal: Option<String>,
     /// The campaign's engagements.
     #[serde(default)]
-    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Vec<EngagementSpec>"))]
-    pub engagements: Vec<Value>,
+    pub engagements: Vec<EngagementSpec>,
 }
 
-/// The whole published document; lists are read element by element.
+/// The document `PUT /v1/admin/accounts/{account}/snapshot` accepts. Publishing checks more
+/// than a schema can say (references, time zones, URLs, condition syntax) and reports every
+/// problem with its path (R-P1); this schema catches shape errors first.
+// The compiler reads a document straight into this type (the fast path, taken by every
+// document without shape problems); the JSON Schema is generated from it (`crate::schema`).
+#[derive(Debug, Deserialize)]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    derive(schemars::JsonSchema),
+    schemars(title = "Edge engagement snapshot")
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct TypedDoc {
+    /// Always 1.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(range(min = 1, max = 1)))]
+    schema_version: u32,
+    /// Account settings.
+    account: AccountSpec,
+    /// Saved groups for `$inGroup`: name → list of values.
+    #[serde(default)]
+    saved_groups: Option<SavedGroups>,
+    /// Skills that engagements route to.
+    #[serde(default)]
+    skills: Vec<Skill>,
+    /// Entry points (pages and sections).
+    #[serde(default)]
+    entry_points: Vec<EntryPointSpec>,
+    /// Campaigns with their engagements.
+    #[serde(default)]
+    campaigns: Vec<CampaignSpec>,
+}
+
+/// The whole published document as JSON values, so that each part can be read on its own and
+/// every shape problem reported with its path: the path of a document the fast path refused.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SnapshotDoc {
@@ -402,6 +436,82 @@ struct SnapshotDoc {
     entry_points: Vec<Value>,
     #[serde(default)]
     campaigns: Vec<Value>,
+}
+
+/// A part of the document: read, or the reason it could not be.
+type Part<T> = Result<T, String>;
+
+/// A campaign's part and its engagements' parts.
+struct CampaignParts {
+    spec: Part<CampaignSpec>,
+    engagements: Part<Vec<Part<EngagementSpec>>>,
+}
+
+/// The document read into typed parts, by either path.
+struct Parts {
+    schema_version: u32,
+    account: Part<AccountSpec>,
+    saved_groups: Part<SavedGroups>,
+    skills: Vec<Part<Skill>>,
+    entry_points: Vec<Part<EntryPointSpec>>,
+    campaigns: Vec<CampaignParts>,
+}
+
+impl Parts {
+    fn typed(doc: TypedDoc) -> Parts {
+        Parts {
+            schema_version: doc.schema_version,
+            account: Ok(doc.account),
+            saved_groups: Ok(doc.saved_groups.unwrap_or_default()),
+            skills: doc.skills.into_iter().map(Ok).collect(),
+            entry_points: doc.entry_points.into_iter().map(Ok).collect(),
+            campaigns: doc
+                .campaigns
+                .into_iter()
+                .map(|mut spec| {
+                    let engagements = std::mem::take(&mut spec.engagements);
+                    CampaignParts {
+                        spec: Ok(spec),
+                        engagements: Ok(engagements.into_iter().map(Ok).collect()),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn values(doc: SnapshotDoc) -> Parts {
+        fn read<T: DeserializeOwned>(v: Value) -> Part<T> {
+            serde_json::from_value(v).map_err(|e| e.to_string())
+        }
+        Parts {
+            schema_version: doc.schema_version,
+            account: read(doc.account),
+            saved_groups: if doc.saved_groups.is_null() {
+                Ok(SavedGroups::new())
+            } else {
+                read(doc.saved_groups)
+            },
+            skills: doc.skills.into_iter().map(read).collect(),
+            entry_points: doc.entry_points.into_iter().map(read).collect(),
+            campaigns: doc
+                .campaigns
+                .into_iter()
+                .map(|mut v| {
+                    // Engagements are taken out first and read one by one, without copying.
+                    let engagements = match v.as_object_mut().and_then(|m| m.remove("engagements"))
+                    {
+                        Some(Value::Array(list)) => Ok(list.into_iter().map(read).collect()),
+                        Some(_) => Err("must be an array of engagements".to_string()),
+                        None => Ok(Vec::new()),
+                    };
+                    CampaignParts {
+                        spec: read(v),
+                        engagements,
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Account settings, compiled.
@@ -584,11 +694,9 @@ impl Checker {
         }
     }
 
-    /// Reads a typed part, taking the `Value` by move so nothing is cloned.
-    fn parse<T: DeserializeOwned>(&mut self, path: &str, v: Value) -> Option<T> {
-        serde_json::from_value(v)
-            .map_err(|e| self.add(path, e.to_string()))
-            .ok()
+    /// A part that was read, or its problem recorded at `path`.
+    fn part<T>(&mut self, path: &str, part: Part<T>) -> Option<T> {
+        part.map_err(|e| self.add(path, e)).ok()
     }
 
     fn id(&mut self, path: &str, id: &str, seen: &mut HashSet<String>) {
@@ -655,36 +763,49 @@ pub fn check_https_url(text: &str) -> Result<url::Url, String> {
 /// R-P1: validates and compiles a snapshot document for `account_id`. On refusal, every problem
 /// found is returned (syntax errors stop at the first, as JSON cannot be read past them).
 pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
+    // A document without shape problems is read straight into its types (no intermediate
+    // `Value` tree, most of the cost of a large snapshot); any other is read again part by
+    // part so that every problem is reported with its path.
+    let parts = match serde_json::from_str::<TypedDoc>(text) {
+        Ok(doc) => Parts::typed(doc),
+        Err(_) => {
+            let problem = |path: &str, message: String| {
+                vec![Problem {
+                    path: path.to_string(),
+                    message,
+                }]
+            };
+            let doc: Value = serde_json::from_str(text)
+                .map_err(|e| problem("(document)", format!("invalid JSON: {e}")))?;
+            let doc: SnapshotDoc =
+                serde_json::from_value(doc).map_err(|e| problem("(document)", e.to_string()))?;
+            Parts::values(doc)
+        }
+    };
+    build(parts, account_id, revision)
+}
+
+/// Validates the parts and compiles them into a snapshot.
+fn build(parts: Parts, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
     let mut c = Checker {
         problems: Vec::new(),
     };
-    let doc: Value = serde_json::from_str(text).map_err(|e| {
-        vec![Problem {
-            path: "(document)".to_string(),
-            message: format!("invalid JSON: {e}"),
-        }]
-    })?;
-    let Some(doc) = c.parse::<SnapshotDoc>("(document)", doc) else {
-        return Err(c.problems);
-    };
-    if doc.schema_version != SCHEMA_VERSION {
+    if parts.schema_version != SCHEMA_VERSION {
         c.add("schemaVersion", format!("must be {SCHEMA_VERSION}"));
     }
-    let account: Option<AccountSpec> = c.parse("account", doc.account);
+    let account: Option<AccountSpec> = c.part("account", parts.account);
     if let Some(a) = &account {
         check_account(&mut c, a, account_id);
     }
-    let saved_groups: SavedGroups = if doc.saved_groups.is_null() {
-        SavedGroups::new()
-    } else {
-        c.parse("savedGroups", doc.saved_groups).unwrap_or_default()
-    };
+    let saved_groups: SavedGroups = c
+        .part("savedGroups", parts.saved_groups)
+        .unwrap_or_default();
 
     let mut seen = HashSet::new();
     let mut skills = Vec::new();
-    for (i, v) in doc.skills.into_iter().enumerate() {
+    for (i, part) in parts.skills.into_iter().enumerate() {
         let path = format!("skills[{i}]");
-        if let Some(s) = c.parse::<Skill>(&path, v) {
+        if let Some(s) = c.part(&path, part) {
             c.id(&format!("{path}.id"), &s.id, &mut seen);
             skills.push(s);
         }
@@ -697,9 +818,9 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
 
     let mut seen = HashSet::new();
     let mut entry_points = Vec::new();
-    for (i, v) in doc.entry_points.into_iter().enumerate() {
+    for (i, part) in parts.entry_points.into_iter().enumerate() {
         let path = format!("entryPoints[{i}]");
-        if let Some(spec) = c.parse::<EntryPointSpec>(&path, v) {
+        if let Some(spec) = c.part(&path, part) {
             c.id(&format!("{path}.id"), &spec.id, &mut seen);
             let mut problems = Vec::new();
             entry_points.push(EntryPoint::compile(&spec, &mut problems));
@@ -712,7 +833,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
         .map(|(i, e)| (e.id.as_str(), i))
         .collect();
 
-    if doc.campaigns.len() > MAX_CAMPAIGNS {
+    if parts.campaigns.len() > MAX_CAMPAIGNS {
         c.add("campaigns", format!("more than {MAX_CAMPAIGNS} campaigns"));
     }
     let tz = account.as_ref().map_or("UTC", |a| a.time_zone.as_str());
@@ -721,21 +842,12 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
     let mut engagements = Vec::new();
     let mut campaign_ids = HashSet::new();
     let mut engagement_ids = HashSet::new();
-    for (ci, mut v) in doc.campaigns.into_iter().enumerate() {
+    for (ci, campaign) in parts.campaigns.into_iter().enumerate() {
         let path = format!("campaigns[{ci}]");
-        // Engagements are read one by one below; taking them out first avoids copying them.
-        let engagement_values = match v.as_object_mut().and_then(|m| m.remove("engagements")) {
-            Some(Value::Array(list)) => list,
-            Some(_) => {
-                c.add(
-                    &format!("{path}.engagements"),
-                    "must be an array of engagements",
-                );
-                Vec::new()
-            }
-            None => Vec::new(),
-        };
-        let Some(spec) = c.parse::<CampaignSpec>(&path, v) else {
+        let engagement_parts = c
+            .part(&format!("{path}.engagements"), campaign.engagements)
+            .unwrap_or_default();
+        let Some(spec) = c.part(&path, campaign.spec) else {
             continue;
         };
         c.id(&format!("{path}.id"), &spec.id, &mut campaign_ids);
@@ -748,9 +860,9 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
         c.nested(&format!("{path}.timeFrame"), tf_problems);
         let audience = c.condition(&format!("{path}.audience"), spec.audience.as_ref());
         let campaign_index = campaigns.len();
-        for (ei, ev) in engagement_values.into_iter().enumerate() {
+        for (ei, part) in engagement_parts.into_iter().enumerate() {
             let epath = format!("{path}.engagements[{ei}]");
-            let Some(e) = c.parse::<EngagementSpec>(&epath, ev) else {
+            let Some(e) = c.part(&epath, part) else {
                 continue;
             };
             c.id(&format!("{epath}.id"), &e.id, &mut engagement_ids);
@@ -777,10 +889,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
             campaigns.push(Campaign {
                 control_seed: super::condition::fnv_seed(&[account_id, "|control|", &spec.id, "|"]),
                 zone_index,
-                spec: CampaignSpec {
-                    engagements: Vec::new(),
-                    ..spec
-                },
+                spec,
                 time_frame,
                 audience,
             });
@@ -1073,4 +1182,37 @@ fn index(mut s: Snapshot) -> Snapshot {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R-P1: the typed fast path and the part-by-part path compile the same snapshot.
+    #[test]
+    fn both_read_paths_compile_the_same_snapshot() {
+        let text = include_str!("../../fixtures/demo/snapshot.json");
+        let typed = serde_json::from_str::<TypedDoc>(text).map(Parts::typed);
+        let values = serde_json::from_str::<SnapshotDoc>(text).map(Parts::values);
+        let (Ok(typed), Ok(values)) = (typed, values) else {
+            panic!("the demo document reads both ways");
+        };
+        let (Ok(a), Ok(b)) = (build(typed, "demo", 3), build(values, "demo", 3)) else {
+            panic!("the demo document compiles both ways");
+        };
+        // Compiled conditions hold hash maps (no stable Debug order): compare what was read.
+        let specs = |s: &Snapshot| {
+            let campaigns: Vec<_> = s.campaigns.iter().map(|c| &c.spec).collect();
+            let engagements: Vec<_> = s.engagements.iter().map(|e| &e.spec).collect();
+            serde_json::to_string(&(&s.account.spec, campaigns, engagements, &s.skills))
+                .unwrap_or_default()
+        };
+        assert_eq!(specs(&a), specs(&b));
+        assert_eq!(a.rank, b.rank);
+        assert_eq!(a.time_zones, b.time_zones);
+        for zone in a.by_zone.keys() {
+            assert_eq!(a.in_zone(zone), b.in_zone(zone));
+        }
+        assert!(a.campaigns.iter().all(|c| c.spec.engagements.is_empty()));
+    }
 }
