@@ -26,6 +26,9 @@ pub struct ConditionProblem {
 #[derive(Debug, Clone)]
 pub struct Condition {
     clauses: Vec<Clause>,
+    /// The snapshot-wide number of this condition among identical ones (see
+    /// [`Condition::with_slot`]), so a request can evaluate each distinct condition once.
+    slot: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,12 +82,27 @@ impl Condition {
     pub fn always() -> Self {
         Condition {
             clauses: Vec::new(),
+            slot: None,
         }
     }
 
     /// Compiles a condition; problems are collected, never fatal.
     pub fn compile(value: &Value, problems: &mut Vec<ConditionProblem>) -> Self {
         compile_condition(value, "", problems)
+    }
+
+    /// Numbers this condition: identical conditions of one snapshot share a slot, so that a
+    /// request evaluates each distinct condition once.
+    pub fn with_slot(self, slot: usize) -> Self {
+        Condition {
+            slot: Some(slot),
+            ..self
+        }
+    }
+
+    /// The shared slot, for conditions that have one (not the always-true empty condition).
+    pub fn slot(&self) -> Option<usize> {
+        self.slot.filter(|_| !self.clauses.is_empty())
     }
 
     /// True when the condition holds for these attributes.
@@ -119,6 +137,7 @@ fn compile_condition(value: &Value, at: &str, problems: &mut Vec<ConditionProble
         problem(problems, at, "a condition must be a JSON object");
         return Condition {
             clauses: vec![Clause::Never],
+            slot: None,
         };
     };
     let clauses = map
@@ -154,7 +173,10 @@ fn compile_condition(value: &Value, at: &str, problems: &mut Vec<ConditionProble
             }
         })
         .collect();
-    Condition { clauses }
+    Condition {
+        clauses,
+        slot: None,
+    }
 }
 
 fn is_operator_object(map: &Map<String, Value>) -> bool {
@@ -538,8 +560,15 @@ pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
             break;
         }
     }
-    let text = std::str::from_utf8(digits.get(start..).unwrap_or(&[])).unwrap_or("0");
-    f64::from(fnv_continue(0x811c_9dc5, text) % 10_000) / 10_000.0
+    // ASCII digits: hashing the bytes is hashing the string.
+    let outer = digits
+        .get(start..)
+        .unwrap_or(&[])
+        .iter()
+        .fold(0x811c_9dc5_u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+    f64::from(outer % 10_000) / 10_000.0
 }
 
 /// [`hash`] version 2 of (seed, value) where the seed is the concatenation of `seed_parts`.

@@ -3,7 +3,7 @@
 //! shows the same verdicts that decided, so the two cannot drift apart.
 
 use super::agent::{engagement_state, skill_state, AgentState, Availability};
-use super::condition::{hash_v2_parts, hash_v2_seeded};
+use super::condition::{hash_v2_parts, hash_v2_seeded, Condition};
 use super::snapshot::{CampaignStatus, Engagement, Priority, PriorityWeights, SkillRef, Snapshot};
 use super::visitor::Visitor;
 use super::zone::{Channel, Zone};
@@ -291,10 +291,12 @@ struct CampaignMemo {
     checked: Vec<Option<Result<(), Exclusion>>>,
     pages: Vec<Option<bool>>,
     /// Local time of the request per time zone ([`Snapshot::time_zones`]).
-    local: Vec<Option<jiff::civil::DateTime>>,
+    local: Vec<Option<super::schedule::Local>>,
     /// Agent state per skill, and over all skills.
     skills: Vec<Option<AgentState>>,
     all_skills: Option<AgentState>,
+    /// Result per distinct condition ([`Condition::slot`]).
+    conditions: Vec<Option<bool>>,
 }
 
 impl CampaignMemo {
@@ -305,6 +307,17 @@ impl CampaignMemo {
             local: vec![None; snap.time_zones.len()],
             skills: vec![None; snap.skills.len()],
             all_skills: None,
+            conditions: vec![None; snap.condition_slots],
+        }
+    }
+
+    /// Evaluates a condition for this request's visitor, each distinct one once.
+    fn holds(&mut self, snap: &Snapshot, ctx: &Context<'_>, condition: &Condition) -> bool {
+        let eval = || condition.eval(&ctx.visitor.attributes, &snap.saved_groups);
+        match condition.slot().and_then(|i| self.conditions.get_mut(i)) {
+            Some(Some(known)) => *known,
+            Some(slot) => *slot.insert(eval()),
+            None => eval(),
         }
     }
 
@@ -332,7 +345,7 @@ fn campaign_check(
     ctx: &Context<'_>,
     index: usize,
     memo: &mut CampaignMemo,
-    control: &mut Vec<String>,
+    control: &mut Vec<usize>,
 ) -> Result<(), Exclusion> {
     if let Some(Some(r)) = memo.checked.get(index) {
         return *r;
@@ -350,12 +363,12 @@ fn campaign_check(
             let pct = c.spec.control_group_percent;
             if !tf.is_open(ctx.now, local) {
                 Err(Exclusion::TimeFrame)
-            } else if !c.audience.eval(&ctx.visitor.attributes, &snap.saved_groups) {
+            } else if !memo.holds(snap, ctx, &c.audience) {
                 Err(Exclusion::Audience)
             } else if pct > 0
                 && hash_v2_seeded(c.control_seed, &ctx.visitor.visitor_id) < f64::from(pct) / 100.0
             {
-                control.push(c.spec.id.clone());
+                control.push(index);
                 Err(Exclusion::Control(pct))
             } else {
                 Ok(())
@@ -391,7 +404,7 @@ fn candidate(
     ctx: &Context<'_>,
     e: &Engagement,
     memo: &mut CampaignMemo,
-    control: &mut Vec<String>,
+    control: &mut Vec<usize>,
 ) -> Result<(AgentState, Class), Exclusion> {
     if !e.spec.enabled {
         return Err(Exclusion::Disabled);
@@ -406,7 +419,7 @@ fn candidate(
         return Err(Exclusion::Authenticated);
     }
     campaign_check(snap, ctx, e.campaign, memo, control)?;
-    if !e.behavior.eval(&ctx.visitor.attributes, &snap.saved_groups) {
+    if !memo.holds(snap, ctx, &e.behavior) {
         return Err(Exclusion::Behavior);
     }
     let raw = memo.raw_state(snap, e, ctx.availability);
@@ -631,54 +644,87 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
             continue;
         }
         let mut candidates = Vec::new();
-        // Without an explanation to write, only the engagements of entry points that match
-        // the page are visited; the candidates are then put back in the stable order.
-        let visit: Vec<usize> = if ctx.explain {
-            snap.in_zone(zone).to_vec()
-        } else {
-            let mut v: Vec<usize> = snap
-                .in_zone_by_entry_point(zone)
-                .iter()
-                .filter(|(ep, _)| page_matches(snap, ctx, *ep, &mut memo))
-                .flat_map(|(_, list)| list.iter().copied())
-                .collect();
-            v.sort_unstable_by_key(|&i| snap.rank(i));
-            v
-        };
-        for index in visit {
-            let Some(e) = snap.engagements.get(index) else {
-                continue;
-            };
-            match candidate(snap, ctx, e, &mut memo, &mut control) {
-                Ok((state, class)) => {
-                    let priority = snap
-                        .campaign_of(e)
-                        .map_or(Priority::Low, |c| c.spec.priority);
-                    candidates.push(Candidate {
-                        index,
-                        state,
-                        class,
-                        priority,
-                    });
-                }
-                Err(x) if ctx.explain => {
-                    let (rule, reason) = x.explain(snap, ctx, e);
-                    let rule = rule.to_string();
-                    out.explanation
-                        .push(explained(snap, e, Verdict::Excluded { rule, reason }));
-                }
-                Err(_) => {}
+        if ctx.explain {
+            for &index in snap.in_zone(zone) {
+                consider(
+                    snap,
+                    ctx,
+                    index,
+                    &mut memo,
+                    &mut control,
+                    &mut candidates,
+                    &mut out,
+                );
             }
+        } else {
+            // Without an explanation to write, only the engagements of entry points that
+            // match the page are visited; the candidates are then put in the stable order.
+            for (ep, list) in snap.in_zone_by_entry_point(zone) {
+                if page_matches(snap, ctx, *ep, &mut memo) {
+                    for &index in list {
+                        consider(
+                            snap,
+                            ctx,
+                            index,
+                            &mut memo,
+                            &mut control,
+                            &mut candidates,
+                            &mut out,
+                        );
+                    }
+                }
+            }
+            candidates.sort_unstable_by_key(|c: &Candidate| snap.rank(c.index));
         }
         out.zones.push(ZoneCandidates {
             zone: zone.clone(),
             candidates,
         });
     }
-    control.sort();
+    control.sort_unstable();
     control.dedup();
-    out.control_groups.campaigns = control;
+    let mut ids: Vec<String> = control
+        .iter()
+        .filter_map(|&i| snap.campaigns.get(i).map(|c| c.spec.id.clone()))
+        .collect();
+    ids.sort();
+    out.control_groups.campaigns = ids;
     out
+}
+
+/// R-D1..R-D3 for engagement `index` of a zone: a candidate, or (when explaining) a verdict.
+fn consider(
+    snap: &Snapshot,
+    ctx: &Context<'_>,
+    index: usize,
+    memo: &mut CampaignMemo,
+    control: &mut Vec<usize>,
+    candidates: &mut Vec<Candidate>,
+    out: &mut Evaluation,
+) {
+    let Some(e) = snap.engagements.get(index) else {
+        return;
+    };
+    match candidate(snap, ctx, e, memo, control) {
+        Ok((state, class)) => {
+            let priority = snap
+                .campaign_of(e)
+                .map_or(Priority::Low, |c| c.spec.priority);
+            candidates.push(Candidate {
+                index,
+                state,
+                class,
+                priority,
+            });
+        }
+        Err(x) if ctx.explain => {
+            let (rule, reason) = x.explain(snap, ctx, e);
+            let rule = rule.to_string();
+            out.explanation
+                .push(explained(snap, e, Verdict::Excluded { rule, reason }));
+        }
+        Err(_) => {}
+    }
 }
 
 /// Adds a verdict for every engagement not yet explained: offsite ones, and web ones whose

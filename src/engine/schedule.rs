@@ -12,7 +12,7 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A shift as published: `{"from": "09:00", "to": "17:30"}`.
@@ -103,7 +103,9 @@ pub struct TimeFrame {
     end: Option<Timestamp>,
     /// Shifts per weekday, Monday first; `None` when open all hours.
     week: Option<[Vec<Shift>; 7]>,
-    occasions: HashMap<Date, (String, Vec<Shift>)>,
+    /// Special occasions by date (an ordered map: cheaper to probe than a hash map, and
+    /// free when empty, as it is for most campaigns).
+    occasions: BTreeMap<Date, (String, Vec<Shift>)>,
 }
 
 /// Why a time frame is closed at an instant.
@@ -290,7 +292,7 @@ impl TimeFrame {
                 }))
             }
         };
-        let mut occasions = HashMap::new();
+        let mut occasions = BTreeMap::new();
         for (i, o) in spec.special_occasions.iter().enumerate() {
             let at = format!("specialOccasions[{i}]");
             let shifts = compile_shifts(&o.shifts, &format!("{at}.shifts"), problems);
@@ -322,9 +324,21 @@ impl TimeFrame {
         &self.tz_name
     }
 
-    /// Local wall time of `now` in this time frame's zone.
-    pub fn local(&self, now: Timestamp) -> DateTime {
-        self.tz.to_datetime(now)
+    /// Local wall time of `now` in this time frame's zone, with what the weekly check needs
+    /// worked out once (campaigns sharing a zone share it for a request).
+    pub fn local(&self, now: Timestamp) -> Local {
+        let at = self.tz.to_datetime(now);
+        let date = at.date();
+        let yesterday = date.yesterday().ok();
+        let day = |d: Date| usize::try_from(d.weekday().to_monday_zero_offset()).unwrap_or(0);
+        Local {
+            at,
+            date,
+            minute: u16::try_from(at.hour()).unwrap_or(0) * 60
+                + u16::try_from(at.minute()).unwrap_or(0),
+            weekday: day(date),
+            yesterday: yesterday.map(|y| (y, day(y))),
+        }
     }
 
     /// R-D2: `Ok(())` when the campaign is inside its time frame at `now`.
@@ -334,7 +348,7 @@ impl TimeFrame {
 
     /// [`TimeFrame::check`] with the local time already computed (`local` must be
     /// `self.local(now)`), so that one request converts `now` once per zone.
-    pub fn check_local(&self, now: Timestamp, local: DateTime) -> Result<(), Closed> {
+    pub fn check_local(&self, now: Timestamp, local: Local) -> Result<(), Closed> {
         match self.status(now, local) {
             Status::Open => Ok(()),
             Status::NotStarted => Err(Closed::NotStarted {
@@ -347,9 +361,9 @@ impl TimeFrame {
             Status::OutsideHours => Err(Closed::OutsideHours {
                 local: format!(
                     "{} {:02}:{:02} {}",
-                    weekday_name(local.date()),
-                    local.hour(),
-                    local.minute(),
+                    weekday_name(local.date),
+                    local.at.hour(),
+                    local.at.minute(),
                     self.tz_name
                 ),
             }),
@@ -357,11 +371,11 @@ impl TimeFrame {
     }
 
     /// R-D2 without building an explanation: the decision path's check.
-    pub fn is_open(&self, now: Timestamp, local: DateTime) -> bool {
+    pub fn is_open(&self, now: Timestamp, local: Local) -> bool {
         self.status(now, local) == Status::Open
     }
 
-    fn status(&self, now: Timestamp, local: DateTime) -> Status<'_> {
+    fn status(&self, now: Timestamp, local: Local) -> Status<'_> {
         if now < self.start {
             return Status::NotStarted;
         }
@@ -374,17 +388,12 @@ impl TimeFrame {
         }
     }
 
-    fn day_status(&self, local: DateTime, week: &[Vec<Shift>; 7]) -> Status<'_> {
-        let date = local.date();
-        let minute = u16::try_from(local.hour()).unwrap_or(0) * 60
-            + u16::try_from(local.minute()).unwrap_or(0);
-        let regular = |d: Date| {
-            let idx = usize::try_from(d.weekday().to_monday_zero_offset()).unwrap_or(0);
-            week.get(idx).map(Vec::as_slice).unwrap_or(&[])
-        };
-        let (today, occasion) = match self.occasions.get(&date) {
+    fn day_status(&self, local: Local, week: &[Vec<Shift>; 7]) -> Status<'_> {
+        let minute = local.minute;
+        let regular = |day: usize| week.get(day).map(Vec::as_slice).unwrap_or(&[]);
+        let (today, occasion) = match self.occasions.get(&local.date) {
             Some((name, shifts)) => (shifts.as_slice(), Some(name.as_str())),
-            None => (regular(date), None),
+            None => (regular(local.weekday), None),
         };
         let open_today = today.iter().any(|s| {
             if s.overnight() {
@@ -394,10 +403,10 @@ impl TimeFrame {
             }
         });
         let spill = occasion.is_none()
-            && date.yesterday().is_ok_and(|y| {
+            && local.yesterday.is_some_and(|(y, day)| {
                 let shifts = match self.occasions.get(&y) {
                     Some((_, s)) => s.as_slice(),
-                    None => regular(y),
+                    None => regular(day),
                 };
                 shifts.iter().any(|s| s.overnight() && minute < s.to)
             });
@@ -407,6 +416,19 @@ impl TimeFrame {
             (false, None) => Status::OutsideHours,
         }
     }
+}
+
+/// A request's local time in one time zone ([`TimeFrame::local`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Local {
+    at: DateTime,
+    date: Date,
+    /// Minutes since local midnight.
+    minute: u16,
+    /// Monday = 0.
+    weekday: usize,
+    /// The day before, and its weekday.
+    yesterday: Option<(Date, usize)>,
 }
 
 /// Where an instant falls, without allocating.

@@ -595,6 +595,8 @@ pub struct Snapshot {
     pub engagements: Vec<Engagement>,
     /// Distinct time zones of the campaigns' time frames.
     pub time_zones: Vec<String>,
+    /// Distinct audience and behaviour conditions ([`Condition::slot`]).
+    pub condition_slots: usize,
     by_zone: HashMap<Zone, Vec<usize>>,
     /// Per zone, its engagements grouped by entry point, so that a decision visits only the
     /// engagements of entry points that match the page.
@@ -632,6 +634,7 @@ impl Snapshot {
             campaigns: Vec::new(),
             engagements: Vec::new(),
             time_zones: Vec::new(),
+            condition_slots: 0,
             by_zone: HashMap::new(),
             by_zone_entry_point: HashMap::new(),
             rank: Vec::new(),
@@ -676,6 +679,8 @@ impl Snapshot {
 /// Problems collected while compiling, with the current JSON path.
 struct Checker {
     problems: Vec<Problem>,
+    /// Distinct conditions seen, by their JSON text: each gets one memo slot.
+    condition_slots: HashMap<String, usize>,
 }
 
 impl Checker {
@@ -734,7 +739,10 @@ impl Checker {
         for p in problems {
             self.add(&format!("{path}.{}", p.at), p.message);
         }
-        c
+        // Object keys are ordered, so identical conditions have identical text.
+        let next = self.condition_slots.len();
+        let slot = *self.condition_slots.entry(v.to_string()).or_insert(next);
+        c.with_slot(slot)
     }
 }
 
@@ -789,6 +797,7 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
 fn build(parts: Parts, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
     let mut c = Checker {
         problems: Vec::new(),
+        condition_slots: HashMap::new(),
     };
     if parts.schema_version != SCHEMA_VERSION {
         c.add("schemaVersion", format!("must be {SCHEMA_VERSION}"));
@@ -913,6 +922,7 @@ fn build(parts: Parts, account_id: &str, revision: u64) -> Result<Snapshot, Vec<
         campaigns,
         engagements,
         time_zones,
+        condition_slots: c.condition_slots.len(),
         by_zone: HashMap::new(),
         by_zone_entry_point: HashMap::new(),
         rank: Vec::new(),
