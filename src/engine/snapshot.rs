@@ -8,8 +8,9 @@ use super::schedule::{TimeFrame, TimeFrameSpec};
 use super::zone::{valid_div_id, Channel, Format, Side, Zone};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// The snapshot format version this engine reads.
@@ -421,21 +422,23 @@ pub(crate) struct TypedDoc {
     campaigns: Vec<CampaignSpec>,
 }
 
-/// The whole published document as JSON values, so that each part can be read on its own and
-/// every shape problem reported with its path: the path of a document the fast path refused.
-#[derive(Debug, Clone, Deserialize)]
+/// The whole published document with its parts left as text, so that each part can be read on
+/// its own and every shape problem reported with its path: the path of a document the fast
+/// path refused. Parts are read with the same deserializers as the fast path, so the worker
+/// carries one set of them.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SnapshotDoc {
+struct RawDoc {
     schema_version: u32,
-    account: Value,
+    account: Box<RawValue>,
     #[serde(default)]
-    saved_groups: Value,
+    saved_groups: Option<Box<RawValue>>,
     #[serde(default)]
-    skills: Vec<Value>,
+    skills: Vec<Box<RawValue>>,
     #[serde(default)]
-    entry_points: Vec<Value>,
+    entry_points: Vec<Box<RawValue>>,
     #[serde(default)]
-    campaigns: Vec<Value>,
+    campaigns: Vec<Box<RawValue>>,
 }
 
 /// A part of the document: read, or the reason it could not be.
@@ -479,37 +482,51 @@ impl Parts {
         }
     }
 
-    fn values(doc: SnapshotDoc) -> Parts {
-        fn read<T: DeserializeOwned>(v: Value) -> Part<T> {
-            serde_json::from_value(v).map_err(|e| e.to_string())
+    fn raw(doc: RawDoc) -> Parts {
+        fn read<T: DeserializeOwned>(raw: &RawValue) -> Part<T> {
+            read_text(raw.get())
         }
+        // A part's position inside its own text would mislead: the path says where it is.
+        fn read_text<T: DeserializeOwned>(text: &str) -> Part<T> {
+            serde_json::from_str(text).map_err(|e| {
+                let message = e.to_string();
+                match message.rfind(" at line ") {
+                    Some(i) => message.get(..i).unwrap_or(&message).to_string(),
+                    None => message,
+                }
+            })
+        }
+        let campaign = |raw: &RawValue| {
+            // Engagements are taken out and read one by one; the rest is the campaign.
+            let mut fields: BTreeMap<String, Box<RawValue>> = match read(raw) {
+                Ok(fields) => fields,
+                Err(e) => {
+                    return CampaignParts {
+                        spec: Err(e),
+                        engagements: Ok(Vec::new()),
+                    }
+                }
+            };
+            let engagements = match fields.remove("engagements") {
+                Some(list) => read::<Vec<Box<RawValue>>>(&list)
+                    .map(|list| list.iter().map(|e| read(e)).collect())
+                    .map_err(|_| "must be an array of engagements".to_string()),
+                None => Ok(Vec::new()),
+            };
+            let spec = serde_json::to_string(&fields)
+                .map_err(|e| e.to_string())
+                .and_then(|text| read_text(&text));
+            CampaignParts { spec, engagements }
+        };
         Parts {
             schema_version: doc.schema_version,
-            account: read(doc.account),
-            saved_groups: if doc.saved_groups.is_null() {
-                Ok(SavedGroups::new())
-            } else {
-                read(doc.saved_groups)
-            },
-            skills: doc.skills.into_iter().map(read).collect(),
-            entry_points: doc.entry_points.into_iter().map(read).collect(),
-            campaigns: doc
-                .campaigns
-                .into_iter()
-                .map(|mut v| {
-                    // Engagements are taken out first and read one by one, without copying.
-                    let engagements = match v.as_object_mut().and_then(|m| m.remove("engagements"))
-                    {
-                        Some(Value::Array(list)) => Ok(list.into_iter().map(read).collect()),
-                        Some(_) => Err("must be an array of engagements".to_string()),
-                        None => Ok(Vec::new()),
-                    };
-                    CampaignParts {
-                        spec: read(v),
-                        engagements,
-                    }
-                })
-                .collect(),
+            account: read(&doc.account),
+            saved_groups: doc
+                .saved_groups
+                .map_or(Ok(SavedGroups::new()), |g| read(&g)),
+            skills: doc.skills.iter().map(|s| read(s)).collect(),
+            entry_points: doc.entry_points.iter().map(|e| read(e)).collect(),
+            campaigns: doc.campaigns.iter().map(|c| campaign(c)).collect(),
         }
     }
 }
@@ -777,17 +794,18 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
     let parts = match serde_json::from_str::<TypedDoc>(text) {
         Ok(doc) => Parts::typed(doc),
         Err(_) => {
-            let problem = |path: &str, message: String| {
+            let doc: RawDoc = serde_json::from_str(text).map_err(|e| {
+                let message = if e.is_syntax() || e.is_eof() {
+                    format!("invalid JSON: {e}")
+                } else {
+                    e.to_string()
+                };
                 vec![Problem {
-                    path: path.to_string(),
+                    path: "(document)".to_string(),
                     message,
                 }]
-            };
-            let doc: Value = serde_json::from_str(text)
-                .map_err(|e| problem("(document)", format!("invalid JSON: {e}")))?;
-            let doc: SnapshotDoc =
-                serde_json::from_value(doc).map_err(|e| problem("(document)", e.to_string()))?;
-            Parts::values(doc)
+            })?;
+            Parts::raw(doc)
         }
     };
     build(parts, account_id, revision)
@@ -1203,7 +1221,7 @@ mod tests {
     fn both_read_paths_compile_the_same_snapshot() {
         let text = include_str!("../../fixtures/demo/snapshot.json");
         let typed = serde_json::from_str::<TypedDoc>(text).map(Parts::typed);
-        let values = serde_json::from_str::<SnapshotDoc>(text).map(Parts::values);
+        let values = serde_json::from_str::<RawDoc>(text).map(Parts::raw);
         let (Ok(typed), Ok(values)) = (typed, values) else {
             panic!("the demo document reads both ways");
         };
