@@ -7,7 +7,7 @@
 //   * the offsite click totals equal the redirects counted here, per engagement and outcome;
 //   * the last published snapshot is the live one (admin read-back and decisions).
 // Usage: node scripts/soak.mjs [seconds=600]   (scripts/test.sh runs a short one)
-import { startWorker, publishDemo, admin, fixture } from "../tests/worker/harness.mjs";
+import { startWorker, publishDemo, admin, fixture, devProxy } from "../tests/worker/harness.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 600);
 const SHOP = "https://www.demo-outfitters.example";
@@ -77,13 +77,14 @@ async function eventsLoop(n) {
     const r = await timed("events", () => fetch(`${w.base}/v1/events`, {
       method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify({ account: "demo", visitId: v.visitId, events: batch }),
     }));
-    const a = await r.json().catch(() => null);
-    if (r.status === 200 && a) {
+    const text = await r.text();
+    const a = r.status === 200 ? JSON.parse(text) : null;
+    if (a) {
       v.applied += a.applied;
       v.duplicates += a.duplicates;
       (v.sent ??= []).push(...batch.filter((e) => !v.sent.includes(e)));
     } else {
-      problems.push(`events ${r.status}: ${JSON.stringify(a)}`);
+      problems.push(`events ${r.status}: ${text.slice(0, 300)}`);
     }
   }
 }
@@ -184,8 +185,11 @@ try {
   console.log(`events applied (visit objects): ${eventsApplied}; duplicates answered: ${visits.reduce((a, v) => a + v.duplicates, 0)}; contexts: ${visits.reduce((a, v) => a + v.contexts.size, 0)}`);
   console.log(`offsite clicks: ${JSON.stringify(sortKeys(clicks))}`);
   console.log(`last published revision: ${lastRevision} (live: ${live.headers.get("etag")})`);
+  console.log(`wrangler dev proxy 503s retried (its own answer, workers-sdk#14641): ${devProxy.retries}`);
   if (problems.length) {
     console.error(`soak FAILED: ${problems.length} problem(s)\n${[...new Set(problems)].slice(0, 30).join("\n")}`);
+    const worker = w.logs.join("").split("\n").filter((l) => !l.startsWith("{\"level\":\"info\""));
+    console.error(`worker output other than info lines (last 60):\n${worker.slice(-60).join("\n")}`);
     process.exitCode = 1;
   } else {
     console.log("soak OK: zero 5xx, counters exact, last publish live");

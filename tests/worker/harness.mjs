@@ -29,6 +29,25 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// wrangler dev's local proxy now and then answers a POST with its own 503 "Your worker
+// restarted mid-request" when an idle keep-alive connection inside the proxy chain times out
+// as the request is sent (cloudflare/workers-sdk#14641): the worker never saw the request.
+// That answer is the simulator's, not the worker's, so requests get it retried once here and
+// counted; every other answer, 503s of the worker included, is returned as it came.
+const PROXY_RESTART = "Your worker restarted mid-request";
+export const devProxy = { retries: 0 };
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const r = await realFetch(input, init);
+  if (r.status !== 503) return r;
+  const text = await r.text();
+  if (text.includes(PROXY_RESTART)) {
+    devProxy.retries++;
+    return realFetch(input, init);
+  }
+  return new Response(text, { status: r.status, statusText: r.statusText, headers: r.headers });
+};
+
 let built = process.env.EDGE_PREBUILT === "1";
 
 /** Builds the worker with the test clock once per process (scripts/test.sh builds first). */
