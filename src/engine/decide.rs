@@ -637,8 +637,11 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
         }
         return out;
     }
-    let mut memo = CampaignMemo::new(snap);
-    let mut control = Vec::new();
+    let mut walk = Walk {
+        memo: CampaignMemo::new(snap),
+        control: Vec::new(),
+        explanation: Vec::new(),
+    };
     for zone in ctx.zones {
         if out.zones.iter().any(|z| &z.zone == zone) {
             continue;
@@ -646,31 +649,15 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
         let mut candidates = Vec::new();
         if ctx.explain {
             for &index in snap.in_zone(zone) {
-                consider(
-                    snap,
-                    ctx,
-                    index,
-                    &mut memo,
-                    &mut control,
-                    &mut candidates,
-                    &mut out,
-                );
+                candidates.extend(walk.consider(snap, ctx, index));
             }
         } else {
             // Without an explanation to write, only the engagements of entry points that
             // match the page are visited; the candidates are then put in the stable order.
             for (ep, list) in snap.in_zone_by_entry_point(zone) {
-                if page_matches(snap, ctx, *ep, &mut memo) {
+                if page_matches(snap, ctx, *ep, &mut walk.memo) {
                     for &index in list {
-                        consider(
-                            snap,
-                            ctx,
-                            index,
-                            &mut memo,
-                            &mut control,
-                            &mut candidates,
-                            &mut out,
-                        );
+                        candidates.extend(walk.consider(snap, ctx, index));
                     }
                 }
             }
@@ -681,6 +668,8 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
             candidates,
         });
     }
+    out.explanation = walk.explanation;
+    let mut control = walk.control;
     control.sort_unstable();
     control.dedup();
     let mut ids: Vec<String> = control
@@ -692,38 +681,37 @@ pub fn evaluate(snap: &Snapshot, ctx: &Context<'_>) -> Evaluation {
     out
 }
 
-/// R-D1..R-D3 for engagement `index` of a zone: a candidate, or (when explaining) a verdict.
-fn consider(
-    snap: &Snapshot,
-    ctx: &Context<'_>,
-    index: usize,
-    memo: &mut CampaignMemo,
-    control: &mut Vec<usize>,
-    candidates: &mut Vec<Candidate>,
-    out: &mut Evaluation,
-) {
-    let Some(e) = snap.engagements.get(index) else {
-        return;
-    };
-    match candidate(snap, ctx, e, memo, control) {
-        Ok((state, class)) => {
-            let priority = snap
-                .campaign_of(e)
-                .map_or(Priority::Low, |c| c.spec.priority);
-            candidates.push(Candidate {
+/// What one request gathers while it visits engagements: the memo, the campaigns whose
+/// control group holds the visitor, and (when explaining) the verdicts.
+struct Walk {
+    memo: CampaignMemo,
+    control: Vec<usize>,
+    explanation: Vec<Explained>,
+}
+
+impl Walk {
+    /// R-D1..R-D3 for engagement `index` of a zone: a candidate, or (when explaining) a verdict.
+    fn consider(&mut self, snap: &Snapshot, ctx: &Context<'_>, index: usize) -> Option<Candidate> {
+        let e = snap.engagements.get(index)?;
+        match candidate(snap, ctx, e, &mut self.memo, &mut self.control) {
+            Ok((state, class)) => Some(Candidate {
                 index,
                 state,
                 class,
-                priority,
-            });
+                priority: snap
+                    .campaign_of(e)
+                    .map_or(Priority::Low, |c| c.spec.priority),
+            }),
+            Err(x) => {
+                if ctx.explain {
+                    let (rule, reason) = x.explain(snap, ctx, e);
+                    let rule = rule.to_string();
+                    self.explanation
+                        .push(explained(snap, e, Verdict::Excluded { rule, reason }));
+                }
+                None
+            }
         }
-        Err(x) if ctx.explain => {
-            let (rule, reason) = x.explain(snap, ctx, e);
-            let rule = rule.to_string();
-            out.explanation
-                .push(explained(snap, e, Verdict::Excluded { rule, reason }));
-        }
-        Err(_) => {}
     }
 }
 
