@@ -12,6 +12,7 @@ use crate::engine::snapshot::Source;
 use crate::engine::visit::{CallRecord, CallVisit, CALL_STATUSES};
 use crate::engine::zone::Channel;
 use crate::protocol::{valid_id, ApiError, MAX_SMALL_DEPTH};
+use crate::routes::Route;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use worker::{Env, Method, Request, Response, Result};
@@ -131,8 +132,9 @@ struct BrandBody {
     status: Option<String>,
 }
 
-/// `POST /v1/click-to-call/{account}/{validate|visit|status}` with the account's brand key.
-pub async fn brand_api(mut req: Request, env: &Env, account: &str, op: &str) -> Answer {
+/// `POST /v1/click-to-call/{account}/{validate|visit|status}` with the account's brand key;
+/// `route` is one of [`Route::CallValidate`], [`Route::CallVisit`], [`Route::CallStatus`].
+pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route) -> Answer {
     if !valid_id(account) {
         return Err(ApiError::Unauthorized);
     }
@@ -151,19 +153,16 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, op: &str) -> 
         TokenError::Invalid => ApiError::InvalidToken,
         TokenError::OtherAccount => ApiError::WrongAccount,
     })?;
-    let status = match (op, &b.status) {
-        ("status", Some(s)) if CALL_STATUSES.contains(&s.as_str()) => Some(s.clone()),
-        ("status", _) => {
+    let status = match (route, &b.status) {
+        (Route::CallStatus, Some(s)) if CALL_STATUSES.contains(&s.as_str()) => Some(s.clone()),
+        (Route::CallStatus, _) => {
             return Err(ApiError::invalid(
                 "status",
                 format!("one of {}", CALL_STATUSES.join(", ")),
             ));
         }
-        ("validate" | "visit", None) => None,
-        ("validate" | "visit", Some(_)) => {
-            return Err(ApiError::invalid("status", "only for /status"))
-        }
-        _ => return Err(ApiError::NotFound("route".into())),
+        (_, None) => None,
+        (_, Some(_)) => return Err(ApiError::invalid("status", "only for /status")),
     };
     let call_op = serde_json::json!({ "nowMs": clock(&req, || true), "status": status });
     let mut resp = objects::call(
@@ -187,8 +186,8 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, op: &str) -> 
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let deadline =
         crate::call_token::deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
-    match op {
-        "validate" => json(
+    match route {
+        Route::CallValidate => json(
             200,
             &serde_json::json!({
                 "valid": true, "account": claims.account, "visitId": claims.visit,

@@ -133,9 +133,9 @@ async fn route(
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
             .map_err(internal),
-        Route::CallValidate => click_to_call::brand_api(req, env, account, "validate").await,
-        Route::CallVisit => click_to_call::brand_api(req, env, account, "visit").await,
-        Route::CallStatus => click_to_call::brand_api(req, env, account, "status").await,
+        Route::CallValidate | Route::CallVisit | Route::CallStatus => {
+            click_to_call::brand_api(req, env, account, route).await
+        }
         Route::Demo => demo::serve(env, path).map_err(internal),
         Route::SnapshotRead
         | Route::SnapshotPublish
