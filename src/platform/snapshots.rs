@@ -36,6 +36,7 @@ pub struct Loaded {
     pub unreadable: Option<&'static str>,
 }
 
+#[derive(Clone)]
 struct Entry {
     fetched_at: u64,
     revision: u64,
@@ -95,37 +96,40 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
 
 /// Loads the compiled snapshot and availability for `account`.
 pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiError> {
-    let cached = CACHE.with(|c| {
-        c.borrow().get(account).map(|e| {
-            (
-                e.fetched_at,
-                e.revision,
-                e.availability.clone(),
-                e.snapshot.clone(),
-                e.unreadable,
-            )
-        })
-    });
-    let (revision, availability, snapshot, unreadable) = match cached {
-        Some((at, rev, avail, snap, bad)) if now_ms.saturating_sub(at) < REFRESH_MS => {
-            (rev, avail, snap, bad)
-        }
+    let cached = CACHE.with(|c| c.borrow().get(account).cloned());
+    let entry = match cached {
+        Some(e) if now_ms.saturating_sub(e.fetched_at) < REFRESH_MS => e,
         previous => match fetch_view(env, account).await {
             Ok(view) => {
-                let (snap, bad) = previous.map_or((None, None), |p| (p.3, p.4));
                 let revision = view.revision;
-                (revision, remember(account, view, now_ms), snap, bad)
+                let availability = remember(account, view, now_ms);
+                let (snapshot, unreadable) =
+                    previous.map_or((None, None), |p| (p.snapshot, p.unreadable));
+                Entry {
+                    fetched_at: now_ms,
+                    revision,
+                    availability,
+                    snapshot,
+                    unreadable,
+                }
             }
             // The object is unreachable: keep deciding on what this isolate last knew.
             Err(e) => match previous {
-                Some((_, rev, avail, snap, bad)) => {
+                Some(p) => {
                     worker::console_warn!("account {account}: using cached state: {e:?}");
-                    (rev, avail, snap, bad)
+                    p
                 }
                 None => return Err(e),
             },
         },
     };
+    let Entry {
+        revision,
+        availability,
+        snapshot,
+        unreadable,
+        ..
+    } = entry;
     if revision == 0 {
         return Err(ApiError::UnknownAccount(account.to_string()));
     }
