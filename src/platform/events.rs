@@ -19,20 +19,17 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     // While the live snapshot cannot be read, engagement ids are left to the visit, which
     // checks each against the context it issued.
-    for (i, e) in b
-        .events
-        .iter()
-        .enumerate()
-        .filter(|_| loaded.unreadable.is_none())
-    {
-        if let Some(id) = &e.engagement_id {
-            if loaded.snapshot.engagement(id).is_none() {
-                return Err(ApiError::invalid(
-                    &format!("events[{i}].engagementId"),
-                    "not an engagement of the live snapshot",
-                ));
-            }
-        }
+    let unknown = b.events.iter().position(|e| {
+        loaded.unreadable.is_none()
+            && e.engagement_id
+                .as_ref()
+                .is_some_and(|id| loaded.snapshot.engagement(id).is_none())
+    });
+    if let Some(i) = unknown {
+        return Err(ApiError::invalid(
+            &format!("events[{i}].engagementId"),
+            "not an engagement of the live snapshot",
+        ));
     }
     let batch = EventBatch {
         now_ms: now,
