@@ -5,8 +5,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use edge_engage::engine::agent::Availability;
+use edge_engage::engine::candidate::Inputs;
 use edge_engage::engine::condition::{Condition, SavedGroups};
-use edge_engage::engine::decide::{decide, Context};
+use edge_engage::engine::decision::decide;
 use edge_engage::engine::offsite::click;
 use edge_engage::engine::snapshot::{compile, Snapshot};
 use edge_engage::engine::visitor::{Edge, PageView, Visitor};
@@ -37,7 +38,7 @@ fn availability(v: Value) -> Availability {
 }
 
 fn run(snap: &Snapshot, v: &Visitor, zones: &[Zone], avail: &Availability) -> usize {
-    let ctx = Context {
+    let ctx = Inputs {
         visitor: v,
         zones,
         now: "2026-11-23T10:00:00Z".parse().unwrap(),

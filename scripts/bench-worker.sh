@@ -26,8 +26,8 @@ trap 'kill -- -$WRANGLER 2>/dev/null || true; rm -rf "$PERSIST"' EXIT
 for _ in $(seq 1 120); do curl -fsS "$BASE/v1/health" >/dev/null 2>&1 && break; sleep 1; done
 
 admin() { curl -fsS -X "$1" "$BASE/v1/admin/accounts/$2" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "${@:3}"; }
-cargo run -q --release --example scale_fixture -- 2000 7 > "$PERSIST/scale.json"
-cargo run -q --release --example scale_fixture -- --availability > "$PERSIST/scale-availability.json"
+cargo run -q --release --features testing --example scale_fixture -- 2000 7 > "$PERSIST/scale.json"
+cargo run -q --release --features testing --example scale_fixture -- --availability > "$PERSIST/scale-availability.json"
 admin PUT scale/snapshot -H 'If-Match: *' --data-binary @"$PERSIST/scale.json" >/dev/null
 admin PUT scale/availability --data-binary @"$PERSIST/scale-availability.json" >/dev/null
 admin PUT demo/snapshot -H 'If-Match: *' --data-binary @fixtures/demo/snapshot.json >/dev/null

@@ -9,11 +9,11 @@ export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false CI=true
 echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy (native, all targets; wasm worker)"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --features testing -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --features test-clock -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -- -D warnings
 echo "== native tests"
-cargo test
+cargo test --features testing
 echo "== build the worker (with the test clock) and check its size"
 EDGE_TEST_CLOCK=1 sh scripts/build.sh
 bash scripts/wasm-size.sh

@@ -4,14 +4,15 @@
 //! input: no panic, and for offsite links, a destination the snapshot names. Native only.
 #![allow(clippy::panic)]
 
+use crate::api::decide::DecideRequest;
+use crate::api::events::{EventsRequest, MAX_EVENTS};
+use crate::api::{check_depth, MAX_DECIDE_DEPTH, MAX_EVENTS_DEPTH};
 use crate::engine::agent::Availability;
-use crate::engine::decide::{decide, Context};
+use crate::engine::candidate::Inputs;
+use crate::engine::decision::decide;
 use crate::engine::offsite::{click, location};
 use crate::engine::snapshot::{compile, Snapshot};
 use crate::engine::visitor::{Edge, PageView, Visitor};
-use crate::protocol::{
-    check_depth, DecideRequest, EventsRequest, MAX_DECIDE_DEPTH, MAX_EVENTS_DEPTH,
-};
 use serde_json::Map;
 use std::sync::OnceLock;
 
@@ -106,7 +107,7 @@ pub fn decide_request(data: &[u8]) {
 }
 
 fn run_decision(snap: &Snapshot, visitor: &Visitor, zones: &[crate::engine::zone::Zone]) {
-    let ctx = Context {
+    let ctx = Inputs {
         visitor,
         zones,
         now: now(),
@@ -127,7 +128,7 @@ fn run_decision(snap: &Snapshot, visitor: &Visitor, zones: &[crate::engine::zone
 /// `/v1/events`: any body is either a checked request or an error with a 4xx status.
 pub fn events(data: &[u8]) {
     match check_depth(data, MAX_EVENTS_DEPTH).and_then(|()| EventsRequest::from_json(data)) {
-        Ok(r) => assert!(!r.events.is_empty() && r.events.len() <= crate::protocol::MAX_EVENTS),
+        Ok(r) => assert!(!r.events.is_empty() && r.events.len() <= MAX_EVENTS),
         Err(e) => assert!((400..500).contains(&e.status()), "{e:?}"),
     }
 }

@@ -1,18 +1,19 @@
 //! Edge decisions for conversational engagements: a Cloudflare Worker in Rust.
 //!
 //! * [`engine`] — the decision logic as pure Rust over plain data (no I/O, no platform).
-//! * [`protocol`] — the HTTP API's request shapes and errors, also platform-free.
+//! * [`api`] — the API contract: routes, request and response types, limits, errors; also
+//!   platform-free.
 //! * `platform` (wasm only) — routes, KV, Durable Objects, responses.
 
+pub mod api;
 pub mod call_token;
 pub mod engine;
-#[cfg(not(target_arch = "wasm32"))]
+// Test support, outside the library's surface unless the `testing` feature asks for it.
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod fuzzing;
-pub mod protocol;
-pub mod routes;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod scale;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod schema;
 
 #[cfg(target_arch = "wasm32")]

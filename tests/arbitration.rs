@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use edge_engage::engine::agent::Availability;
-use edge_engage::engine::decide::{decide, in_control_group, Context, Decision};
+use edge_engage::engine::candidate::Inputs;
+use edge_engage::engine::decision::{decide, Decision};
+use edge_engage::engine::draw::ControlGroup;
 use edge_engage::engine::snapshot::{compile, Snapshot};
 use edge_engage::engine::visitor::{Edge, PageView, Visitor};
 use edge_engage::engine::zone::Zone;
@@ -47,7 +49,7 @@ fn visitor(visitor_id: &str, visit_id: &str) -> Visitor {
 }
 
 fn run(snap: &Snapshot, v: &Visitor) -> Decision {
-    let ctx = Context {
+    let ctx = Inputs {
         visitor: v,
         zones: &[Zone::Proactive],
         now: "2026-06-01T12:00:00Z".parse().unwrap(),
@@ -149,9 +151,13 @@ fn r_d5_control_groups_are_sized_sticky_and_independent() {
     let (mut account, mut campaign, mut both) = (0usize, 0usize, 0usize);
     for i in 0..N {
         let id = format!("visitor-{i}");
-        let a = in_control_group("acme", "account", &id, 10);
-        let c = in_control_group("acme", "summer", &id, 20);
-        assert_eq!(a, in_control_group("acme", "account", &id, 10), "sticky");
+        let a = ControlGroup::new("acme", "account", 10).holds(&id);
+        let c = ControlGroup::new("acme", "summer", 20).holds(&id);
+        assert_eq!(
+            a,
+            ControlGroup::new("acme", "account", 10).holds(&id),
+            "sticky"
+        );
         account += usize::from(a);
         campaign += usize::from(c);
         both += usize::from(a && c);

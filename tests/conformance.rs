@@ -1,7 +1,8 @@
 //! R-D1: the condition language passes GrowthBook's public specification cases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use edge_engage::engine::condition::{hash, Condition, SavedGroups};
+use edge_engage::engine::condition::{Condition, SavedGroups};
+use edge_engage::engine::draw::hash;
 use serde_json::Value;
 
 fn cases() -> Value {
@@ -60,7 +61,7 @@ fn r_d5_bucketing_hash_matches_specification_vectors() {
 
 #[test]
 fn r_d5_allocation_free_hash_equals_the_specification_hash() {
-    use edge_engage::engine::condition::hash_v2_parts;
+    use edge_engage::engine::draw::hash_v2_parts;
     for (seed, value) in [
         ("", "a"),
         ("demo|control|account|", "visitor-0001"),

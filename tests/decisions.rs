@@ -1,65 +1,230 @@
-//! Every decision vector in fixtures/decisions.json, run on the native engine. The same file is
-//! run against `wrangler dev` by tests/worker/decisions.test.mjs (R-D1..R-D5).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! Every decision vector in fixtures/decisions.json, run natively through the path production
+//! takes: the request parsed by the API contract, candidates evaluated, the visit's rules and
+//! arbitration applied to the case's visit (fresh, or after its `history` of earlier page views
+//! and events), and the decision assembled. Each case states the engagements shown and, for the
+//! engagements it names, the verdict (the rule that excluded it, or won/lost): the trace that
+//! explain (R-P3) returns. tests/worker/decisions.test.mjs runs the same cases over HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
-use edge_engage::engine::decide::{decide, Context};
+use edge_engage::api::decide::DecideRequest;
+use edge_engage::engine::agent::Availability;
+use edge_engage::engine::candidate::{evaluate, Inputs};
+use edge_engage::engine::decision::{decision, visit_request, Decision, Verdict};
+use edge_engage::engine::events::{ContextRecord, EventName};
+use edge_engage::engine::snapshot::Snapshot;
+use edge_engage::engine::visit::VisitState;
 use edge_engage::engine::visitor::Edge;
-use edge_engage::protocol::DecideRequest;
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-#[test]
-fn decision_vectors_hold_on_the_native_engine() {
-    let vectors: Value = serde_json::from_str(&common::fixture("decisions.json")).unwrap();
-    let snap = common::demo();
-    let cases = vectors["cases"].as_array().unwrap();
-    assert!(cases.len() >= 20);
-    let mut failures = Vec::new();
-    for case in cases {
-        let name = case["name"].as_str().unwrap();
-        let availability =
-            common::availability(&vectors["availability"][case["availability"].as_str().unwrap()]);
+/// fixtures/decisions.json.
+#[derive(Debug, Deserialize)]
+struct Vectors {
+    availability: HashMap<String, Availability>,
+    cases: Vec<Case>,
+}
+
+/// One vector.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Case {
+    name: String,
+    rules: Vec<String>,
+    now: String,
+    availability: String,
+    edge: EdgeIn,
+    request: Value,
+    /// Earlier page views of the same visit, each with the events the tag reported.
+    #[serde(default)]
+    history: Vec<Step>,
+    expect: Expect,
+    /// Engagement id → `won`, `lost`, or the rule that excluded it (e.g. `R-D6`).
+    trace: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EdgeIn {
+    country: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// An earlier page view: its page id, and events for engagements it showed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Step {
+    page_id: String,
+    #[serde(default)]
+    events: Vec<StepEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StepEvent {
+    event: EventName,
+    engagement_id: String,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Expect {
+    engagements: Vec<ExpectShown>,
+    control_groups: Value,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExpectShown {
+    zone_id: String,
+    engagement_id: String,
+    state: String,
+}
+
+/// A visit as its object keeps it: the state and the contexts it issued.
+#[derive(Default)]
+struct Visit {
+    state: VisitState,
+    contexts: HashMap<String, ContextRecord>,
+    issued: u32,
+}
+
+impl Visit {
+    /// One page view through the production path, with explain on.
+    fn decide(
+        &mut self,
+        snap: &Snapshot,
+        case: &Case,
+        avail: &Availability,
+        page: &str,
+    ) -> Decision {
+        let mut request = case.request.clone();
+        request["page"]["id"] = Value::from(page);
         let edge = Edge {
-            country: case["edge"]["country"].as_str().map(str::to_string),
-            user_agent: case["edge"]["userAgent"].as_str().map(str::to_string),
+            country: case.edge.country.clone(),
+            user_agent: case.edge.user_agent.clone(),
             ..Edge::default()
         };
-        let body = serde_json::to_vec(&case["request"]).unwrap();
+        let body = serde_json::to_vec(&request).unwrap();
         let parsed = DecideRequest::from_json(&body)
             .unwrap()
             .parse(&edge)
             .unwrap();
-        let ctx = Context {
+        let now: jiff::Timestamp = case.now.parse().unwrap();
+        let input = Inputs {
             visitor: &parsed.visitor,
             zones: &parsed.zones,
-            now: case["now"].as_str().unwrap().parse().unwrap(),
-            availability: &availability,
-            explain: false,
+            now,
+            availability: avail,
+            explain: true,
         };
-        let mut n = 0;
-        let decision = decide(&snap, &ctx, &mut || {
-            n += 1;
-            format!("ctx-{n}")
-        });
-        let got: Vec<Value> = decision
-            .engagements
-            .iter()
-            .map(|e| json!({"zoneId": e.zone_id, "engagementId": e.engagement_id, "state": e.state_name}))
-            .collect();
-        let got = json!({"engagements": got, "controlGroups": decision.control_groups});
-        if got != case["expect"] {
+        let eval = evaluate(snap, &input);
+        let now_ms = u64::try_from(now.as_millisecond()).unwrap();
+        let req = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now_ms, true)
+            .keep_page(&parsed.visitor);
+        let answer = if eval.control_groups.account {
+            Default::default()
+        } else {
+            let issued = &mut self.issued;
+            let answer = self.state.decide(&req, &mut || {
+                *issued += 1;
+                format!("ctx-{issued}")
+            });
+            self.contexts.extend(answer.new_contexts.iter().cloned());
+            answer
+        };
+        decision(snap, eval, answer, true)
+    }
+
+    /// The events of a history step, on the contexts that step's decision issued.
+    fn report(&mut self, shown: &Decision, events: &[StepEvent]) {
+        for e in events {
+            let context = shown
+                .engagements
+                .iter()
+                .find(|s| s.engagement_id == e.engagement_id)
+                .map(|s| s.context_id.clone())
+                .unwrap_or_else(|| panic!("history: {} was not shown", e.engagement_id));
+            let record = self.contexts.get_mut(&context).unwrap();
+            assert!(self.state.apply_event(&context, record, e.event));
+        }
+    }
+}
+
+/// The verdict of each engagement a case names, as the vectors write it.
+fn trace(d: &Decision, names: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    d.explanation
+        .iter()
+        .filter(|x| names.contains_key(&x.engagement_id))
+        .map(|x| {
+            let v = match &x.verdict {
+                Verdict::Won { .. } => "won".to_string(),
+                Verdict::Lost { .. } => "lost".to_string(),
+                Verdict::Excluded { rule, .. } => rule.id().to_string(),
+            };
+            (x.engagement_id.clone(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn decision_vectors_hold_through_the_visit_path_with_their_traces() {
+    let vectors: Vectors = serde_json::from_str(&common::fixture("decisions.json")).unwrap();
+    let snap = common::demo();
+    assert!(vectors.cases.len() >= 25);
+    let mut failures = Vec::new();
+    let mut rules_traced = BTreeSet::new();
+    for case in &vectors.cases {
+        let avail = &vectors.availability[&case.availability];
+        let mut visit = Visit::default();
+        for (i, step) in case.history.iter().enumerate() {
+            let shown = visit.decide(&snap, case, avail, &step.page_id);
+            assert!(
+                shown.explanation.len() >= shown.engagements.len(),
+                "step {i}"
+            );
+            visit.report(&shown, &step.events);
+        }
+        let page = case.request["page"]["id"].as_str().unwrap_or("vector-page");
+        let d = visit.decide(&snap, case, avail, page);
+        let got = Expect {
+            engagements: d
+                .engagements
+                .iter()
+                .map(|e| ExpectShown {
+                    zone_id: e.zone_id.clone(),
+                    engagement_id: e.engagement_id.clone(),
+                    state: e.state_name.to_string(),
+                })
+                .collect(),
+            control_groups: serde_json::to_value(&d.control_groups).unwrap(),
+        };
+        let got_trace = trace(&d, &case.trace);
+        if got != case.expect || got_trace != case.trace {
             failures.push(format!(
-                "{name}\n  expected {}\n  got      {got}",
-                case["expect"]
+                "{}\n  expected {:?}\n           {:?}\n  got      {got:?}\n           {got_trace:?}",
+                case.name, case.expect, case.trace
             ));
         }
+        assert!(!case.rules.is_empty(), "{}: names its rules", case.name);
+        rules_traced.extend(case.trace.values().filter(|v| v.starts_with("R-")).cloned());
     }
     assert!(
         failures.is_empty(),
         "{} of {} vectors failed:\n{}",
         failures.len(),
-        cases.len(),
+        vectors.cases.len(),
         failures.join("\n")
     );
+    // Every exclusion rule of a tag decision appears in at least one trace.
+    for rule in ["R-D1", "R-D2", "R-D3", "R-D4", "R-D5", "R-D6", "R-D7"] {
+        assert!(rules_traced.contains(rule), "no vector traces {rule}");
+    }
 }

@@ -3,11 +3,10 @@
 //! events body (R-D9) checked whole.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use edge_engage::api::decide::DecideRequest;
+use edge_engage::api::events::{EventsRequest, MAX_EVENTS};
+use edge_engage::api::{check_depth, ApiError, MAX_ATTRIBUTES, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
 use edge_engage::engine::visitor::Edge;
-use edge_engage::protocol::{
-    check_depth, ApiError, DecideRequest, EventsRequest, MAX_ATTRIBUTES, MAX_DECIDE_BODY,
-    MAX_DECIDE_DEPTH, MAX_EVENTS,
-};
 use serde_json::json;
 
 fn nested(depth: usize) -> String {

@@ -7,7 +7,7 @@
     clippy::panic
 )]
 
-use edge_engage::routes::{resolve, Resolved, ROUTES};
+use edge_engage::api::routes::{resolve, Resolved, ROUTES};
 use std::collections::BTreeSet;
 
 fn documented() -> BTreeSet<(String, String)> {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use edge_engage::engine::refresh::refresh;
+use edge_engage::engine::button_refresh::refresh;
 use serde_json::json;
 
 #[test]

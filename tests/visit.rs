@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use edge_engage::engine::agent::AgentState;
-use edge_engage::engine::decide::{Class, Verdict};
+use edge_engage::engine::arbitrate::Class;
+use edge_engage::engine::decision::Verdict;
+use edge_engage::engine::events::EventName;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
 use edge_engage::engine::visit::{
-    EventName, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
+    VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
 };
 
 fn cand(id: &str, class: Class, proactive: bool, conversation: bool, lob: &str) -> VisitCandidate {
@@ -53,6 +55,7 @@ fn req(
         page_url: format!("https://acme.example/{page}"),
         attributes: serde_json::Value::Null,
         policy: policy.clone(),
+        explain: true,
         zones: zones
             .into_iter()
             .map(|(z, c)| VisitZone {
@@ -83,7 +86,7 @@ fn excluded_by(a: &VisitAnswer, id: &str) -> Option<String> {
         .iter()
         .find(|v| v.engagement_id == id)
         .and_then(|v| match &v.verdict {
-            Verdict::Excluded { rule, .. } => Some(rule.clone()),
+            Verdict::Excluded { rule, .. } => Some(rule.id().to_string()),
             _ => None,
         })
 }
@@ -308,24 +311,23 @@ fn r_d9_events_are_idempotent_per_context_and_event() {
         &mut id,
     );
     let (ctx, mut rec) = a.new_contexts[0].clone();
-    for name in EventName::ALL {
-        let e = EventName::parse(name).unwrap();
+    for e in EventName::ALL {
         assert!(s.apply_event(&ctx, &mut rec, e));
-        assert!(!s.apply_event(&ctx, &mut rec, e), "{name} twice");
+        assert!(!s.apply_event(&ctx, &mut rec, e), "{e:?} twice");
     }
     assert!(s.events.values().all(|&n| n == 1));
     assert_eq!(s.impressions["msg"], 1);
     assert!(s.accepted.contains("msg") && s.declined.contains("msg"));
-    assert_eq!(EventName::parse("OFFER_CLOSED"), None);
+    assert!(serde_json::from_value::<EventName>(serde_json::json!("OFFER_CLOSED")).is_err());
 }
 
 /// R-C1 / R-D6: a proactive click-to-call counts under the content cap, not the conversation one.
 #[test]
 fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
     use edge_engage::engine::agent::Availability;
-    use edge_engage::engine::decide::{evaluate, Context};
+    use edge_engage::engine::candidate::{evaluate, Inputs};
+    use edge_engage::engine::decision::visit_request;
     use edge_engage::engine::snapshot::compile;
-    use edge_engage::engine::visit::request;
     use edge_engage::engine::visitor::{Edge, PageView, Visitor};
     use edge_engage::engine::zone::Zone;
 
@@ -368,7 +370,7 @@ fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
     );
     let zones = [Zone::Proactive];
     let availability = Availability::new();
-    let ctx = Context {
+    let ctx = Inputs {
         visitor: &visitor,
         zones: &zones,
         now: "2026-11-23T10:00:00Z".parse().unwrap(),
@@ -378,7 +380,10 @@ fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
     let eval = evaluate(&snap, &ctx);
     let mut state = VisitState::default();
     let mut id = ids();
-    let first = state.decide(&request(&snap, &eval, &visitor, "p1", T0), &mut id);
+    let first = state.decide(
+        &visit_request(&snap, &eval, &visitor, "p1", T0, true),
+        &mut id,
+    );
     assert_eq!(
         shown(&first, "proactive").as_deref(),
         Some("e-callback"),
@@ -391,6 +396,9 @@ fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
             content: 1
         }
     );
-    let second = state.decide(&request(&snap, &eval, &visitor, "p2", T0), &mut id);
+    let second = state.decide(
+        &visit_request(&snap, &eval, &visitor, "p2", T0, true),
+        &mut id,
+    );
     assert_eq!(excluded_by(&second, "e-callback").as_deref(), Some("R-D6"));
 }

@@ -1,5 +1,7 @@
 //! Agent state from skill availability (R-D3).
 
+use super::snapshot::{Engagement, Skill, SkillRef, Snapshot};
+use super::zone::Channel;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -95,34 +97,77 @@ impl Default for StateSwitches {
     }
 }
 
-/// R-D3: the state an engagement reads for `raw` agents, before disabled states are applied:
-/// busy is online with ignore-max-wait, and offline when the engagement has no busy state.
-pub fn effective_state(
-    raw: AgentState,
-    switches: StateSwitches,
-    ignore_max_wait: bool,
-) -> AgentState {
-    match raw {
-        AgentState::Busy if ignore_max_wait => AgentState::Online,
-        AgentState::Busy if !switches.busy => AgentState::Offline,
-        other => other,
+/// What one engagement reads for its agents' state (R-D3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// The skill's own state (all skills: the best of them).
+    pub agents: AgentState,
+    /// The state the engagement is in: content is always online, messaging follows the agents,
+    /// chat reads busy as online with ignore-max-wait and as offline without a busy state.
+    pub state: AgentState,
+    /// False when that state is disabled for the engagement: it is not shown (R-D3, R-D4 step 1).
+    pub shown: bool,
+}
+
+/// R-D3: the agents' state of a skill reference: one skill, or the best over all skills.
+pub fn agents_state(skills: &[Skill], skill: SkillRef, availability: &Availability) -> AgentState {
+    let state_of = |s: &Skill| skill_state(availability.get(&s.id), s.max_wait_seconds);
+    match skill {
+        SkillRef::One(i) => skills.get(i).map_or(AgentState::Offline, state_of),
+        SkillRef::All => skills
+            .iter()
+            .map(state_of)
+            .min_by_key(|s| match s {
+                AgentState::Online => 0,
+                AgentState::Busy => 1,
+                AgentState::Offline => 2,
+            })
+            .unwrap_or(AgentState::Offline),
     }
 }
 
-/// R-D3: the state a conversation engagement is shown in, or `None` when its state is disabled.
-/// `raw` is the skill's state; `ignore_max_wait` reads busy as online.
+/// R-D3: the state an engagement of `channel` is in when its agents are `agents`. Decisions
+/// show it only when [`Reading::shown`]; button refresh reports [`Reading::state`] (it never
+/// removes an engagement, R-D8); offsite clicks need it online (R-O3).
 pub fn engagement_state(
-    raw: AgentState,
+    channel: Channel,
     switches: StateSwitches,
     ignore_max_wait: bool,
-) -> Option<AgentState> {
-    let effective = effective_state(raw, switches, ignore_max_wait);
-    let allowed = match effective {
-        AgentState::Online => switches.online,
-        AgentState::Offline => switches.offline,
-        AgentState::Busy => switches.busy,
+    agents: AgentState,
+) -> Reading {
+    let (state, shown) = match channel {
+        Channel::Banner | Channel::ClickToCall => (AgentState::Online, true),
+        Channel::Messaging => (agents, true),
+        Channel::Chat => {
+            let state = match agents {
+                AgentState::Busy if ignore_max_wait => AgentState::Online,
+                AgentState::Busy if !switches.busy => AgentState::Offline,
+                other => other,
+            };
+            let shown = match state {
+                AgentState::Online => switches.online,
+                AgentState::Offline => switches.offline,
+                AgentState::Busy => switches.busy,
+            };
+            (state, shown)
+        }
     };
-    allowed.then_some(effective)
+    Reading {
+        agents,
+        state,
+        shown,
+    }
+}
+
+/// R-D3 for a compiled engagement of `snap`.
+pub fn reading(snap: &Snapshot, e: &Engagement, availability: &Availability) -> Reading {
+    let agents = agents_state(&snap.skills, e.skill, availability);
+    engagement_state(
+        e.spec.channel,
+        e.spec.states,
+        e.spec.ignore_max_wait,
+        agents,
+    )
 }
 
 #[cfg(test)]
@@ -145,32 +190,41 @@ mod tests {
         assert_eq!(skill_state(None, 60), AgentState::Offline);
     }
 
+    fn chat(switches: StateSwitches, ignore: bool, agents: AgentState) -> Option<AgentState> {
+        let r = engagement_state(Channel::Chat, switches, ignore, agents);
+        r.shown.then_some(r.state)
+    }
+
     #[test]
     fn r_d3_busy_off_by_default_ignore_max_wait_and_disabled_states() {
         let d = StateSwitches::default();
-        assert_eq!(
-            engagement_state(AgentState::Busy, d, false),
-            Some(AgentState::Offline)
-        );
-        assert_eq!(
-            engagement_state(AgentState::Busy, d, true),
-            Some(AgentState::Online)
-        );
+        assert_eq!(chat(d, false, AgentState::Busy), Some(AgentState::Offline));
+        assert_eq!(chat(d, true, AgentState::Busy), Some(AgentState::Online));
         let busy_on = StateSwitches { busy: true, ..d };
         assert_eq!(
-            engagement_state(AgentState::Busy, busy_on, false),
+            chat(busy_on, false, AgentState::Busy),
             Some(AgentState::Busy)
         );
         let no_offline = StateSwitches {
             offline: false,
             ..d
         };
-        assert_eq!(
-            engagement_state(AgentState::Offline, no_offline, false),
-            None
-        );
-        assert_eq!(engagement_state(AgentState::Busy, no_offline, false), None);
+        assert_eq!(chat(no_offline, false, AgentState::Offline), None);
+        assert_eq!(chat(no_offline, false, AgentState::Busy), None);
         let no_online = StateSwitches { online: false, ..d };
-        assert_eq!(engagement_state(AgentState::Online, no_online, false), None);
+        assert_eq!(chat(no_online, false, AgentState::Online), None);
+    }
+
+    #[test]
+    fn r_d3_content_always_online_messaging_follows_agents() {
+        let d = StateSwitches::default();
+        for agents in [AgentState::Online, AgentState::Busy, AgentState::Offline] {
+            for c in [Channel::Banner, Channel::ClickToCall] {
+                let r = engagement_state(c, d, false, agents);
+                assert_eq!((r.state, r.shown), (AgentState::Online, true));
+            }
+            let m = engagement_state(Channel::Messaging, d, false, agents);
+            assert_eq!((m.state, m.shown), (agents, true));
+        }
     }
 }

@@ -1,8 +1,7 @@
 //! Offsite engagements (R-O1..R-O5): eligibility decided when the link is clicked, answered
 //! as a destination that a published snapshot names — never one the request chooses.
 
-use super::agent::{AgentState, Availability};
-use super::decide::{in_control_group, raw_state};
+use super::agent::{reading, AgentState, Availability};
 use super::schedule::Closed;
 use super::snapshot::{check_https_url, CampaignStatus, InactiveTarget, Snapshot, Source};
 use super::zone::Channel;
@@ -168,28 +167,16 @@ pub fn click(
     }
     // R-O3: chat needs an agent online (busy only with ignore-max-wait; busy has no state of
     // its own offsite). Messaging, like on the web, is offered whatever the agents' state.
-    if e.spec.channel == Channel::Chat {
-        let available = match raw_state(snap, e, availability) {
-            AgentState::Online => true,
-            AgentState::Busy => e.spec.ignore_max_wait,
-            AgentState::Offline => false,
-        };
-        if !available {
-            return survey(NotEligible::NoAgents);
-        }
+    if e.spec.channel == Channel::Chat && reading(snap, e, availability).state != AgentState::Online
+    {
+        return survey(NotEligible::NoAgents);
     }
     let landing = e
         .spec
         .offsite
         .as_ref()
         .map_or("", |o| o.landing_url.as_str());
-    let account = &snap.account.spec;
-    if in_control_group(
-        &account.id,
-        "account",
-        visitor_id,
-        account.control_group_percent,
-    ) {
+    if snap.account.control.holds(visitor_id) {
         return to(OffsiteOutcome::Control, landing, None);
     }
     let window = WindowParams {

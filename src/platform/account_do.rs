@@ -7,48 +7,21 @@
 //! account is a single writer with strongly consistent storage; isolates read it at most every
 //! few seconds (see `snapshots.rs`), so it is off the per-request path.
 
+use super::bindings::{
+    pointer_key, snapshot_key, Account, ObjectClass, ACCOUNT_HEADER, IF_MATCH, SNAPSHOTS,
+};
+use crate::api::admin::{AccountView, ClickTotals, PublishAnswer};
 use crate::engine::agent::{Availability, SkillAvailability};
-use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-/// KV binding holding snapshots.
-pub const KV_BINDING: &str = "SNAPSHOTS";
-
-/// KV key of an immutable snapshot revision.
-pub fn snapshot_key(account: &str, revision: u64) -> String {
-    format!("snapshot/{account}/{revision}")
-}
-
-/// KV key of the pointer to the live revision (for tooling; decisions ask the object).
-pub fn pointer_key(account: &str) -> String {
-    format!("snapshot/{account}/current")
-}
+/// Storage keys.
+const REVISION: &str = "revision";
+const RESERVED: &str = "reserved";
+const AVAILABILITY: &str = "availability";
+const CLICKS: &str = "clicks";
 
 /// How long a publish may hold its reservation before another may proceed.
 const RESERVATION_MS: u64 = 60_000;
-
-/// What decisions need from the object.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    /// Live snapshot revision; 0 when nothing was ever published.
-    pub revision: u64,
-    /// Agent availability per skill.
-    pub availability: Availability,
-}
-
-/// Answer to a publish.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishAnswer {
-    /// The new live revision (on success) or the live one (on conflict).
-    pub revision: u64,
-    /// False when the base revision did not match.
-    pub published: bool,
-}
-
-/// Click totals: engagement id → outcome code → count.
-pub type ClickTotals = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
 
 /// The per-account Durable Object.
 #[durable_object]
@@ -61,9 +34,9 @@ impl AccountState {
     async fn view(&self) -> Result<AccountView> {
         let storage = self.state.storage();
         Ok(AccountView {
-            revision: storage.get::<u64>("revision").await?.unwrap_or(0),
+            revision: storage.get::<u64>(REVISION).await?.unwrap_or(0),
             availability: storage
-                .get::<Availability>("availability")
+                .get::<Availability>(AVAILABILITY)
                 .await?
                 .unwrap_or_default(),
         })
@@ -74,13 +47,13 @@ impl AccountState {
     /// hold other events while storage operations run).
     async fn publish(&self, mut req: Request) -> Result<Response> {
         let storage = self.state.storage();
-        let account = req.headers().get("X-Account")?.unwrap_or_default();
-        let if_match = req.headers().get("If-Match")?.unwrap_or_default();
-        let live = storage.get::<u64>("revision").await?.unwrap_or(0);
+        let account = req.headers().get(ACCOUNT_HEADER)?.unwrap_or_default();
+        let if_match = req.headers().get(IF_MATCH)?.unwrap_or_default();
+        let live = storage.get::<u64>(REVISION).await?.unwrap_or(0);
         let now = worker::Date::now().as_millis();
         // A reservation is (revision, time); one left by a publish that died mid-way expires.
         let in_flight = storage
-            .get::<(u64, u64)>("reserved")
+            .get::<(u64, u64)>(RESERVED)
             .await?
             .is_some_and(|(rev, at)| rev > live && now.saturating_sub(at) < RESERVATION_MS);
         let base_ok =
@@ -92,9 +65,9 @@ impl AccountState {
             });
         }
         let next = live + 1;
-        storage.put("reserved", (next, now)).await?;
+        storage.put(RESERVED, (next, now)).await?;
         let body = req.text().await?;
-        let kv = self.env.kv(KV_BINDING)?;
+        let kv = self.env.kv(SNAPSHOTS)?;
         let written = async {
             kv.put(&snapshot_key(&account, next), body)?
                 .execute()
@@ -107,14 +80,14 @@ impl AccountState {
         .await;
         match written {
             Ok(()) => {
-                storage.put("revision", next).await?;
+                storage.put(REVISION, next).await?;
                 Response::from_json(&PublishAnswer {
                     revision: next,
                     published: true,
                 })
             }
             Err(e) => {
-                storage.delete("reserved").await?;
+                storage.delete(RESERVED).await?;
                 Err(e)
             }
         }
@@ -128,14 +101,14 @@ impl AccountState {
             Some(id) => {
                 let one: SkillAvailability = serde_json::from_slice(&body)?;
                 let mut all = storage
-                    .get::<Availability>("availability")
+                    .get::<Availability>(AVAILABILITY)
                     .await?
                     .unwrap_or_default();
                 all.insert(id.to_string(), one);
                 all
             }
         };
-        storage.put("availability", &availability).await?;
+        storage.put(AVAILABILITY, &availability).await?;
         Response::from_json(&self.view().await?)
     }
 }
@@ -147,7 +120,7 @@ impl AccountState {
         let batch: ClickTotals = serde_json::from_slice(&req.bytes().await?)?;
         let storage = self.state.storage();
         let mut totals = storage
-            .get::<ClickTotals>("clicks")
+            .get::<ClickTotals>(CLICKS)
             .await?
             .unwrap_or_default();
         for (engagement, outcomes) in batch {
@@ -156,7 +129,7 @@ impl AccountState {
                 *slot.entry(outcome).or_default() += n;
             }
         }
-        storage.put("clicks", &totals).await?;
+        storage.put(CLICKS, &totals).await?;
         Response::empty()
     }
 }
@@ -167,22 +140,19 @@ impl DurableObject for AccountState {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let path = req.path();
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match (req.method(), segments.as_slice()) {
-            (Method::Get, ["state"]) => Response::from_json(&self.view().await?),
-            (Method::Post, ["publish"]) => self.publish(req).await,
-            (Method::Post, ["clicks"]) => self.count_clicks(req).await,
-            (Method::Get, ["clicks"]) => {
-                let totals = self.state.storage().get::<ClickTotals>("clicks").await?;
+        match Account::parse(&req.method(), &req.path()) {
+            Some(Account::View) => Response::from_json(&self.view().await?),
+            Some(Account::Publish) => self.publish(req).await,
+            Some(Account::AddClicks) => self.count_clicks(req).await,
+            Some(Account::Clicks) => {
+                let totals = self.state.storage().get::<ClickTotals>(CLICKS).await?;
                 Response::from_json(&totals.unwrap_or_default())
             }
-            (Method::Put, ["availability"]) => self.put_availability(req, None).await,
-            (Method::Put, ["availability", skill]) => {
-                let skill = (*skill).to_string();
+            Some(Account::Availability) => self.put_availability(req, None).await,
+            Some(Account::SkillAvailability(skill)) => {
                 self.put_availability(req, Some(&skill)).await
             }
-            _ => Response::error("no such account-state route", 404),
+            None => Response::error("no such account-state route", 404),
         }
     }
 }

@@ -1,28 +1,22 @@
 //! Admin API behind the bearer token: publish and read back snapshots (R-P1), push and read
 //! agent availability (R-P2).
 
-use super::account_do::{AccountView, ClickTotals, PublishAnswer};
 use super::auth::is_admin;
+use super::bindings::{
+    self, account_instance, visit_instance, Account, Visit, ACCOUNT_HEADER, IF_MATCH,
+};
 use super::http::{body, header, json, require_json, Answer};
 use super::{internal, now_ms, snapshots};
+use crate::api::admin::{
+    AccountView, AvailabilityPush, ClickTotals, PublishAnswer, MAX_AVAILABILITY_BODY,
+};
+use crate::api::routes::Route;
+use crate::api::{check_id, ApiError, MAX_SMALL_DEPTH, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH};
 use crate::engine::agent::{Availability, SkillAvailability};
 use crate::engine::snapshot::{compile, Source};
 use crate::engine::visit::VisitState;
-use crate::protocol::{check_id, ApiError, MAX_SMALL_DEPTH, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH};
-use crate::routes::Route;
-use serde::Deserialize;
 use serde_json::json;
-use worker::{Env, Method, Request, Response};
-
-/// Largest availability push accepted, in bytes.
-const MAX_AVAILABILITY_BODY: usize = 64 * 1024;
-
-/// `PUT …/availability` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AvailabilityPush {
-    skills: Availability,
-}
+use worker::{Env, Request, Response};
 
 /// Admin routes `/v1/admin/accounts/{account}/…`; `param` is the route's second parameter
 /// (skill or visit id).
@@ -40,14 +34,12 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
         }
         Route::VisitRead => {
             check_id("visitId", param)?;
-            let name = super::decide::visit_object(account, param);
-            let mut resp =
-                super::objects::call(env, "VISITS", &name, Method::Get, "/state", &[], None)
-                    .await?;
+            let instance = visit_instance(account, param);
+            let resp = bindings::send(env, &instance, &Visit::Read, &[], None).await?;
             if resp.status_code() == 404 {
                 return Err(ApiError::NotFound("visit".to_string()));
             }
-            let visit: VisitState = resp.json().await.map_err(internal)?;
+            let visit: VisitState = bindings::answer(resp).await?;
             json(
                 200,
                 &json!({ "account": account, "visitId": param, "visit": visit }),
@@ -56,9 +48,9 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
         Route::ClickToCallKey => super::click_to_call::key_for(env, account),
         Route::OffsiteLinks => offsite_links(&req, env, account).await,
         Route::Clicks => {
-            let mut resp =
-                snapshots::account_call(env, account, Method::Get, "/clicks", &[], None).await?;
-            let totals: ClickTotals = resp.json().await.map_err(internal)?;
+            let resp = bindings::send(env, &account_instance(account), &Account::Clicks, &[], None)
+                .await?;
+            let totals: ClickTotals = bindings::answer(resp).await?;
             json(200, &json!({ "account": account, "clicks": totals }))
         }
         Route::AvailabilityPush => push_availability(req, env, account, None).await,
@@ -120,31 +112,28 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
     let text =
         String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("not UTF-8".to_string()))?;
     let compiled = compile(&text, account, 0).map_err(ApiError::InvalidSnapshot)?;
-    let headers = [("X-Account", account), ("If-Match", base)];
-    let mut resp =
-        snapshots::account_call(env, account, Method::Post, "/publish", &headers, Some(text))
-            .await?;
+    let headers = [(ACCOUNT_HEADER, account), (IF_MATCH, base)];
+    let instance = account_instance(account);
+    let resp = bindings::send(env, &instance, &Account::Publish, &headers, Some(text)).await?;
     if resp.status_code() != 200 {
         return Err(ApiError::Unavailable(
             "publish did not complete; the live snapshot is unchanged".into(),
         ));
     }
-    let answer: PublishAnswer = resp.json().await.map_err(internal)?;
+    let answer: PublishAnswer = bindings::answer(resp).await?;
     if !answer.published {
         return Err(ApiError::RevisionConflict {
             current: answer.revision,
         });
     }
-    snapshots::forget(account);
-    json(
-        200,
-        &json!({
-            "account": account,
-            "revision": answer.revision,
-            "campaigns": compiled.campaigns.len(),
-            "engagements": compiled.engagements.len(),
-        }),
-    )
+    let body = json!({
+        "account": account,
+        "revision": answer.revision,
+        "campaigns": compiled.campaigns.len(),
+        "engagements": compiled.engagements.len(),
+    });
+    snapshots::published(account, compiled, answer.revision);
+    json(200, &body)
 }
 
 /// R-P2: store availability for known skills; this isolate sees it at once, others within
@@ -159,13 +148,13 @@ async fn push_availability(
     let bytes = body(&mut req, MAX_AVAILABILITY_BODY, MAX_SMALL_DEPTH).await?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, account, now).await?;
-    let (path, payload, ids): (String, String, Vec<String>) = match skill {
+    let (command, payload, ids): (Account, String, Vec<String>) = match skill {
         None => {
             let push: AvailabilityPush = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
             let ids = push.skills.keys().cloned().collect();
             (
-                "/availability".into(),
+                Account::Availability,
                 serde_json::to_string(&push.skills).map_err(|e| internal(e.into()))?,
                 ids,
             )
@@ -174,7 +163,7 @@ async fn push_availability(
             let one: SkillAvailability = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
             (
-                format!("/availability/{id}"),
+                Account::SkillAvailability(id.to_string()),
                 serde_json::to_string(&one).map_err(|e| internal(e.into()))?,
                 vec![id.to_string()],
             )
@@ -189,12 +178,12 @@ async fn push_availability(
             ),
         ));
     }
-    let mut resp =
-        snapshots::account_call(env, account, Method::Put, &path, &[], Some(payload)).await?;
+    let instance = account_instance(account);
+    let resp = bindings::send(env, &instance, &command, &[], Some(payload)).await?;
     if resp.status_code() != 200 {
         return Err(ApiError::Unavailable("availability was not stored".into()));
     }
-    let view: AccountView = resp.json().await.map_err(internal)?;
+    let view: AccountView = bindings::answer(resp).await?;
     let revision = view.revision;
     let skills = snapshots::remember(account, view, now);
     availability_answer(account, revision, &skills)

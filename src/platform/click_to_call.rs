@@ -3,19 +3,19 @@
 //! expiring token. The brand's APIs — validate, read the visit, report call status — take a
 //! per-account key and answer for 6 hours after the first status or the close, then `410`.
 
-use super::decide::visit_object;
+use super::bindings::{self, call_instance, visit_instance, Call, Visit};
 use super::http::{body, header, json, redirect, require_json, Answer};
 use super::offsite::{not_found, page};
-use super::{clock, now_ms, objects};
+use super::{clock, now_ms};
+use crate::api::click_to_call::{BrandRequest, CallClick, CallOp, MAX_BRAND_BODY};
+use crate::api::routes::Route;
+use crate::api::{valid_id, ApiError, MAX_SMALL_DEPTH};
 use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
+use crate::engine::click_to_call::{CallRecord, CallVisit};
 use crate::engine::snapshot::Source;
-use crate::engine::visit::{CallRecord, CallVisit, CALL_STATUSES};
 use crate::engine::zone::Channel;
-use crate::protocol::{valid_id, ApiError, MAX_SMALL_DEPTH};
-use crate::routes::Route;
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use worker::{Env, Method, Request, Response, Result};
+use worker::{Env, Request, Response, Result};
 
 /// Secret that signs click-to-call tokens (at least 32 characters).
 pub const SIGNING_SECRET: &str = "CTC_SIGNING_KEY";
@@ -24,11 +24,6 @@ pub const SIGNING_SECRET: &str = "CTC_SIGNING_KEY";
 pub fn signing_key(env: &Env) -> Option<Vec<u8>> {
     let key = env.secret(SIGNING_SECRET).ok()?.to_string();
     (key.len() >= 32).then(|| key.into_bytes())
-}
-
-fn call_object(account: &str, token: &str) -> String {
-    let sig = token.rsplit('.').next().unwrap_or("");
-    format!("{account}:call:{}", sig.get(..32).unwrap_or(sig))
 }
 
 /// `GET /c/{account}/{engagement}?visitId=…&contextId=…`.
@@ -67,25 +62,21 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
     else {
         return not_found();
     };
-    let click =
-        serde_json::json!({ "nowMs": now, "contextId": context, "engagementId": engagement });
-    let Ok(mut resp) = objects::call(
-        env,
-        "VISITS",
-        &visit_object(account, &visit),
-        Method::Post,
-        "/call-click",
-        &[],
-        Some(click.to_string()),
-    )
-    .await
-    else {
+    let click = CallClick {
+        now_ms: now,
+        context_id: context.clone(),
+        engagement_id: engagement.to_string(),
+    };
+    let instance = visit_instance(account, &visit);
+    let Ok(resp) = bindings::send_json(env, &instance, &Visit::CallClick, &click).await else {
         return page(503, "Please try again", "Calling is briefly unavailable.");
     };
     if resp.status_code() != 200 {
         return not_found();
     }
-    let call_visit: CallVisit = resp.json().await?;
+    let Ok(call_visit) = bindings::answer::<CallVisit>(resp).await else {
+        return page(503, "Please try again", "Calling is briefly unavailable.");
+    };
     let claims = Claims {
         account: account.to_string(),
         visit: visit.clone(),
@@ -104,32 +95,16 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
         visit: call_visit,
         ..CallRecord::default()
     };
-    let body = serde_json::to_string(&record)?;
-    if objects::call(
-        env,
-        "VISITS",
-        &call_object(account, &token),
-        Method::Put,
-        "/call",
-        &[],
-        Some(body),
-    )
-    .await
-    .is_err()
+    let instance = call_instance(account, &token);
+    if bindings::send_json(env, &instance, &Call::Create, &record)
+        .await
+        .is_err()
     {
         return page(503, "Please try again", "Calling is briefly unavailable.");
     }
     let mut dest = target;
     dest.query_pairs_mut().append_pair("ee_ctc_token", &token);
     redirect(&dest)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BrandBody {
-    token: String,
-    #[serde(default)]
-    status: Option<String>,
 }
 
 /// `POST /v1/click-to-call/{account}/{validate|visit|status}` with the account's brand key;
@@ -147,43 +122,24 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
         return Err(ApiError::Unauthorized);
     }
     require_json(&req)?;
-    let b: BrandBody = serde_json::from_slice(&body(&mut req, 4096, MAX_SMALL_DEPTH).await?)
-        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let b: BrandRequest =
+        serde_json::from_slice(&body(&mut req, MAX_BRAND_BODY, MAX_SMALL_DEPTH).await?)
+            .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let claims = verify(&key, &b.token, account).map_err(|e| match e {
         TokenError::Invalid => ApiError::InvalidToken,
         TokenError::OtherAccount => ApiError::WrongAccount,
     })?;
-    let status = match (route, &b.status) {
-        (Route::CallStatus, Some(s)) if CALL_STATUSES.contains(&s.as_str()) => Some(s.clone()),
-        (Route::CallStatus, _) => {
-            return Err(ApiError::invalid(
-                "status",
-                format!("one of {}", CALL_STATUSES.join(", ")),
-            ));
-        }
-        (_, None) => None,
-        (_, Some(_)) => return Err(ApiError::invalid("status", "only for /status")),
+    let op = CallOp {
+        now_ms: clock(&req, || true),
+        status: b.status(route == Route::CallStatus)?,
     };
-    let call_op = serde_json::json!({ "nowMs": clock(&req, || true), "status": status });
-    let mut resp = objects::call(
-        env,
-        "VISITS",
-        &call_object(account, &b.token),
-        Method::Post,
-        "/call",
-        &[],
-        Some(call_op.to_string()),
-    )
-    .await?;
+    let resp = bindings::send_json(env, &call_instance(account, &b.token), &Call::Op, &op).await?;
     match resp.status_code() {
         200 => {}
         404 | 410 => return Err(ApiError::Expired),
         s => return Err(ApiError::Unavailable(format!("call object answered {s}"))),
     }
-    let record: CallRecord = resp
-        .json()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let record: CallRecord = bindings::answer(resp).await?;
     let deadline =
         crate::call_token::deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
     match route {

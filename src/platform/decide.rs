@@ -2,14 +2,18 @@
 //! token and `?explain=1` (R-P3).
 
 use super::auth::is_admin;
+use super::bindings::{self, visit_instance, Visit, TEST_FAULT};
 use super::http::{
     allow_origin, body, check_origin, cookie, header, json, label, require_json, Answer,
 };
-use super::{now_ms, objects, random_id, snapshots};
-use crate::engine::decide::{decide, evaluate, Context};
-use crate::engine::visit::{self, VisitAnswer, VisitRequest};
+use super::{now_ms, random_id, snapshots};
+use crate::api::decide::{DecideRequest, DecideResponse, Degraded};
+use crate::api::{ApiError, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
+use crate::engine::candidate::{evaluate, Inputs};
+use crate::engine::decision::{decision, on_empty_visit, visit_request};
+use crate::engine::visit::{VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
-use crate::protocol::{ApiError, DecideRequest, DecideResponse, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
+use crate::engine::zone::Channel;
 use worker::{Env, Method, Request};
 
 /// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
@@ -75,7 +79,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     let loaded = snapshots::load(env, &parsed.account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let snap = &loaded.snapshot;
-    let ctx = Context {
+    let input = Inputs {
         visitor: &parsed.visitor,
         zones: &parsed.zones,
         now: jiff::Timestamp::from_millisecond(i64::try_from(now).unwrap_or(0)).unwrap_or_default(),
@@ -84,34 +88,30 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     };
     let (vid, sid) = (&parsed.visitor.visitor_id, &parsed.visitor.visit_id);
     let mut degraded = loaded.unreadable;
-    // `?visit=0`: a preview without the visit's rules (no caps, holding or declines), for
+    // `?visit=0`: a preview on an empty visit (no caps, holding or declines so far), for
     // server-side rendering and measurements; the tag does not use it.
     let stateless = url.query_pairs().any(|(k, v)| k == "visit" && v == "0");
-    let decision = if stateless {
-        decide(snap, &ctx, &mut random_id)
+    let eval = evaluate(snap, &input);
+    let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain);
+    let mut decision = if stateless {
+        on_empty_visit(snap, eval, vreq, true, &mut random_id)
+    } else if eval.control_groups.account {
+        decision(snap, eval, VisitAnswer::default(), explain)
     } else {
-        let eval = evaluate(snap, &ctx);
-        if eval.control_groups.account {
-            visit::decision(snap, eval, VisitAnswer::default(), explain)
-        } else {
-            let vreq = visit::request(snap, &eval, &parsed.visitor, &parsed.page_id, now);
-            match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
-                Ok(answer) => visit::decision(snap, eval, answer, explain),
-                Err(e) => {
-                    worker::console_error!(
-                        "visit object unavailable, no proactive engagements: {e:?}"
-                    );
-                    degraded = Some("visit_unavailable");
-                    visit::without_visit(snap, eval, &vreq, explain, &mut random_id)
-                }
+        let vreq = vreq.keep_page(&parsed.visitor);
+        match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
+            Ok(answer) => decision(snap, eval, answer, explain),
+            Err(e) => {
+                worker::console_error!("visit object unavailable, no proactive engagements: {e:?}");
+                degraded = Some(Degraded::VisitUnavailable);
+                on_empty_visit(snap, eval, vreq, false, &mut random_id)
             }
         }
     };
-    let mut decision = decision;
     for e in decision
         .engagements
         .iter_mut()
-        .filter(|e| e.channel == "clickToCall")
+        .filter(|e| e.channel == Channel::ClickToCall)
     {
         e.click_url = Some(format!(
             "/c/{}/{}?visitId={sid}&contextId={}",
@@ -127,7 +127,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     };
     let mut resp = json(200, &body)?;
     let outcome = match (degraded, decision.engagements.is_empty()) {
-        (Some(reason), _) => reason,
+        (Some(reason), _) => reason.code(),
         (None, _) if decision.control_groups.account => "control",
         (None, true) => "none",
         (None, false) => "shown",
@@ -148,15 +148,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     Ok(resp)
 }
 
-/// The visit object for (account, visit).
-pub(super) fn visit_object(account: &str, visit_id: &str) -> String {
-    format!("{account}:{visit_id}")
-}
-
 /// Test builds only: `X-Test-Fault: visit` with the admin token makes the visit object throw.
 fn fault(req: &Request, env: &Env) -> bool {
     #[cfg(feature = "test-clock")]
-    return header(req.headers(), "X-Test-Fault").as_deref() == Some("visit") && is_admin(req, env);
+    return header(req.headers(), TEST_FAULT).as_deref() == Some("visit") && is_admin(req, env);
     #[cfg(not(feature = "test-clock"))]
     {
         let _ = (req, env);
@@ -171,29 +166,14 @@ async fn ask_visit(
     fault: bool,
 ) -> Result<VisitAnswer, ApiError> {
     let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let name = visit_object(account, &vreq.visit_id);
-    let headers: &[(&str, &str)] = if fault {
-        &[("X-Test-Fault", "throw")]
-    } else {
-        &[]
-    };
-    let mut resp = objects::call(
-        env,
-        "VISITS",
-        &name,
-        Method::Post,
-        "/decide",
-        headers,
-        Some(body),
-    )
-    .await?;
+    let headers: &[(&str, &str)] = if fault { &[(TEST_FAULT, "throw")] } else { &[] };
+    let instance = visit_instance(account, &vreq.visit_id);
+    let resp = bindings::send(env, &instance, &Visit::Decide, headers, Some(body)).await?;
     if resp.status_code() != 200 {
         return Err(ApiError::Unavailable(format!(
             "visit object answered {}",
             resp.status_code()
         )));
     }
-    resp.json()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))
+    bindings::answer(resp).await
 }

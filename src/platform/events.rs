@@ -2,12 +2,13 @@
 //! `text/plain` body `navigator.sendBeacon` sends. Idempotent per (context, event); a batch
 //! with any bad event is refused whole and changes nothing.
 
+use super::bindings::{self, visit_instance, Visit};
 use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
-use super::visit_do::{EventBatch, EventOutcome};
-use super::{decide::visit_object, now_ms, objects, snapshots};
-use crate::protocol::{ApiError, EventsRequest, MAX_EVENTS_BODY, MAX_EVENTS_DEPTH};
+use super::{now_ms, snapshots};
+use crate::api::events::{EventBatch, EventOutcome, EventsRequest, MAX_EVENTS_BODY};
+use crate::api::{ApiError, MAX_EVENTS_DEPTH};
 use serde_json::json;
-use worker::{Env, Method, Request};
+use worker::{Env, Request};
 
 /// Handles an events request.
 pub async fn handle(mut req: Request, env: &Env) -> Answer {
@@ -35,24 +36,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         now_ms: now,
         events: b.events,
     };
-    let payload =
-        serde_json::to_string(&batch).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let name = visit_object(&b.account, &b.visit_id);
-    let mut resp = objects::call(
-        env,
-        "VISITS",
-        &name,
-        Method::Post,
-        "/events",
-        &[],
-        Some(payload),
-    )
-    .await?;
+    let instance = visit_instance(&b.account, &b.visit_id);
+    let resp = bindings::send_json(env, &instance, &Visit::Events, &batch).await?;
     let status = resp.status_code();
-    let outcome: EventOutcome = resp
-        .json()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let outcome: EventOutcome = bindings::answer(resp).await?;
     if status == 400 {
         return Err(ApiError::invalid("events", outcome.refused.join("; ")));
     }

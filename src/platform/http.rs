@@ -1,8 +1,8 @@
 //! Responses and request bodies: every route answers through these, so headers and the error
 //! shape are decided in one place.
 
+use crate::api::ApiError;
 use crate::engine::snapshot::AccountSpec;
-use crate::protocol::ApiError;
 use serde::Serialize;
 use worker::{Headers, Request, Response};
 
@@ -110,7 +110,7 @@ pub async fn body(req: &mut Request, limit: usize, depth: usize) -> Result<Vec<u
     if bytes.len() > limit {
         return Err(ApiError::TooLarge { limit });
     }
-    crate::protocol::check_depth(&bytes, depth)?;
+    crate::api::check_depth(&bytes, depth)?;
     Ok(bytes)
 }
 
@@ -121,7 +121,7 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
             .filter_map(|kv| kv.trim().split_once('='))
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
-            .filter(|v| crate::protocol::valid_id(v))
+            .filter(|v| crate::api::valid_id(v))
     })
 }
 

@@ -4,19 +4,20 @@
 pub mod account_do;
 mod admin;
 mod auth;
+mod bindings;
+pub mod call_do;
 mod click_to_call;
 mod decide;
 mod demo;
 mod events;
 mod http;
-mod objects;
 mod offsite;
 mod refresh;
 mod snapshots;
 pub mod visit_do;
 
-use crate::protocol::{valid_id, ApiError};
-use crate::routes::{resolve, Resolved, Route};
+use crate::api::routes::{resolve, Resolved, Route};
+use crate::api::{valid_id, ApiError};
 use http::{cors, error_response, json, Answer};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};

@@ -3,17 +3,18 @@
 //! unknown account gets a small page that names no internals. Clicks are counted per
 //! engagement and outcome in the account's object, after the answer is sent.
 
-use super::account_do::ClickTotals;
+use super::bindings::{self, account_instance, Account};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect};
 use super::{now_ms, random_id, snapshots};
+use crate::api::admin::ClickTotals;
+use crate::api::{valid_id, ApiError};
 use crate::engine::offsite::{click, location};
 use crate::engine::visitor::{PageView, Visitor};
-use crate::protocol::{valid_id, ApiError};
 use serde_json::Map;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use worker::{Context, Env, Method, Request, Response, Result};
+use worker::{Context, Env, Request, Response, Result};
 
 /// Cookie that keeps an offsite visitor's id on the worker's host (control groups, R-D5).
 const VISITOR_COOKIE: &str = "ee_vid";
@@ -50,10 +51,8 @@ fn count_click(env: &Env, ctx: &Context, account: &str, engagement: &str, outcom
         let batch = PENDING
             .with(|p| p.borrow_mut().remove(&account))
             .unwrap_or_default();
-        let body = serde_json::to_string(&batch).unwrap_or_default();
-        if let Err(e) =
-            snapshots::account_call(&env, &account, Method::Post, "/clicks", &[], Some(body)).await
-        {
+        let instance = account_instance(&account);
+        if let Err(e) = bindings::send_json(&env, &instance, &Account::AddClicks, &batch).await {
             worker::console_warn!("click counts for {account} lost: {e:?}");
         }
     });
@@ -126,7 +125,7 @@ pub async fn handle(
     // no snapshot URL can be trusted, so the visitor gets the worker's own page.
     if let Some(reason) = loaded.unreadable {
         if loaded.snapshot.engagement(engagement).is_none() {
-            return unavailable(account, loaded.snapshot.revision, reason);
+            return unavailable(account, loaded.snapshot.revision, reason.code());
         }
     }
     let link = req.url()?;

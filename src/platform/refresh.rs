@@ -3,23 +3,11 @@
 
 use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
 use super::{now_ms, snapshots};
-use crate::engine::refresh::refresh;
-use crate::protocol::{check_id, valid_id, ApiError, MAX_SMALL_DEPTH};
-use serde::Deserialize;
+use crate::api::refresh::{RefreshRequest, MAX_REFRESH_BODY};
+use crate::api::{ApiError, MAX_SMALL_DEPTH};
+use crate::engine::button_refresh::refresh;
 use serde_json::json;
 use worker::{Env, Method, Request};
-
-/// Most engagements one refresh may ask about.
-const MAX_IDS: usize = 20;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RefreshBody {
-    account: String,
-    engagements: Vec<String>,
-    #[serde(default)]
-    visit_id: Option<String>,
-}
 
 /// Handles a refresh: `?account=…&engagements=a,b` or the same as a JSON body.
 pub async fn handle(mut req: Request, env: &Env) -> Answer {
@@ -32,7 +20,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
                 .find(|(q, _)| q == k)
                 .map(|(_, v)| v.into_owned())
         };
-        RefreshBody {
+        RefreshRequest {
             account: get("account").ok_or_else(|| ApiError::invalid("account", "is required"))?,
             engagements: get("engagements")
                 .unwrap_or_default()
@@ -44,22 +32,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         }
     } else {
         require_json(&req)?;
-        serde_json::from_slice(&body(&mut req, 8 * 1024, MAX_SMALL_DEPTH).await?)
+        serde_json::from_slice(&body(&mut req, MAX_REFRESH_BODY, MAX_SMALL_DEPTH).await?)
             .map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
-    check_id("account", &b.account)?;
-    if let Some(v) = &b.visit_id {
-        check_id("visitId", v)?;
-    }
-    if b.engagements.is_empty()
-        || b.engagements.len() > MAX_IDS
-        || !b.engagements.iter().all(|e| valid_id(e))
-    {
-        return Err(ApiError::invalid(
-            "engagements",
-            format!("1 to {MAX_IDS} engagement ids"),
-        ));
-    }
+    let b = b.check()?;
     let loaded = snapshots::load(env, &b.account, now_ms(&req, env)).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let states = refresh(&loaded.snapshot, &b.engagements, &loaded.availability);
@@ -67,7 +43,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         200,
         &json!({ "account": b.account, "revision": loaded.snapshot.revision, "engagements": states }),
     )?;
-    let outcome = loaded.unreadable.unwrap_or("ok");
+    let outcome = loaded.unreadable.map_or("ok", |d| d.code());
     allow_origin(&mut resp, origin);
     label(&mut resp, &b.account, loaded.snapshot.revision, outcome);
     Ok(resp)

@@ -2,23 +2,25 @@
 //!
 //! Each isolate keeps, per account, the compiled snapshot (rebuilt only when the revision
 //! changes) and the last availability. It asks the account's Durable Object for the live
-//! revision and availability at most every [`REFRESH_MS`], so a publish or an availability push
+//! revision and availability at most every [`VIEW_TTL_MS`], so a publish or an availability push
 //! reaches every isolate within that bound plus one round trip (R-P2: under 10 s); the isolate
 //! that handled the write sees it at once. Snapshot bodies are immutable per revision in KV, so
 //! a reader never sees half a publish and KV's propagation delay cannot serve a stale revision
 //! under a new number.
 
-use super::account_do::{snapshot_key, AccountView, KV_BINDING};
+use super::bindings::{self, account_instance, snapshot_key, Account, SNAPSHOTS};
+use crate::api::admin::AccountView;
+use crate::api::decide::Degraded;
+use crate::api::ApiError;
 use crate::engine::agent::Availability;
 use crate::engine::snapshot::{compile, Snapshot};
-use crate::protocol::ApiError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use worker::{Env, Method};
+use worker::Env;
 
 /// Longest an isolate trusts its view of an account before asking again.
-pub const REFRESH_MS: u64 = 5_000;
+pub const VIEW_TTL_MS: u64 = 5_000;
 /// Accounts kept per isolate before the cache is cleared.
 const MAX_ACCOUNTS: usize = 1_000;
 
@@ -32,8 +34,8 @@ pub struct Loaded {
     /// Set when the live revision's stored snapshot could not be read or compiled (missing or
     /// hand-edited in KV): `snapshot` is then the last one this isolate compiled, or an empty
     /// one, and routes answer with what it allows instead of failing (a 5xx storm helps
-    /// nobody). The reason is logged and retried every [`REFRESH_MS`].
-    pub unreadable: Option<&'static str>,
+    /// nobody). The reason is logged and retried every [`VIEW_TTL_MS`].
+    pub unreadable: Option<Degraded>,
 }
 
 #[derive(Clone)]
@@ -43,38 +45,22 @@ struct Entry {
     availability: Rc<Availability>,
     snapshot: Option<Rc<Snapshot>>,
     /// The live revision could not be read: (revision, retry after, reason).
-    unreadable: Option<(u64, u64, &'static str)>,
+    unreadable: Option<(u64, u64, Degraded)>,
 }
 
 thread_local! {
     static CACHE: RefCell<HashMap<String, Entry>> = RefCell::new(HashMap::new());
 }
 
-/// Internal request to the account's Durable Object.
-pub async fn account_call(
-    env: &Env,
-    account: &str,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<String>,
-) -> Result<worker::Response, ApiError> {
-    super::objects::call(env, "ACCOUNTS", account, method, path, headers, body).await
-}
-
 /// Reads the account's live revision and availability from its Durable Object.
 pub async fn fetch_view(env: &Env, account: &str) -> Result<AccountView, ApiError> {
-    let mut resp = account_call(env, account, Method::Get, "/state", &[], None).await?;
-    resp.json::<AccountView>()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("account state: {e}")))
+    let resp = bindings::send(env, &account_instance(account), &Account::View, &[], None).await?;
+    bindings::answer(resp).await
 }
 
-/// Records a view of an account (just fetched, or just written by this isolate so that it sees
-/// its own writes at once) and returns its availability. New accounts past [`MAX_ACCOUNTS`]
-/// clear the cache first.
-pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
-    let availability = Rc::new(view.availability);
+/// Changes this isolate's entry of `account`, creating it if needed. New accounts past
+/// [`MAX_ACCOUNTS`] clear the cache first.
+fn with_entry(account: &str, change: impl FnOnce(&mut Entry)) {
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() >= MAX_ACCOUNTS && !cache.contains_key(account) {
@@ -83,10 +69,19 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
         let entry = cache.entry(account.to_string()).or_insert_with(|| Entry {
             fetched_at: 0,
             revision: 0,
-            availability: availability.clone(),
+            availability: Rc::new(Availability::default()),
             snapshot: None,
             unreadable: None,
         });
+        change(entry);
+    });
+}
+
+/// Records a view of an account (just fetched, or just written by this isolate so that it sees
+/// its own writes at once) and returns its availability.
+pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+    let availability = Rc::new(view.availability);
+    with_entry(account, |entry| {
         entry.fetched_at = now_ms;
         entry.revision = view.revision;
         entry.availability = availability.clone();
@@ -94,11 +89,24 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
     availability
 }
 
+/// Keeps the snapshot a publish just compiled as `revision`, so that this isolate does not
+/// compile it again; the account's view is asked again on the next request.
+pub fn published(account: &str, mut snapshot: Snapshot, revision: u64) {
+    snapshot.revision = revision;
+    let snapshot = Rc::new(snapshot);
+    with_entry(account, |entry| {
+        entry.fetched_at = 0;
+        entry.revision = revision;
+        entry.snapshot = Some(snapshot);
+        entry.unreadable = None;
+    });
+}
+
 /// Loads the compiled snapshot and availability for `account`.
 pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiError> {
     let cached = CACHE.with(|c| c.borrow().get(account).cloned());
     let entry = match cached {
-        Some(e) if now_ms.saturating_sub(e.fetched_at) < REFRESH_MS => e,
+        Some(e) if now_ms.saturating_sub(e.fetched_at) < VIEW_TTL_MS => e,
         previous => match fetch_view(env, account).await {
             Ok(view) => {
                 let revision = view.revision;
@@ -166,7 +174,7 @@ pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiEr
         }
         Err(reason) => {
             update(account, revision, |e| {
-                e.unreadable = Some((revision, now_ms + REFRESH_MS, reason));
+                e.unreadable = Some((revision, now_ms + VIEW_TTL_MS, reason));
             });
             Ok(fallback(snapshot, reason))
         }
@@ -187,7 +195,7 @@ fn update(account: &str, revision: u64, change: impl FnOnce(&mut Entry)) {
 /// Reads the stored text of one immutable snapshot revision from KV.
 async fn kv_text(env: &Env, account: &str, revision: u64) -> Result<String, ApiError> {
     let kv = env
-        .kv(KV_BINDING)
+        .kv(SNAPSHOTS)
         .map_err(|e| ApiError::Unavailable(format!("kv binding: {e}")))?;
     kv.get(&snapshot_key(account, revision))
         .text()
@@ -198,12 +206,12 @@ async fn kv_text(env: &Env, account: &str, revision: u64) -> Result<String, ApiE
 
 /// Reads and compiles one snapshot revision; on failure, logs why and returns a short reason:
 /// `snapshot_missing`, `snapshot_corrupt` or `snapshot_unreadable` (KV itself failed).
-async fn read_snapshot(env: &Env, account: &str, revision: u64) -> Result<Snapshot, &'static str> {
+async fn read_snapshot(env: &Env, account: &str, revision: u64) -> Result<Snapshot, Degraded> {
     let (reason, detail) = match kv_text(env, account, revision).await {
         Ok(text) => match compile(&text, account, revision) {
             Ok(snapshot) => return Ok(snapshot),
             Err(problems) => (
-                "snapshot_corrupt",
+                Degraded::SnapshotCorrupt,
                 format!(
                     "{} problem(s), first: {}",
                     problems.len(),
@@ -214,14 +222,14 @@ async fn read_snapshot(env: &Env, account: &str, revision: u64) -> Result<Snapsh
                 ),
             ),
         },
-        Err(ApiError::NotFound(what)) => ("snapshot_missing", what),
-        Err(e) => ("snapshot_unreadable", e.message()),
+        Err(ApiError::NotFound(what)) => (Degraded::SnapshotMissing, what),
+        Err(e) => (Degraded::SnapshotUnreadable, e.message()),
     };
     worker::console_error!(
         "{}",
         serde_json::json!({
             "level": "error",
-            "event": reason,
+            "event": reason.code(),
             "account": account,
             "revision": revision,
             "detail": detail,
@@ -237,13 +245,4 @@ pub async fn read_text(env: &Env, account: &str) -> Result<(u64, String), ApiErr
         return Err(ApiError::UnknownAccount(account.to_string()));
     }
     Ok((view.revision, kv_text(env, account, view.revision).await?))
-}
-
-/// Drops this isolate's view of an account so the next request asks its object again.
-pub fn forget(account: &str) {
-    CACHE.with(|c| {
-        if let Some(e) = c.borrow_mut().get_mut(account) {
-            e.fetched_at = 0;
-        }
-    });
 }

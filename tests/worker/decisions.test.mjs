@@ -13,16 +13,33 @@ before(async () => {
 });
 after(async () => { await w?.stop(); });
 
-// Each vector is a first look at a page: its own visit, so that no visit state (held zones,
-// caps, declines) from another vector applies. Visit rules are tested in visits.test.mjs.
+// Each vector runs in its own visit, so that no visit state (held zones, caps, declines) from
+// another vector applies: its history (earlier page views and the events the tag reported)
+// first, then the request, explained. The trace compared is the one the native test asserts.
 vectors.cases.forEach((c, i) => {
   test(`${c.rules.join(" ")}: ${c.name}`, async () => {
     const avail = await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
     assert.equal(avail.status, 200, avail.text);
-    const request = { ...c.request, visitId: `${c.request.visitId}-vector-${i}` };
-    const r = await decide(w.base, request, { now: c.now, country: c.edge.country, userAgent: c.edge.userAgent });
+    const visitId = `${c.request.visitId}-vector-${i}`;
+    const edge = { now: c.now, country: c.edge.country, userAgent: c.edge.userAgent };
+    for (const step of c.history ?? []) {
+      const shown = await decide(w.base, { ...c.request, visitId, page: { ...c.request.page, id: step.pageId } }, edge);
+      assert.equal(shown.status, 200, shown.text);
+      for (const e of step.events ?? []) {
+        const context = shown.json.engagements.find((s) => s.engagementId === e.engagementId).contextId;
+        const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ account: "demo", visitId, event: e.event, contextId: context }) });
+        assert.equal(ev.status, 200, await ev.text());
+      }
+    }
+    const page = { ...c.request.page, id: c.request.page.id ?? "vector-page" };
+    const r = await decide(w.base, { ...c.request, visitId, page }, { ...edge, explain: true });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(summary(r.json), c.expect);
+    const trace = Object.fromEntries(r.json.explanation
+      .filter((x) => x.engagementId in c.trace)
+      .map((x) => [x.engagementId, x.outcome === "excluded" ? x.rule : x.outcome]));
+    assert.deepEqual(trace, c.trace);
     for (const e of r.json.engagements) {
       // R-D4: the fields the tag needs are all there.
       assert.equal(e.confKey, `${e.campaignId}_${e.engagementId}_${e.engagementRevision}`);
@@ -93,8 +110,9 @@ test("R-P3 explain lists every engagement with its rule, only with the admin tok
   assert.equal(byId["e-uk-peel"].outcome, "lost");
 });
 
-test("R-D1..R-D5 every vector also holds in the stateless preview (?visit=0)", async () => {
-  for (const c of vectors.cases) {
+test("R-D1..R-D5 every first-look vector also holds in the stateless preview (?visit=0)", async () => {
+  // The preview is a visit with no history: vectors with earlier page views do not apply.
+  for (const c of vectors.cases.filter((v) => !v.history)) {
     await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
     const r = await fetch(`${w.base}/v1/decide?visit=0`, {
       method: "POST",

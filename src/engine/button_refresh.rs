@@ -1,10 +1,8 @@
 //! Button refresh (R-D8): the current state of engagements already on a page. It never
 //! removes an engagement and never touches the visit: it only reports states.
 
-use super::agent::{effective_state, Availability};
-use super::decide::raw_state;
+use super::agent::{reading, Availability};
 use super::snapshot::{Snapshot, Source};
-use super::zone::Channel;
 use serde::Serialize;
 
 /// One engagement's refreshed state.
@@ -39,15 +37,9 @@ pub fn refresh(snap: &Snapshot, ids: &[String], availability: &Availability) -> 
                     refresh_seconds: None,
                 };
             };
-            let state = match e.spec.channel {
-                Channel::Banner | Channel::ClickToCall => super::agent::AgentState::Online,
-                Channel::Messaging => raw_state(snap, e, availability),
-                Channel::Chat => effective_state(
-                    raw_state(snap, e, availability),
-                    e.spec.states,
-                    e.spec.ignore_max_wait,
-                ),
-            };
+            // R-D3's state, whether or not it is one the engagement shows in: refresh
+            // never removes an engagement, it only changes its state.
+            let state = reading(snap, e, availability).state;
             Refreshed {
                 engagement_id: id.clone(),
                 state: Some(state.code()),

@@ -1,0 +1,39 @@
+//! The admin API's bodies (R-P1, R-P2) and what the account's object answers.
+
+use crate::engine::agent::Availability;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Largest availability body accepted, in bytes.
+pub const MAX_AVAILABILITY_BODY: usize = 64 * 1024;
+
+/// `PUT /v1/admin/accounts/{account}/availability` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityPush {
+    /// Availability per skill id.
+    pub skills: Availability,
+}
+
+/// The account's live revision and availability, as its object keeps them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// Live revision; 0 before the first publish.
+    pub revision: u64,
+    /// Agent availability per skill (R-P2).
+    pub availability: Availability,
+}
+
+/// What a publish did in the account's object (R-P1's revision check).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishAnswer {
+    /// The live revision after the attempt.
+    pub revision: u64,
+    /// False when the base revision did not match (or another publish was in flight).
+    pub published: bool,
+}
+
+/// Offsite click counts: engagement id → outcome code → clicks.
+pub type ClickTotals = BTreeMap<String, BTreeMap<String, u64>>;

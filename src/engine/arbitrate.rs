@@ -1,0 +1,153 @@
+//! Zone arbitration (R-D4 steps 2-4): among the candidates a zone has left after the visit's
+//! rules, keep the best class, draw a priority tier, then break the tie. Both draws hash the
+//! visit id ([`super::draw::zone_draws`]), so a visit asking again gets the same answer.
+
+use super::agent::AgentState;
+use super::decision::{Explained, Verdict};
+use super::draw::zone_draws;
+use super::snapshot::{Priority, PriorityWeights};
+use super::visit::VisitCandidate;
+use super::zone::Channel;
+use serde::{Deserialize, Serialize};
+
+/// Preference class inside a zone (R-D4 step 2): lower is preferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Class {
+    /// A chat engagement whose agents are online.
+    OnlineConversation,
+    /// Content (banner, click-to-call) and messaging, shown whatever the agents' state.
+    ContentOrMessaging,
+    /// A chat engagement shown offline or busy.
+    OfflineConversation,
+}
+
+impl Class {
+    /// R-D4 step 2: the class of an engagement of `channel` shown in `state`.
+    pub fn of(channel: Channel, state: AgentState) -> Class {
+        match (channel, state) {
+            (Channel::Chat, AgentState::Online) => Class::OnlineConversation,
+            (Channel::Chat, _) => Class::OfflineConversation,
+            _ => Class::ContentOrMessaging,
+        }
+    }
+}
+
+/// The outcome of arbitration in one zone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Choice {
+    /// Index of the winner in the list given.
+    pub index: usize,
+    /// The best class present.
+    pub class: Class,
+    /// The tier drawn.
+    pub tier: Priority,
+    /// Tier draw and tie draw, each in `[0, 1)`.
+    pub draws: [f64; 2],
+}
+
+/// R-D4 steps 2-4 over one zone's candidates, given as (class, priority): keep the best class,
+/// draw a tier with the account's weights renormalised over the tiers present (uniform if
+/// they are all 0), then one candidate of that tier uniformly.
+pub fn choose(
+    account: &str,
+    weights: &PriorityWeights,
+    zone: &str,
+    visit_id: &str,
+    items: &[(Class, Priority)],
+) -> Option<Choice> {
+    let class = items.iter().map(|i| i.0).min()?;
+    let tiers: Vec<Priority> = [Priority::High, Priority::Medium, Priority::Low]
+        .into_iter()
+        .filter(|t| items.iter().any(|&(c, p)| c == class && p == *t))
+        .collect();
+    let total: u32 = tiers.iter().map(|t| weights.of(*t)).sum();
+    let [tier_draw, tie_draw] = zone_draws(account, zone, visit_id);
+    let tier = if total == 0 {
+        let i = (tier_draw * tiers.len() as f64) as usize;
+        tiers.get(i).or(tiers.last()).copied()?
+    } else {
+        let target = tier_draw * f64::from(total);
+        let mut acc = 0.0;
+        let mut chosen = tiers.last().copied()?;
+        for t in &tiers {
+            acc += f64::from(weights.of(*t));
+            if target < acc {
+                chosen = *t;
+                break;
+            }
+        }
+        chosen
+    };
+    let in_tier: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, &(c, p))| c == class && p == tier)
+        .map(|(i, _)| i)
+        .collect();
+    let pick = (tie_draw * in_tier.len() as f64) as usize;
+    let index = in_tier.get(pick).or(in_tier.last()).copied()?;
+    Some(Choice {
+        index,
+        class,
+        tier,
+        draws: [tier_draw, tie_draw],
+    })
+}
+
+/// Why a candidate lost its zone to `winner_id` (R-P3).
+fn lost_reason(class: Class, priority: Priority, choice: &Choice, winner_id: &str) -> String {
+    if class != choice.class {
+        format!(
+            "class {class:?} loses to {:?} ({winner_id} shown)",
+            choice.class
+        )
+    } else if priority != choice.tier {
+        format!(
+            "{} priority; the draw chose {} ({winner_id} shown)",
+            priority.name(),
+            choice.tier.name()
+        )
+    } else {
+        format!("random tie-break chose {winner_id}")
+    }
+}
+
+/// R-D4 steps 2-4 for one zone of one visit: the winner among `open`, the candidates the
+/// visit's rules left. With `verdicts`, every candidate's verdict is added (R-P3).
+pub fn arbitrate<'c>(
+    account: &str,
+    weights: &PriorityWeights,
+    zone: &str,
+    visit_id: &str,
+    open: &[&'c VisitCandidate],
+    verdicts: Option<&mut Vec<Explained>>,
+) -> Option<&'c VisitCandidate> {
+    let items: Vec<(Class, Priority)> = open.iter().map(|c| (c.class, c.priority)).collect();
+    let choice = choose(account, weights, zone, visit_id, &items)?;
+    let winner = open.get(choice.index).copied()?;
+    if let Some(verdicts) = verdicts {
+        for (i, c) in open.iter().enumerate() {
+            let verdict = if i == choice.index {
+                Verdict::Won {
+                    zone: zone.to_string(),
+                    class: choice.class,
+                    tier: choice.tier,
+                    draws: choice.draws,
+                }
+            } else {
+                Verdict::Lost {
+                    zone: zone.to_string(),
+                    reason: lost_reason(c.class, c.priority, &choice, &winner.engagement_id),
+                }
+            };
+            verdicts.push(Explained {
+                campaign_id: c.campaign_id.clone(),
+                engagement_id: c.engagement_id.clone(),
+                verdict,
+            });
+        }
+    }
+    Some(winner)
+}

@@ -1,0 +1,374 @@
+//! Candidates (R-D1, R-D2, R-D3, R-D5): which engagements of a requested zone may be shown to
+//! this visitor on this page now. Everything here is stateless; the visit's rules and the zone
+//! arbitration come after ([`super::visit`], [`super::arbitrate`]).
+
+use super::agent::{agents_state, engagement_state, AgentState, Availability};
+use super::arbitrate::Class;
+use super::condition::Condition;
+use super::decision::{explained, ControlGroups, Explained, Rule, Verdict};
+use super::schedule::Local;
+use super::snapshot::{CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
+use super::visitor::Visitor;
+use super::zone::Zone;
+use jiff::Timestamp;
+
+/// One tag request's inputs besides the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The visitor and page.
+    pub visitor: &'a Visitor,
+    /// Zones present on the page.
+    pub zones: &'a [Zone],
+    /// The request time.
+    pub now: Timestamp,
+    /// Agent availability per skill.
+    pub availability: &'a Availability,
+    /// Collect verdicts for every engagement (R-P3).
+    pub explain: bool,
+}
+
+/// Why an engagement is not a candidate. Kept as plain data on the decision path; the words
+/// are written only when a decision is explained (R-P3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exclusion {
+    Disabled,
+    EntryPoint,
+    Authenticated,
+    Unpublished,
+    TimeFrame,
+    Audience,
+    Control(u8),
+    Behavior,
+    State(AgentState),
+}
+
+impl Exclusion {
+    fn explain(self, snap: &Snapshot, now: Timestamp, e: &Engagement) -> (Rule, String) {
+        match self {
+            Exclusion::Disabled => (Rule::D1, "engagement is disabled".into()),
+            Exclusion::EntryPoint => (
+                Rule::D1,
+                "page is outside the engagement's entry point".into(),
+            ),
+            Exclusion::Authenticated => (
+                Rule::D1,
+                "authenticated engagement on an unauthenticated page".into(),
+            ),
+            Exclusion::Unpublished => (Rule::D1, "campaign is not published".into()),
+            Exclusion::TimeFrame => {
+                let why = snap
+                    .campaign_of(e)
+                    .and_then(|c| c.time_frame.check(now).err())
+                    .map_or_else(
+                        || "outside the campaign's time frame".to_string(),
+                        |c| c.to_string(),
+                    );
+                (Rule::D2, why)
+            }
+            Exclusion::Audience => (
+                Rule::D1,
+                "visitor is not in the campaign's target audience".into(),
+            ),
+            Exclusion::Control(pct) => (
+                Rule::D5,
+                format!("visitor is in the campaign's {pct}% control group"),
+            ),
+            Exclusion::Behavior => (Rule::D1, "visitor behaviour does not match".into()),
+            Exclusion::State(agents) => (
+                Rule::D3,
+                format!(
+                    "agents are {}, a state this engagement does not show in",
+                    agents.name()
+                ),
+            ),
+        }
+    }
+}
+
+/// Per-request memo of campaign checks and entry-point matches, so each campaign and each
+/// entry point is evaluated once per request however many engagements share it.
+struct Memo {
+    checked: Vec<Option<Result<(), Exclusion>>>,
+    pages: Vec<Option<bool>>,
+    /// Local time of the request per time zone ([`Snapshot::time_zones`]).
+    local: Vec<Option<Local>>,
+    /// Agents' state per skill, and over all skills.
+    skills: Vec<Option<AgentState>>,
+    all_skills: Option<AgentState>,
+    /// Result per distinct condition ([`Condition::slot`]).
+    conditions: Vec<Option<bool>>,
+}
+
+impl Memo {
+    fn new(snap: &Snapshot) -> Memo {
+        Memo {
+            checked: vec![None; snap.campaigns.len()],
+            pages: vec![None; snap.entry_points.len()],
+            local: vec![None; snap.time_zones.len()],
+            skills: vec![None; snap.skills.len()],
+            all_skills: None,
+            conditions: vec![None; snap.condition_slots],
+        }
+    }
+
+    /// Evaluates a condition for this request's visitor, each distinct one once.
+    fn holds(&mut self, snap: &Snapshot, input: &Inputs<'_>, condition: &Condition) -> bool {
+        let eval = || condition.eval(&input.visitor.attributes, &snap.saved_groups);
+        match condition.slot().and_then(|i| self.conditions.get_mut(i)) {
+            Some(Some(known)) => *known,
+            Some(slot) => *slot.insert(eval()),
+            None => eval(),
+        }
+    }
+
+    /// R-D3: the agents' state of an engagement's skill, each skill looked up once.
+    fn agents(
+        &mut self,
+        snap: &Snapshot,
+        e: &Engagement,
+        availability: &Availability,
+    ) -> AgentState {
+        let slot = match e.skill {
+            SkillRef::One(i) => self.skills.get_mut(i),
+            SkillRef::All => Some(&mut self.all_skills),
+        };
+        let look_up = || agents_state(&snap.skills, e.skill, availability);
+        match slot {
+            Some(Some(s)) => *s,
+            Some(slot) => *slot.insert(look_up()),
+            None => look_up(),
+        }
+    }
+
+    /// R-D1: does entry point `i` match the page? Computed once per request.
+    fn page_matches(&mut self, snap: &Snapshot, input: &Inputs<'_>, i: usize) -> bool {
+        if let Some(Some(known)) = self.pages.get(i) {
+            return *known;
+        }
+        let m = snap
+            .entry_points
+            .get(i)
+            .is_some_and(|ep| ep.matches(&input.visitor.page));
+        if let Some(slot) = self.pages.get_mut(i) {
+            *slot = Some(m);
+        }
+        m
+    }
+
+    /// R-D1, R-D2, R-D5 for campaign `index`, once per request. Campaigns whose control
+    /// group holds the visitor are added to `control`.
+    fn campaign(
+        &mut self,
+        snap: &Snapshot,
+        input: &Inputs<'_>,
+        index: usize,
+        control: &mut Vec<usize>,
+    ) -> Result<(), Exclusion> {
+        if let Some(Some(r)) = self.checked.get(index) {
+            return *r;
+        }
+        let result = match snap.campaigns.get(index) {
+            None => Err(Exclusion::Unpublished),
+            Some(c) if c.spec.status != CampaignStatus::Published => Err(Exclusion::Unpublished),
+            Some(c) => {
+                let tf = &c.time_frame;
+                let local = match self.local.get_mut(c.time_zone) {
+                    Some(Some(l)) => *l,
+                    Some(slot) => *slot.insert(tf.local(input.now)),
+                    None => tf.local(input.now),
+                };
+                if !tf.is_open(input.now, local) {
+                    Err(Exclusion::TimeFrame)
+                } else if !self.holds(snap, input, &c.audience) {
+                    Err(Exclusion::Audience)
+                } else if c.control.holds(&input.visitor.visitor_id) {
+                    control.push(index);
+                    Err(Exclusion::Control(c.control.percent))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        if let Some(slot) = self.checked.get_mut(index) {
+            *slot = Some(result);
+        }
+        result
+    }
+}
+
+/// A candidate for a zone: it passed R-D1..R-D3 and R-D5.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// Index into [`Snapshot::engagements`].
+    pub index: usize,
+    /// The state it would show in.
+    pub state: AgentState,
+    /// Its preference class.
+    pub class: Class,
+    /// Its campaign's priority.
+    pub priority: Priority,
+}
+
+/// Candidates of one requested zone, in the snapshot's stable order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneCandidates {
+    /// The zone.
+    pub zone: Zone,
+    /// Its candidates.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Everything decided before the visit's rules and zone arbitration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Control-group membership.
+    pub control_groups: ControlGroups,
+    /// Candidates per requested zone (empty for account-control visitors).
+    pub zones: Vec<ZoneCandidates>,
+    /// Verdicts of the engagements already excluded (when explaining).
+    pub explanation: Vec<Explained>,
+}
+
+/// R-D1..R-D3, R-D5: the candidates of every requested zone.
+pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
+    let account = &snap.account;
+    let mut out = Evaluation {
+        control_groups: ControlGroups::default(),
+        zones: Vec::new(),
+        explanation: Vec::new(),
+    };
+    if account.control.holds(&input.visitor.visitor_id) {
+        out.control_groups.account = true;
+        if input.explain {
+            let reason = format!(
+                "visitor is in the account's {}% control group",
+                account.control.percent
+            );
+            out.explanation = snap
+                .engagements
+                .iter()
+                .map(|e| {
+                    let verdict = Verdict::Excluded {
+                        rule: Rule::D5,
+                        reason: reason.clone(),
+                    };
+                    explained(snap, e, verdict)
+                })
+                .collect();
+        }
+        return out;
+    }
+    let mut walk = Walk {
+        memo: Memo::new(snap),
+        control: Vec::new(),
+        explanation: Vec::new(),
+    };
+    for zone in input.zones {
+        if out.zones.iter().any(|z| &z.zone == zone) {
+            continue;
+        }
+        let mut candidates = Vec::new();
+        if input.explain {
+            for &index in snap.in_zone(zone) {
+                candidates.extend(walk.consider(snap, input, index));
+            }
+        } else {
+            // Without an explanation to write, only the engagements of entry points that
+            // match the page are visited; the candidates are then put in the stable order.
+            for (ep, list) in snap.in_zone_by_entry_point(zone) {
+                if walk.memo.page_matches(snap, input, *ep) {
+                    for &index in list {
+                        candidates.extend(walk.consider(snap, input, index));
+                    }
+                }
+            }
+            candidates.sort_unstable_by_key(|c: &Candidate| snap.rank(c.index));
+        }
+        out.zones.push(ZoneCandidates {
+            zone: zone.clone(),
+            candidates,
+        });
+    }
+    out.explanation = walk.explanation;
+    let mut control = walk.control;
+    control.sort_unstable();
+    control.dedup();
+    let mut ids: Vec<String> = control
+        .iter()
+        .filter_map(|&i| snap.campaigns.get(i).map(|c| c.spec.id.clone()))
+        .collect();
+    ids.sort();
+    out.control_groups.campaigns = ids;
+    out
+}
+
+/// What one request gathers while it visits engagements: the memo, the campaigns whose
+/// control group holds the visitor, and (when explaining) the verdicts.
+struct Walk {
+    memo: Memo,
+    control: Vec<usize>,
+    explanation: Vec<Explained>,
+}
+
+impl Walk {
+    /// R-D1..R-D3 for engagement `index` of a zone: a candidate, or (when explaining) a verdict.
+    fn consider(&mut self, snap: &Snapshot, input: &Inputs<'_>, index: usize) -> Option<Candidate> {
+        let e = snap.engagements.get(index)?;
+        match self.gate(snap, input, e) {
+            Ok((state, class)) => Some(Candidate {
+                index,
+                state,
+                class,
+                priority: snap
+                    .campaign_of(e)
+                    .map_or(Priority::Low, |c| c.spec.priority),
+            }),
+            Err(x) => {
+                if input.explain {
+                    let (rule, reason) = x.explain(snap, input.now, e);
+                    self.explanation
+                        .push(explained(snap, e, Verdict::Excluded { rule, reason }));
+                }
+                None
+            }
+        }
+    }
+
+    /// R-D1..R-D3 for one web engagement, in the order the explanation names the first rule
+    /// that failed: `Ok` with its state and class when it is a candidate.
+    fn gate(
+        &mut self,
+        snap: &Snapshot,
+        input: &Inputs<'_>,
+        e: &Engagement,
+    ) -> Result<(AgentState, Class), Exclusion> {
+        if !e.spec.enabled {
+            return Err(Exclusion::Disabled);
+        }
+        let page_ok = e
+            .entry_point
+            .is_some_and(|i| self.memo.page_matches(snap, input, i));
+        if !page_ok {
+            return Err(Exclusion::EntryPoint);
+        }
+        if e.spec.authenticated && !input.visitor.authenticated {
+            return Err(Exclusion::Authenticated);
+        }
+        self.memo
+            .campaign(snap, input, e.campaign, &mut self.control)?;
+        if !self.memo.holds(snap, input, &e.behavior) {
+            return Err(Exclusion::Behavior);
+        }
+        let agents = self.memo.agents(snap, e, input.availability);
+        let r = engagement_state(
+            e.spec.channel,
+            e.spec.states,
+            e.spec.ignore_max_wait,
+            agents,
+        );
+        if !r.shown {
+            return Err(Exclusion::State(r.agents));
+        }
+        Ok((r.state, Class::of(e.spec.channel, r.state)))
+    }
+}

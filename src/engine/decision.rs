@@ -1,0 +1,367 @@
+//! The decision a tag request gets (R-D4's field list) and its trace (R-P3): every engagement
+//! considered gets a [`Verdict`], and explain shows the same verdicts that decided, so the two
+//! cannot drift apart. Also the assembly of one decision: candidates ([`evaluate`]), the
+//! visit's rules and arbitration ([`VisitState::decide`]), then what the tag needs.
+
+use super::agent::AgentState;
+use super::arbitrate::Class;
+use super::candidate::{evaluate, Evaluation, Inputs};
+use super::snapshot::{Engagement, Priority, SkillRef, Snapshot};
+use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone};
+use super::visitor::Visitor;
+use super::zone::Channel;
+use serde::{Deserialize, Serialize};
+
+/// A SPEC rule, as verdicts name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rule {
+    /// Candidates: enabled, web, entry point, audience, behaviour, authentication.
+    #[serde(rename = "R-D1")]
+    D1,
+    /// The campaign's time frame.
+    #[serde(rename = "R-D2")]
+    D2,
+    /// Agent state.
+    #[serde(rename = "R-D3")]
+    D3,
+    /// Zones: holding, arbitration, zone not on the page.
+    #[serde(rename = "R-D4")]
+    D4,
+    /// Control groups.
+    #[serde(rename = "R-D5")]
+    D5,
+    /// Proactive caps.
+    #[serde(rename = "R-D6")]
+    D6,
+    /// Declines.
+    #[serde(rename = "R-D7")]
+    D7,
+}
+
+impl Rule {
+    /// The rule id, e.g. `R-D4`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::D1 => "R-D1",
+            Rule::D2 => "R-D2",
+            Rule::D3 => "R-D3",
+            Rule::D4 => "R-D4",
+            Rule::D5 => "R-D5",
+            Rule::D6 => "R-D6",
+            Rule::D7 => "R-D7",
+        }
+    }
+}
+
+/// What happened to one engagement in a decision (R-P3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum Verdict {
+    /// Excluded by the first rule that failed.
+    Excluded {
+        /// The SPEC rule.
+        rule: Rule,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A candidate that another engagement beat in its zone.
+    Lost {
+        /// The zone.
+        zone: String,
+        /// Why it lost, e.g. the winner and the step of R-D4 that decided.
+        reason: String,
+    },
+    /// Shown in its zone.
+    Won {
+        /// The zone.
+        zone: String,
+        /// Preference class it won in.
+        class: Class,
+        /// Priority tier drawn.
+        tier: Priority,
+        /// The tier draw in `[0, 1)` and the tie draw in `[0, 1)`, both sticky per visit.
+        draws: [f64; 2],
+    },
+}
+
+/// An engagement's verdict, for the explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explained {
+    /// Campaign id.
+    pub campaign_id: String,
+    /// Engagement id.
+    pub engagement_id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// Control-group membership of the visitor (R-D5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlGroups {
+    /// In the account control group: no engagement at all.
+    pub account: bool,
+    /// Campaigns that had a candidate for this page and hold the visitor in their control group.
+    pub campaigns: Vec<String>,
+}
+
+/// The skill data the tag needs to open a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkillInfo {
+    /// Skill id.
+    pub id: String,
+    /// Skill name.
+    pub name: String,
+}
+
+/// One engagement to show (R-D4's field list).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shown {
+    /// Zone id: `left`, `right`, `proactive`, `embedded:{div}`.
+    pub zone_id: String,
+    /// Campaign id.
+    pub campaign_id: String,
+    /// Engagement id.
+    pub engagement_id: String,
+    /// Engagement revision.
+    pub engagement_revision: u32,
+    /// Engagement name.
+    pub engagement_name: String,
+    /// lpTag engagementType code.
+    pub engagement_type: u8,
+    /// Format name.
+    pub format: &'static str,
+    /// Channel.
+    pub channel: Channel,
+    /// lpTag conversationType: 0 chat, 1 messaging; absent for content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_type: Option<u8>,
+    /// State code: 1 online, 2 offline, 4 busy.
+    pub state: u8,
+    /// State name.
+    pub state_name: &'static str,
+    /// `campaignId_engagementId_revision`.
+    pub conf_key: String,
+    /// Fresh id of this display, for events (R-D9).
+    pub context_id: String,
+    /// Skill, when the engagement follows one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill: Option<SkillInfo>,
+    /// Conversation language.
+    pub language: String,
+    /// Window configuration id.
+    pub window_id: String,
+    /// Where the window sends visitors when no agent can take them.
+    pub offline_survey_url: String,
+    /// Button refresh interval (R-D8), when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_seconds: Option<u16>,
+    /// Proactive format (counts against caps, R-D6).
+    pub proactive: bool,
+    /// Click-to-call: the worker link the click goes through (R-C2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub click_url: Option<String>,
+}
+
+/// A decision for one tag request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// Snapshot revision decided on.
+    pub revision: u64,
+    /// Control-group membership.
+    pub control_groups: ControlGroups,
+    /// At most one engagement per zone, in the order the zones were asked for.
+    pub engagements: Vec<Shown>,
+    /// Per-engagement verdicts; filled only when asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanation: Vec<Explained>,
+}
+
+/// The fields the tag needs for one shown engagement (R-D4).
+pub fn shown(
+    snap: &Snapshot,
+    e: &Engagement,
+    zone: &str,
+    state: AgentState,
+    context_id: String,
+) -> Shown {
+    let campaign_id = snap.campaign_of(e).map_or("", |c| c.spec.id.as_str());
+    let skill = match e.skill {
+        SkillRef::One(i) if e.spec.channel.is_conversation() => {
+            snap.skills.get(i).map(|s| SkillInfo {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            })
+        }
+        _ => None,
+    };
+    let format = e.spec.format;
+    Shown {
+        zone_id: zone.to_string(),
+        campaign_id: campaign_id.to_string(),
+        engagement_id: e.spec.id.clone(),
+        engagement_revision: e.spec.revision,
+        engagement_name: e.spec.name.clone(),
+        engagement_type: format.map_or(0, |f| f.code()),
+        format: format.map_or("", |f| f.name()),
+        channel: e.spec.channel,
+        conversation_type: match e.spec.channel {
+            Channel::Chat => Some(0),
+            Channel::Messaging => Some(1),
+            _ => None,
+        },
+        state: state.code(),
+        state_name: state.name(),
+        conf_key: e.conf_key(campaign_id),
+        context_id,
+        skill,
+        language: e.spec.language.clone(),
+        window_id: e.spec.window.id.clone(),
+        offline_survey_url: e.offline_survey_url.clone(),
+        refresh_seconds: e.spec.refresh_seconds,
+        proactive: e.is_proactive(),
+        click_url: None,
+    }
+}
+
+/// The verdict of engagement `e`, with its ids.
+pub(super) fn explained(snap: &Snapshot, e: &Engagement, verdict: Verdict) -> Explained {
+    Explained {
+        campaign_id: snap
+            .campaign_of(e)
+            .map_or(String::new(), |c| c.spec.id.clone()),
+        engagement_id: e.spec.id.clone(),
+        verdict,
+    }
+}
+
+/// Adds a verdict for every engagement not yet explained: offsite ones, and web ones whose
+/// zone is not on the page (R-P3).
+pub fn explain_rest(snap: &Snapshot, explanation: &mut Vec<Explained>) {
+    for e in &snap.engagements {
+        if explanation.iter().any(|x| x.engagement_id == e.spec.id) {
+            continue;
+        }
+        let (rule, reason) = match &e.zone {
+            None => (
+                Rule::D1,
+                "offsite engagement: decided at click time (R-O1)".to_string(),
+            ),
+            Some(z) => (Rule::D4, format!("zone {z} is not on this page")),
+        };
+        explanation.push(explained(snap, e, Verdict::Excluded { rule, reason }));
+    }
+}
+
+/// What the visit is asked: the evaluation's candidates with what the visit rules need. The
+/// page and attributes the visit keeps for click-to-call are added by [`VisitRequest::keep_page`].
+pub fn visit_request(
+    snap: &Snapshot,
+    eval: &Evaluation,
+    visitor: &Visitor,
+    page_id: &str,
+    now_ms: u64,
+    explain: bool,
+) -> VisitRequest {
+    let account = &snap.account.spec;
+    let zones = eval
+        .zones
+        .iter()
+        .map(|zc| VisitZone {
+            zone: zc.zone.to_string(),
+            candidates: zc
+                .candidates
+                .iter()
+                .filter_map(|c| {
+                    let e = snap.engagements.get(c.index)?;
+                    let campaign = snap.campaign_of(e)?;
+                    Some(VisitCandidate {
+                        engagement_id: e.spec.id.clone(),
+                        campaign_id: campaign.spec.id.clone(),
+                        priority: c.priority,
+                        class: c.class,
+                        state: c.state,
+                        proactive: e.is_proactive(),
+                        conversation: e.spec.channel.is_conversation(),
+                        line_of_business: campaign.spec.line_of_business.clone(),
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    VisitRequest {
+        account: account.id.clone(),
+        visitor_id: visitor.visitor_id.clone(),
+        visit_id: visitor.visit_id.clone(),
+        page_id: page_id.to_string(),
+        now_ms,
+        page_url: String::new(),
+        attributes: serde_json::Value::Null,
+        policy: VisitPolicy {
+            caps: account.proactive_caps,
+            decline: account.invite_after_decline,
+            weights: account.priority_weights,
+            timeout_minutes: account.visit_timeout_minutes,
+        },
+        zones,
+        explain,
+    }
+}
+
+/// The decision from the visit's answer; engagements no longer in the snapshot are dropped.
+/// When explaining, the evaluation's and the visit's verdicts are merged (R-P3).
+pub fn decision(snap: &Snapshot, eval: Evaluation, answer: VisitAnswer, explain: bool) -> Decision {
+    let engagements = answer
+        .chosen
+        .into_iter()
+        .filter_map(|c| {
+            let e = snap.engagement(&c.engagement_id)?;
+            Some(shown(snap, e, &c.zone, c.state, c.context_id))
+        })
+        .collect();
+    let mut explanation = Vec::new();
+    if explain {
+        explanation = eval.explanation;
+        explanation.extend(answer.verdicts);
+        explain_rest(snap, &mut explanation);
+    }
+    Decision {
+        revision: snap.revision,
+        control_groups: eval.control_groups,
+        engagements,
+        explanation,
+    }
+}
+
+/// Decides on a visit that holds nothing yet: the visit rules on an empty visit. This is the
+/// stateless preview (`?visit=0`) and, with proactive candidates removed, the fail-safe when
+/// the visit's object cannot be reached (caps and declines cannot be checked).
+pub fn on_empty_visit(
+    snap: &Snapshot,
+    eval: Evaluation,
+    mut req: VisitRequest,
+    proactive: bool,
+    new_id: &mut dyn FnMut() -> String,
+) -> Decision {
+    if !proactive {
+        for z in &mut req.zones {
+            z.candidates.retain(|c| !c.proactive);
+        }
+    }
+    let explain = req.explain;
+    let answer = VisitState::default().decide(&req, new_id);
+    decision(snap, eval, answer, explain)
+}
+
+/// Decides a tag request without visit state, through the same path the tag's requests take
+/// (candidates, then the visit rules on an empty visit). `new_id` makes each context id.
+pub fn decide(snap: &Snapshot, input: &Inputs<'_>, new_id: &mut dyn FnMut() -> String) -> Decision {
+    let eval = evaluate(snap, input);
+    let now_ms = u64::try_from(input.now.as_millisecond()).unwrap_or(0);
+    let req = visit_request(snap, &eval, input.visitor, "", now_ms, input.explain);
+    on_empty_visit(snap, eval, req, true, new_id)
+}

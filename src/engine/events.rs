@@ -1,0 +1,139 @@
+//! Lifecycle events (R-D9): the lpTag event names and what each does to the visit. Idempotent
+//! per (context, event): the context remembers the events it has applied.
+
+use super::visit::VisitState;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Most contexts one visit keeps for events; past it the oldest page's are no longer needed.
+pub const MAX_CONTEXTS: u32 = 10_000;
+
+/// The lpTag lifecycle events (R-D9), named as the tag sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventName {
+    /// Display flow started.
+    Start,
+    /// Rendered, about to display.
+    OfferDisplay,
+    /// Displayed.
+    OfferImpression,
+    /// Accepted.
+    OfferClick,
+    /// Display duration ran out.
+    OfferTimeout,
+    /// Closed by the visitor.
+    OfferDeclined,
+    /// Removed from the page.
+    OfferRemove,
+}
+
+impl EventName {
+    /// Every event, in lifecycle order.
+    pub const ALL: [EventName; 7] = [
+        EventName::Start,
+        EventName::OfferDisplay,
+        EventName::OfferImpression,
+        EventName::OfferClick,
+        EventName::OfferTimeout,
+        EventName::OfferDeclined,
+        EventName::OfferRemove,
+    ];
+
+    /// The name as the tag sends it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventName::Start => "START",
+            EventName::OfferDisplay => "OFFER_DISPLAY",
+            EventName::OfferImpression => "OFFER_IMPRESSION",
+            EventName::OfferClick => "OFFER_CLICK",
+            EventName::OfferTimeout => "OFFER_TIMEOUT",
+            EventName::OfferDeclined => "OFFER_DECLINED",
+            EventName::OfferRemove => "OFFER_REMOVE",
+        }
+    }
+}
+
+/// What one context id stands for, kept for events (R-D9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextRecord {
+    /// Engagement id.
+    pub engagement_id: String,
+    /// Zone.
+    pub zone: String,
+    /// Proactive format.
+    pub proactive: bool,
+    /// Conversation rather than content.
+    pub conversation: bool,
+    /// Line of business.
+    #[serde(default)]
+    pub line_of_business: Option<String>,
+    /// Names of the events applied for this context (strings, as stored: one set type for
+    /// the whole worker keeps the wasm smaller).
+    #[serde(default)]
+    pub events: BTreeSet<String>,
+}
+
+impl VisitState {
+    /// R-D9: applies one event for a context; `false` when (context, event) was seen before.
+    /// Impressions, clicks and declines change what the visit shows next (R-D7).
+    pub fn apply_event(
+        &mut self,
+        context_id: &str,
+        record: &mut ContextRecord,
+        event: EventName,
+    ) -> bool {
+        if !record.events.insert(event.name().to_string()) {
+            return false;
+        }
+        *self.events.entry(event.name().to_string()).or_default() += 1;
+        let id = &record.engagement_id;
+        match event {
+            EventName::OfferImpression => *self.impressions.entry(id.clone()).or_default() += 1,
+            EventName::OfferClick => {
+                self.accepted.insert(id.clone());
+            }
+            EventName::OfferDeclined => {
+                self.declined.insert(id.clone());
+                if record.proactive {
+                    let d = &mut self.declined_proactive;
+                    if record.conversation {
+                        d.conversation = true;
+                        if let Some(lob) = &record.line_of_business {
+                            d.lines_of_business.insert(lob.clone());
+                        }
+                    } else {
+                        d.content = true;
+                    }
+                }
+                self.held.retain(|_, h| h.context_id != context_id);
+            }
+            EventName::Start
+            | EventName::OfferDisplay
+            | EventName::OfferTimeout
+            | EventName::OfferRemove => {}
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R-D9: names read and write exactly as lpTag sends them; anything else is refused.
+    #[test]
+    fn r_d9_event_names_round_trip() {
+        for e in EventName::ALL {
+            let text = format!("\"{}\"", e.name());
+            assert_eq!(
+                serde_json::to_string(&e).ok().as_deref(),
+                Some(text.as_str())
+            );
+            assert_eq!(serde_json::from_str::<EventName>(&text).ok(), Some(e));
+        }
+        assert!(serde_json::from_str::<EventName>("\"offer_click\"").is_err());
+        assert!(serde_json::from_str::<EventName>("\"OFFER_HOVER\"").is_err());
+    }
+}

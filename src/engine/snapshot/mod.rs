@@ -1,0 +1,221 @@
+//! The published campaign snapshot (R-P1): its JSON shape ([`spec`]), how a document is read
+//! ([`read`]) and validated ([`validate`]) — which reports every problem, not the first — and
+//! the compiled, indexed form that decisions run on (this module).
+
+mod read;
+pub mod spec;
+mod validate;
+
+pub use read::compile;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub(crate) use read::TypedDoc;
+pub use spec::*;
+pub use validate::{check_https_url, Problem};
+
+/// The scope name of the account control group's draw (campaign groups use the campaign id).
+pub const ACCOUNT_SCOPE: &str = "account";
+
+use super::condition::{Condition, SavedGroups};
+use super::draw::ControlGroup;
+use super::entry_point::EntryPoint;
+use super::schedule::TimeFrame;
+use super::zone::{Format, Zone};
+use std::collections::HashMap;
+
+/// Account settings, compiled.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The published settings.
+    pub spec: AccountSpec,
+    /// The account control group (R-D5).
+    pub control: ControlGroup,
+}
+
+/// Which skill a conversation engagement follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkillRef {
+    /// The best state over all skills.
+    All,
+    /// One skill, by index into [`Snapshot::skills`].
+    One(usize),
+}
+
+/// A compiled campaign.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    /// The published fields (engagements excluded).
+    pub spec: CampaignSpec,
+    /// Compiled time frame.
+    pub time_frame: TimeFrame,
+    /// Compiled target audience.
+    pub audience: Condition,
+    /// The campaign control group (R-D5).
+    pub control: ControlGroup,
+    /// Index of its time zone in [`Snapshot::time_zones`].
+    pub time_zone: usize,
+}
+
+/// A compiled engagement.
+#[derive(Debug, Clone)]
+pub struct Engagement {
+    /// The published fields.
+    pub spec: EngagementSpec,
+    /// Index into [`Snapshot::campaigns`].
+    pub campaign: usize,
+    /// Skill followed.
+    pub skill: SkillRef,
+    /// Index into [`Snapshot::entry_points`] (web only).
+    pub entry_point: Option<usize>,
+    /// The zone it shows in (web only).
+    pub zone: Option<Zone>,
+    /// Compiled behavioural conditions.
+    pub behavior: Condition,
+    /// Window offline survey, with the account default applied.
+    pub offline_survey_url: String,
+}
+
+impl Engagement {
+    /// `campaignId_engagementId_revision`, the key the tag uses.
+    pub fn conf_key(&self, campaign_id: &str) -> String {
+        format!("{campaign_id}_{}_{}", self.spec.id, self.spec.revision)
+    }
+
+    /// Proactive web formats count against proactive caps.
+    pub fn is_proactive(&self) -> bool {
+        self.spec.format.is_some_and(Format::is_proactive)
+    }
+}
+
+/// A validated, compiled, indexed snapshot: parsed once per revision, then shared by requests.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Revision assigned at publish time.
+    pub revision: u64,
+    /// Account settings.
+    pub account: Account,
+    /// Saved groups for `$inGroup`.
+    pub saved_groups: SavedGroups,
+    /// Skills.
+    pub skills: Vec<Skill>,
+    /// Entry points.
+    pub entry_points: Vec<EntryPoint>,
+    /// Campaigns.
+    pub campaigns: Vec<Campaign>,
+    /// All engagements of all campaigns.
+    pub engagements: Vec<Engagement>,
+    /// Distinct time zones of the campaigns' time frames.
+    pub time_zones: Vec<String>,
+    /// Distinct audience and behaviour conditions ([`Condition::slot`]).
+    pub condition_slots: usize,
+    by_zone: HashMap<Zone, Vec<usize>>,
+    /// Per zone, its engagements grouped by entry point, so that a decision visits only the
+    /// engagements of entry points that match the page.
+    by_zone_entry_point: HashMap<Zone, Vec<(usize, Vec<usize>)>>,
+    /// Each engagement's position in the stable (campaign id, engagement id) order.
+    rank: Vec<u32>,
+    by_id: HashMap<String, usize>,
+    skill_by_id: HashMap<String, usize>,
+}
+
+impl Snapshot {
+    /// A snapshot with no campaigns: what an account decides on while its stored snapshot
+    /// cannot be read (every decision is "no engagements"; the platform says why).
+    pub fn empty(account_id: &str, revision: u64) -> Snapshot {
+        Snapshot {
+            revision,
+            account: Account {
+                control: ControlGroup::new(account_id, ACCOUNT_SCOPE, 0),
+                spec: AccountSpec {
+                    id: account_id.to_string(),
+                    name: String::new(),
+                    time_zone: "UTC".to_string(),
+                    control_group_percent: 0,
+                    priority_weights: PriorityWeights::default(),
+                    proactive_caps: ProactiveCaps::default(),
+                    invite_after_decline: DeclinePolicy::default(),
+                    visit_timeout_minutes: thirty(),
+                    default_offline_survey_url: String::new(),
+                    inactive_engagement: InactiveTarget::default(),
+                    allowed_origins: None,
+                },
+            },
+            saved_groups: SavedGroups::new(),
+            skills: Vec::new(),
+            entry_points: Vec::new(),
+            campaigns: Vec::new(),
+            engagements: Vec::new(),
+            time_zones: Vec::new(),
+            condition_slots: 0,
+            by_zone: HashMap::new(),
+            by_zone_entry_point: HashMap::new(),
+            rank: Vec::new(),
+            by_id: HashMap::new(),
+            skill_by_id: HashMap::new(),
+        }
+    }
+
+    /// Web engagements that show in a zone, in a stable order (campaign id, engagement id).
+    pub fn in_zone(&self, zone: &Zone) -> &[usize] {
+        self.by_zone.get(zone).map_or(&[], Vec::as_slice)
+    }
+
+    /// A zone's web engagements grouped by entry point index.
+    pub fn in_zone_by_entry_point(&self, zone: &Zone) -> &[(usize, Vec<usize>)] {
+        self.by_zone_entry_point
+            .get(zone)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// An engagement's position in the stable (campaign id, engagement id) order.
+    pub fn rank(&self, index: usize) -> u32 {
+        self.rank.get(index).copied().unwrap_or(u32::MAX)
+    }
+
+    /// An engagement by id.
+    pub fn engagement(&self, id: &str) -> Option<&Engagement> {
+        self.by_id.get(id).and_then(|&i| self.engagements.get(i))
+    }
+
+    /// A skill by id.
+    pub fn skill(&self, id: &str) -> Option<&Skill> {
+        self.skill_by_id.get(id).and_then(|&i| self.skills.get(i))
+    }
+
+    /// The campaign an engagement belongs to.
+    pub fn campaign_of(&self, e: &Engagement) -> Option<&Campaign> {
+        self.campaigns.get(e.campaign)
+    }
+}
+
+fn index(mut s: Snapshot) -> Snapshot {
+    let mut order: Vec<usize> = (0..s.engagements.len()).collect();
+    let key = |i: &usize| {
+        s.engagements.get(*i).map(|e| {
+            let campaign = s
+                .campaigns
+                .get(e.campaign)
+                .map_or("", |c| c.spec.id.as_str());
+            (campaign, e.spec.id.as_str())
+        })
+    };
+    order.sort_by(|a, b| key(a).cmp(&key(b)));
+    s.rank = vec![0; s.engagements.len()];
+    for (rank, i) in order.into_iter().enumerate() {
+        if let Some(r) = s.rank.get_mut(i) {
+            *r = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        let Some(e) = s.engagements.get(i) else {
+            continue;
+        };
+        s.by_id.insert(e.spec.id.clone(), i);
+        if let (Source::Web, Some(zone), Some(ep)) = (e.spec.source, &e.zone, e.entry_point) {
+            s.by_zone.entry(zone.clone()).or_default().push(i);
+            let groups = s.by_zone_entry_point.entry(zone.clone()).or_default();
+            match groups.iter_mut().find(|(g, _)| *g == ep) {
+                Some((_, list)) => list.push(i),
+                None => groups.push((ep, vec![i])),
+            }
+        }
+    }
+    s
+}

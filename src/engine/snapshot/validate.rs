@@ -1,0 +1,494 @@
+//! Snapshot validation (R-P1): every problem is collected with its JSON path, then the parts
+//! are compiled into the model decisions run on.
+
+use super::read::{Part, Parts};
+use super::spec::*;
+use super::*;
+use crate::engine::condition::ConditionProblem;
+use crate::engine::draw::ControlGroup;
+use crate::engine::zone::{valid_div_id, Channel, Side};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+/// One thing wrong with a snapshot, located by a JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Where, e.g. `campaigns[2].engagements[0].skill`.
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Problems collected while compiling, with the current JSON path.
+struct Checker {
+    problems: Vec<Problem>,
+    /// Distinct conditions seen, by their JSON text: each gets one memo slot.
+    condition_slots: HashMap<String, usize>,
+}
+
+impl Checker {
+    fn add(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Adds problems of a nested compiler, given as `field: message` relative to `prefix`.
+    fn nested(&mut self, prefix: &str, problems: Vec<String>) {
+        for p in problems {
+            let (field, message) = p.split_once(": ").unwrap_or(("", p.as_str()));
+            self.add(&format!("{prefix}.{field}"), message);
+        }
+    }
+
+    /// A part that was read, or its problem recorded at `path`.
+    fn part<T>(&mut self, path: &str, part: Part<T>) -> Option<T> {
+        part.map_err(|e| self.add(path, e)).ok()
+    }
+
+    fn id(&mut self, path: &str, id: &str, seen: &mut HashSet<String>) {
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !ok {
+            self.add(path, "ids are 1-64 characters of A-Z a-z 0-9 - _ .");
+        }
+        if !seen.insert(id.to_string()) {
+            self.add(path, format!("duplicate id \"{id}\""));
+        }
+    }
+
+    fn percent(&mut self, path: &str, p: u8) {
+        if p > 25 || !p.is_multiple_of(5) {
+            self.add(path, "must be 0, 5, 10, 15, 20 or 25");
+        }
+    }
+
+    fn url(&mut self, path: &str, text: &str) {
+        if let Err(e) = check_https_url(text) {
+            self.add(path, e);
+        }
+    }
+
+    fn condition(&mut self, path: &str, v: Option<&Value>) -> Condition {
+        let Some(v) = v else {
+            return Condition::always();
+        };
+        let mut problems: Vec<ConditionProblem> = Vec::new();
+        let c = Condition::compile(v, &mut problems);
+        for p in problems {
+            self.add(&format!("{path}.{}", p.at), p.message);
+        }
+        // Object keys are ordered, so identical conditions have identical text.
+        let next = self.condition_slots.len();
+        let slot = *self.condition_slots.entry(v.to_string()).or_insert(next);
+        c.with_slot(slot)
+    }
+}
+
+/// R-O5 / R-P1: a URL the worker may redirect to must be absolute https, with a host, no
+/// credentials and no control characters, at most 2,048 bytes.
+pub fn check_https_url(text: &str) -> Result<url::Url, String> {
+    if text.len() > 2048 {
+        return Err("URL longer than 2048 bytes".to_string());
+    }
+    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("URL contains whitespace or control characters".to_string());
+    }
+    let u = url::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if u.scheme() != "https" {
+        return Err("URL must use https".to_string());
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("URL must name a host".to_string());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("URL must not carry credentials".to_string());
+    }
+    Ok(u)
+}
+/// Validates the parts and compiles them into a snapshot.
+pub(super) fn build(
+    parts: Parts,
+    account_id: &str,
+    revision: u64,
+) -> Result<Snapshot, Vec<Problem>> {
+    let mut c = Checker {
+        problems: Vec::new(),
+        condition_slots: HashMap::new(),
+    };
+    if parts.schema_version != SCHEMA_VERSION {
+        c.add("schemaVersion", format!("must be {SCHEMA_VERSION}"));
+    }
+    let account: Option<AccountSpec> = c.part("account", parts.account);
+    if let Some(a) = &account {
+        check_account(&mut c, a, account_id);
+    }
+    let saved_groups: SavedGroups = c
+        .part("savedGroups", parts.saved_groups)
+        .unwrap_or_default();
+
+    let mut seen = HashSet::new();
+    let mut skills = Vec::new();
+    for (i, part) in parts.skills.into_iter().enumerate() {
+        let path = format!("skills[{i}]");
+        if let Some(s) = c.part(&path, part) {
+            c.id(&format!("{path}.id"), &s.id, &mut seen);
+            skills.push(s);
+        }
+    }
+    let skill_by_id: HashMap<String, usize> = skills
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+
+    let mut seen = HashSet::new();
+    let mut entry_points = Vec::new();
+    for (i, part) in parts.entry_points.into_iter().enumerate() {
+        let path = format!("entryPoints[{i}]");
+        if let Some(spec) = c.part(&path, part) {
+            c.id(&format!("{path}.id"), &spec.id, &mut seen);
+            let mut problems = Vec::new();
+            entry_points.push(EntryPoint::compile(&spec, &mut problems));
+            c.nested(&path, problems);
+        }
+    }
+    let ep_by_id: HashMap<&str, usize> = entry_points
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.as_str(), i))
+        .collect();
+
+    if parts.campaigns.len() > MAX_CAMPAIGNS {
+        c.add("campaigns", format!("more than {MAX_CAMPAIGNS} campaigns"));
+    }
+    let tz = account.as_ref().map_or("UTC", |a| a.time_zone.as_str());
+    let mut campaigns = Vec::new();
+    let mut time_zones: Vec<String> = Vec::new();
+    let mut engagements = Vec::new();
+    let mut campaign_ids = HashSet::new();
+    let mut engagement_ids = HashSet::new();
+    for (ci, campaign) in parts.campaigns.into_iter().enumerate() {
+        let path = format!("campaigns[{ci}]");
+        let engagement_parts = c
+            .part(&format!("{path}.engagements"), campaign.engagements)
+            .unwrap_or_default();
+        let Some(spec) = c.part(&path, campaign.spec) else {
+            continue;
+        };
+        c.id(&format!("{path}.id"), &spec.id, &mut campaign_ids);
+        c.percent(
+            &format!("{path}.controlGroupPercent"),
+            spec.control_group_percent,
+        );
+        let mut tf_problems = Vec::new();
+        let time_frame = TimeFrame::compile(&spec.time_frame, tz, &mut tf_problems);
+        c.nested(&format!("{path}.timeFrame"), tf_problems);
+        let audience = c.condition(&format!("{path}.audience"), spec.audience.as_ref());
+        let campaign_index = campaigns.len();
+        for (ei, part) in engagement_parts.into_iter().enumerate() {
+            let epath = format!("{path}.engagements[{ei}]");
+            let Some(e) = c.part(&epath, part) else {
+                continue;
+            };
+            c.id(&format!("{epath}.id"), &e.id, &mut engagement_ids);
+            if let Some(compiled) = compile_engagement(
+                &mut c,
+                &epath,
+                e,
+                campaign_index,
+                &skill_by_id,
+                &ep_by_id,
+                account.as_ref(),
+            ) {
+                engagements.push(compiled);
+            }
+        }
+        if let Some(time_frame) = time_frame {
+            let time_zone = match time_zones.iter().position(|z| z == time_frame.zone_name()) {
+                Some(i) => i,
+                None => {
+                    time_zones.push(time_frame.zone_name().to_string());
+                    time_zones.len() - 1
+                }
+            };
+            campaigns.push(Campaign {
+                control: ControlGroup::new(account_id, &spec.id, spec.control_group_percent),
+                time_zone,
+                spec,
+                time_frame,
+                audience,
+            });
+        }
+    }
+    if engagements.len() > MAX_ENGAGEMENTS {
+        c.add(
+            "campaigns",
+            format!("more than {MAX_ENGAGEMENTS} engagements"),
+        );
+    }
+    let (Some(account), true) = (account, c.problems.is_empty()) else {
+        return Err(c.problems);
+    };
+    Ok(index(Snapshot {
+        revision,
+        account: Account {
+            control: ControlGroup::new(account_id, ACCOUNT_SCOPE, account.control_group_percent),
+            spec: account,
+        },
+        saved_groups,
+        skills,
+        entry_points,
+        campaigns,
+        engagements,
+        time_zones,
+        condition_slots: c.condition_slots.len(),
+        by_zone: HashMap::new(),
+        by_zone_entry_point: HashMap::new(),
+        rank: Vec::new(),
+        by_id: HashMap::new(),
+        skill_by_id,
+    }))
+}
+
+/// An origin as browsers send it (`scheme://host[:port]`, no path), or a `*.` subdomain pattern.
+fn valid_origin(origin: &str) -> bool {
+    let concrete = origin.replacen("://*.", "://wildcard.", 1);
+    let Ok(u) = url::Url::parse(&concrete) else {
+        return false;
+    };
+    let local = matches!(u.host_str(), Some("localhost" | "127.0.0.1"));
+    let scheme_ok = u.scheme() == "https" || (u.scheme() == "http" && local);
+    // The URL library adds a "/" path to an origin; anything more is not an origin.
+    scheme_ok
+        && u.host_str().is_some_and(|h| !h.ends_with('.'))
+        && format!("{}/", concrete.trim_end_matches('/')) == u.as_str()
+        && !concrete.ends_with('/')
+}
+
+fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
+    if a.id != account_id {
+        c.add(
+            "account.id",
+            format!("must be \"{account_id}\", the account published to"),
+        );
+    }
+    if jiff::tz::TimeZone::get(&a.time_zone).is_err() {
+        c.add(
+            "account.timeZone",
+            format!("unknown time zone \"{}\"", a.time_zone),
+        );
+    }
+    c.percent("account.controlGroupPercent", a.control_group_percent);
+    let w = a.priority_weights;
+    if w.high > 100 || w.medium > 100 || w.low > 100 || w.high + w.medium + w.low == 0 {
+        c.add("account.priorityWeights", "weights are 0-100 and not all 0");
+    }
+    for (name, cap) in [
+        ("conversation", a.proactive_caps.conversation),
+        ("content", a.proactive_caps.content),
+    ] {
+        if cap.is_some_and(|n| !(1..=3).contains(&n)) {
+            c.add(
+                &format!("account.proactiveCaps.{name}"),
+                "must be 1, 2, 3 or absent (unlimited)",
+            );
+        }
+    }
+    if !(5..=720).contains(&a.visit_timeout_minutes) {
+        c.add("account.visitTimeoutMinutes", "must be 5-720");
+    }
+    c.url(
+        "account.defaultOfflineSurveyUrl",
+        &a.default_offline_survey_url,
+    );
+    for (i, origin) in a.allowed_origins.iter().flatten().enumerate() {
+        if !valid_origin(origin) {
+            c.add(
+                &format!("account.allowedOrigins[{i}]"),
+                "must be an origin: https://host[:port] or https://*.domain (http only for localhost)",
+            );
+        }
+    }
+    if a.allowed_origins.as_ref().is_some_and(|l| l.len() > 50) {
+        c.add("account.allowedOrigins", "at most 50 origins");
+    }
+    match &a.inactive_engagement {
+        InactiveTarget::Survey { url } | InactiveTarget::LandingPage { url } => {
+            c.url("account.inactiveEngagement.url", url)
+        }
+        InactiveTarget::DefaultSurvey => {}
+    }
+}
+
+fn compile_engagement(
+    c: &mut Checker,
+    path: &str,
+    spec: EngagementSpec,
+    campaign: usize,
+    skills: &HashMap<String, usize>,
+    entry_points: &HashMap<&str, usize>,
+    account: Option<&AccountSpec>,
+) -> Option<Engagement> {
+    let before = c.problems.len();
+    let at = |field: &str| format!("{path}.{field}");
+    if spec.revision == 0 {
+        c.add(&at("revision"), "must be 1 or more");
+    }
+    let skill = match &spec.skill {
+        None => SkillRef::All,
+        Some(id) => match skills.get(id) {
+            Some(&i) => SkillRef::One(i),
+            None => {
+                c.add(&at("skill"), format!("no skill \"{id}\" in skills"));
+                SkillRef::All
+            }
+        },
+    };
+    let format = spec.format;
+    let busy_allowed = spec.source == Source::Web
+        && spec.channel == Channel::Chat
+        && format != Some(Format::Overlay);
+    if spec.states.busy && !busy_allowed {
+        c.add(
+            &at("states.busy"),
+            "busy state is not available for overlay, offsite or messaging engagements",
+        );
+    }
+    if let Some(secs) = spec.refresh_seconds {
+        if !REFRESH_INTERVALS.contains(&secs) {
+            c.add(
+                &at("refreshSeconds"),
+                format!("must be one of {REFRESH_INTERVALS:?}"),
+            );
+        }
+        let refreshable = spec.source == Source::Web
+            && spec.channel == Channel::Chat
+            && !format.is_some_and(Format::is_proactive)
+            && (spec.states.offline || spec.states.busy);
+        if !refreshable {
+            c.add(
+                &at("refreshSeconds"),
+                "refresh is only for web, non-proactive chat engagements with an offline or busy state",
+            );
+        }
+    }
+    match (&spec.click_to_call, spec.channel) {
+        (Some(ctc), Channel::ClickToCall) => c.url(&at("clickToCall.pageUrl"), &ctc.page_url),
+        (None, Channel::ClickToCall) => c.add(
+            &at("clickToCall"),
+            "click-to-call engagements need clickToCall.pageUrl",
+        ),
+        (Some(_), _) => c.add(
+            &at("clickToCall"),
+            "only click-to-call engagements have clickToCall settings",
+        ),
+        (None, _) => {}
+    }
+    if let Some(u) = &spec.window.offline_survey_url {
+        c.url(&at("window.offlineSurveyUrl"), u);
+    }
+    let mut entry_point = None;
+    let mut zone = None;
+    match spec.source {
+        Source::Web => {
+            if spec.offsite.is_some() {
+                c.add(
+                    &at("offsite"),
+                    "only offsite engagements have offsite settings",
+                );
+            }
+            match spec.entry_point.as_deref() {
+                None => c.add(&at("entryPoint"), "web engagements need an entry point"),
+                Some(id) => match entry_points.get(id) {
+                    Some(&i) => entry_point = Some(i),
+                    None => c.add(&at("entryPoint"), format!("no entry point \"{id}\"")),
+                },
+            }
+            zone = match (format, spec.side, spec.embedded_div_id.as_deref()) {
+                (None, _, _) => {
+                    c.add(&at("format"), "web engagements need a format");
+                    None
+                }
+                (Some(Format::SlideOut | Format::Sticky), Some(side), None) => Some(match side {
+                    Side::Left => Zone::Left,
+                    Side::Right => Zone::Right,
+                }),
+                (Some(Format::SlideOut | Format::Sticky), _, _) => {
+                    c.add(
+                        &at("side"),
+                        "slide-out and sticky need a side and no embeddedDivId",
+                    );
+                    None
+                }
+                (Some(Format::Embedded), None, Some(div)) if valid_div_id(div) => {
+                    Some(Zone::Embedded(div.to_string()))
+                }
+                (Some(Format::Embedded), _, _) => {
+                    c.add(
+                        &at("embeddedDivId"),
+                        "embedded needs a div id (1-64 of A-Z a-z 0-9 - _ : .) and no side",
+                    );
+                    None
+                }
+                (Some(_), None, None) => Some(Zone::Proactive),
+                (Some(_), _, _) => {
+                    c.add(
+                        &at("format"),
+                        "proactive formats take no side or embeddedDivId",
+                    );
+                    None
+                }
+            };
+        }
+        Source::Offsite => {
+            match &spec.offsite {
+                None => c.add(
+                    &at("offsite"),
+                    "offsite engagements need offsite.landingUrl",
+                ),
+                Some(o) => c.url(&at("offsite.landingUrl"), &o.landing_url),
+            }
+            if !spec.channel.is_conversation() {
+                c.add(&at("channel"), "offsite engagements are chat or messaging");
+            }
+            if format.is_some() || spec.side.is_some() || spec.embedded_div_id.is_some() {
+                c.add(
+                    &at("format"),
+                    "offsite engagements have no format, side or div",
+                );
+            }
+        }
+    }
+    let behavior = c.condition(&at("behavior"), spec.behavior.as_ref());
+    if c.problems.len() > before {
+        return None;
+    }
+    let offline_survey_url = spec
+        .window
+        .offline_survey_url
+        .clone()
+        .or_else(|| account.map(|a| a.default_offline_survey_url.clone()))
+        .unwrap_or_default();
+    Some(Engagement {
+        spec,
+        campaign,
+        skill,
+        entry_point,
+        zone,
+        behavior,
+        offline_survey_url,
+    })
+}

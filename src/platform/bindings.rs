@@ -1,0 +1,211 @@
+//! Every binding the worker uses, declared once: the KV namespace, and each Durable Object
+//! class with its binding name, its commands (method and path), the name of an instance, and
+//! the typed bodies it takes and answers (in [`crate::api`]). The caller sends a command; the
+//! object parses the same command back. No binding name or object path is written elsewhere.
+
+use crate::api::ApiError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
+
+/// KV namespace of immutable snapshot revisions: `snapshot/{account}/{revision}`.
+pub const SNAPSHOTS: &str = "SNAPSHOTS";
+
+/// KV key of an immutable snapshot revision.
+pub fn snapshot_key(account: &str, revision: u64) -> String {
+    format!("snapshot/{account}/{revision}")
+}
+
+/// KV key of the pointer to the live revision (for tooling; decisions ask the account object).
+pub fn pointer_key(account: &str) -> String {
+    format!("snapshot/{account}/current")
+}
+
+/// A Durable Object class: where it is bound, and the commands it understands.
+pub trait ObjectClass: Sized {
+    /// The binding in wrangler.toml.
+    const BINDING: &'static str;
+    /// Method and path of a command.
+    fn route(&self) -> (Method, String);
+    /// The command a request to the object carries.
+    fn parse(method: &Method, path: &str) -> Option<Self>;
+}
+
+/// Commands of `AccountState`, one object per account (account_do.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Account {
+    /// Live revision and availability → [`crate::api::admin::AccountView`].
+    View,
+    /// Store a revision if the base matches (headers [`ACCOUNT_HEADER`], [`IF_MATCH`]; the
+    /// snapshot text as body) → [`crate::api::admin::PublishAnswer`].
+    Publish,
+    /// Add offsite click counts ([`crate::api::admin::ClickTotals`]).
+    AddClicks,
+    /// Read the click counts → [`crate::api::admin::ClickTotals`].
+    Clicks,
+    /// Replace all availability ([`crate::engine::agent::Availability`]) → `AccountView`.
+    Availability,
+    /// Set one skill's availability ([`crate::engine::agent::SkillAvailability`]) → `AccountView`.
+    SkillAvailability(String),
+}
+
+/// Header carrying the account id to [`Account::Publish`].
+pub const ACCOUNT_HEADER: &str = "X-Account";
+/// Header carrying the base revision to [`Account::Publish`].
+pub const IF_MATCH: &str = "If-Match";
+
+impl ObjectClass for Account {
+    const BINDING: &'static str = "ACCOUNTS";
+
+    fn route(&self) -> (Method, String) {
+        match self {
+            Account::View => (Method::Get, "/state".into()),
+            Account::Publish => (Method::Post, "/publish".into()),
+            Account::AddClicks => (Method::Post, "/clicks".into()),
+            Account::Clicks => (Method::Get, "/clicks".into()),
+            Account::Availability => (Method::Put, "/availability".into()),
+            Account::SkillAvailability(skill) => (Method::Put, format!("/availability/{skill}")),
+        }
+    }
+
+    fn parse(method: &Method, path: &str) -> Option<Account> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        Some(match (method, segments.as_slice()) {
+            (Method::Get, ["state"]) => Account::View,
+            (Method::Post, ["publish"]) => Account::Publish,
+            (Method::Post, ["clicks"]) => Account::AddClicks,
+            (Method::Get, ["clicks"]) => Account::Clicks,
+            (Method::Put, ["availability"]) => Account::Availability,
+            (Method::Put, ["availability", skill]) => Account::SkillAvailability((*skill).into()),
+            _ => return None,
+        })
+    }
+}
+
+/// The account object's instance: one per account.
+pub fn account_instance(account: &str) -> String {
+    account.to_string()
+}
+
+/// Commands of `VisitorSession`, one object per (account, visit) (visit_do.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    /// Apply the visit rules ([`crate::engine::visit::VisitRequest`]) →
+    /// [`crate::engine::visit::VisitAnswer`].
+    Decide,
+    /// Apply events ([`crate::api::events::EventBatch`]) → [`crate::api::events::EventOutcome`].
+    Events,
+    /// Check a click-to-call click ([`crate::api::click_to_call::CallClick`]) →
+    /// [`crate::engine::click_to_call::CallVisit`].
+    CallClick,
+    /// Read the visit → [`crate::engine::visit::VisitState`].
+    Read,
+}
+
+impl ObjectClass for Visit {
+    const BINDING: &'static str = "VISITS";
+
+    fn route(&self) -> (Method, String) {
+        match self {
+            Visit::Decide => (Method::Post, "/decide".into()),
+            Visit::Events => (Method::Post, "/events".into()),
+            Visit::CallClick => (Method::Post, "/call-click".into()),
+            Visit::Read => (Method::Get, "/state".into()),
+        }
+    }
+
+    fn parse(method: &Method, path: &str) -> Option<Visit> {
+        [Visit::Decide, Visit::Events, Visit::CallClick, Visit::Read]
+            .into_iter()
+            .find(|c| c.route() == (method.clone(), path.to_string()))
+    }
+}
+
+/// The visit object's instance for (account, visit).
+pub fn visit_instance(account: &str, visit_id: &str) -> String {
+    format!("{account}:{visit_id}")
+}
+
+/// Commands of `CallSession`, one object per click-to-call call (call_do.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Create the record once ([`crate::engine::click_to_call::CallRecord`]).
+    Create,
+    /// Read it or report a status ([`crate::api::click_to_call::CallOp`]) → `CallRecord`;
+    /// 404 when there is none, 410 after its window.
+    Op,
+}
+
+impl ObjectClass for Call {
+    const BINDING: &'static str = "CALLS";
+
+    fn route(&self) -> (Method, String) {
+        match self {
+            Call::Create => (Method::Put, "/call".into()),
+            Call::Op => (Method::Post, "/call".into()),
+        }
+    }
+
+    fn parse(method: &Method, path: &str) -> Option<Call> {
+        [Call::Create, Call::Op]
+            .into_iter()
+            .find(|c| c.route() == (method.clone(), path.to_string()))
+    }
+}
+
+/// The call object's instance: the account and the first 32 characters of the token's
+/// signature, so a call is found from its token alone.
+pub fn call_instance(account: &str, token: &str) -> String {
+    let sig = token.rsplit('.').next().unwrap_or("");
+    format!("{account}:call:{}", sig.get(..32).unwrap_or(sig))
+}
+
+/// Test builds: the header that makes the visit object throw (docs/api.md).
+pub const TEST_FAULT: &str = "X-Test-Fault";
+
+/// Sends `command` to the object `instance` of its class. Platform failures become
+/// [`ApiError::Unavailable`]; the object's own status is left to the caller.
+pub async fn send<C: ObjectClass>(
+    env: &Env,
+    instance: &str,
+    command: &C,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Result<Response, ApiError> {
+    let fail = |e: worker::Error| ApiError::Unavailable(format!("{}: {e}", C::BINDING));
+    let stub = env
+        .durable_object(C::BINDING)
+        .and_then(|ns| ns.get_by_name(instance))
+        .map_err(fail)?;
+    let (method, path) = command.route();
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    let h = Headers::new();
+    for (k, v) in headers {
+        h.set(k, v).map_err(fail)?;
+    }
+    init.with_headers(h);
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    let req = Request::new_with_init(&format!("https://object{path}"), &init).map_err(fail)?;
+    stub.fetch_with_request(req).await.map_err(fail)
+}
+
+/// [`send`] with a JSON body.
+pub async fn send_json<C: ObjectClass, B: Serialize>(
+    env: &Env,
+    instance: &str,
+    command: &C,
+    body: &B,
+) -> Result<Response, ApiError> {
+    let text = serde_json::to_string(body).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    send(env, instance, command, &[], Some(text)).await
+}
+
+/// Reads an object's JSON answer.
+pub async fn answer<A: DeserializeOwned>(mut resp: Response) -> Result<A, ApiError> {
+    resp.json()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("object answer: {e}")))
+}

@@ -1,0 +1,90 @@
+//! `CallSession`, one Durable Object per click-to-call call (R-C2): the call record the brand
+//! reads and reports statuses to for 6 hours after the first status or the close, then gone.
+//! Its own class, so that a call outlives its visit's idle deletion.
+
+use super::bindings::{Call, ObjectClass};
+use crate::api::click_to_call::CallOp;
+use crate::call_token::deadline_ms;
+use crate::engine::click_to_call::CallRecord;
+use std::time::Duration;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+const RECORD: &str = "call";
+
+/// The per-call Durable Object.
+#[durable_object]
+pub struct CallSession {
+    state: State,
+    #[allow(dead_code)]
+    env: Env,
+}
+
+impl CallSession {
+    /// Creates the record (once) and schedules its deletion after the window.
+    async fn create(&self, mut req: Request) -> Result<Response> {
+        let record: CallRecord = req.json().await?;
+        let storage = self.state.storage();
+        if storage.get::<CallRecord>(RECORD).await?.is_none() {
+            storage.put(RECORD, &record).await?;
+            self.schedule(&record).await?;
+        }
+        Response::empty()
+    }
+
+    async fn schedule(&self, record: &CallRecord) -> Result<()> {
+        let deadline = deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
+        let wait = deadline
+            .saturating_sub(worker::Date::now().as_millis())
+            .max(1_000);
+        self.state
+            .storage()
+            .set_alarm(Duration::from_millis(wait))
+            .await
+    }
+
+    /// Reads the call, or reports a status, while its window is open (410 after).
+    async fn op(&self, mut req: Request) -> Result<Response> {
+        let op: CallOp = req.json().await?;
+        let storage = self.state.storage();
+        let Some(mut record) = storage.get::<CallRecord>(RECORD).await? else {
+            return Response::error("no such call", 404);
+        };
+        if op.now_ms > deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms) {
+            return Response::error("expired", 410);
+        }
+        if let Some(status) = op.status {
+            record.report(status, op.now_ms);
+            storage.put(RECORD, &record).await?;
+            self.schedule(&record).await?;
+        }
+        Response::from_json(&record)
+    }
+}
+
+impl DurableObject for CallSession {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match Call::parse(&req.method(), &req.path()) {
+            Some(Call::Create) => self.create(req).await,
+            Some(Call::Op) => self.op(req).await,
+            None => Response::error("no such call route", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        match storage.get::<CallRecord>(RECORD).await? {
+            Some(call)
+                if worker::Date::now().as_millis()
+                    < deadline_ms(call.issued_ms, call.first_status_ms, call.closed_ms) =>
+            {
+                self.schedule(&call).await?;
+            }
+            _ => storage.delete_all().await?,
+        }
+        Response::empty()
+    }
+}
