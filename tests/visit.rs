@@ -11,10 +11,16 @@ use edge_engage::engine::visit::{
     VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
 };
 
-fn cand(id: &str, class: Class, proactive: bool, conversation: bool, lob: &str) -> VisitCandidate {
+fn cand(
+    id: &str,
+    class: Class,
+    proactive: bool,
+    conversation: bool,
+    lob: &str,
+) -> VisitCandidate<'static> {
     VisitCandidate {
-        engagement_id: id.into(),
-        campaign_id: format!("c-{id}"),
+        engagement_id: id.to_string().into(),
+        campaign_id: format!("c-{id}").into(),
         priority: Priority::High,
         class,
         state: if class == Class::OfflineConversation {
@@ -24,7 +30,7 @@ fn cand(id: &str, class: Class, proactive: bool, conversation: bool, lob: &str) 
         },
         proactive,
         conversation,
-        line_of_business: Some(lob.into()),
+        line_of_business: Some(lob.to_string().into()),
     }
 }
 
@@ -44,8 +50,8 @@ fn req(
     page: &str,
     now_ms: u64,
     policy: &VisitPolicy,
-    zones: Vec<(&str, Vec<VisitCandidate>)>,
-) -> VisitRequest {
+    zones: Vec<(&str, Vec<VisitCandidate<'static>>)>,
+) -> VisitRequest<'static> {
     VisitRequest {
         account: "acme".into(),
         visitor_id: "visitor".into(),

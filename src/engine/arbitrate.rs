@@ -121,9 +121,9 @@ pub fn arbitrate<'c>(
     weights: &PriorityWeights,
     zone: &str,
     visit_id: &str,
-    open: &[&'c VisitCandidate],
+    open: &[&'c VisitCandidate<'_>],
     verdicts: Option<&mut Vec<Explained>>,
-) -> Option<&'c VisitCandidate> {
+) -> Option<&'c VisitCandidate<'c>> {
     let items: Vec<(Class, Priority)> = open.iter().map(|c| (c.class, c.priority)).collect();
     let choice = choose(account, weights, zone, visit_id, &items)?;
     let winner = open.get(choice.index).copied()?;
@@ -143,8 +143,8 @@ pub fn arbitrate<'c>(
                 }
             };
             verdicts.push(Explained {
-                campaign_id: c.campaign_id.clone(),
-                engagement_id: c.engagement_id.clone(),
+                campaign_id: c.campaign_id.to_string(),
+                engagement_id: c.engagement_id.to_string(),
                 verdict,
             });
         }

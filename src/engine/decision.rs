@@ -11,6 +11,7 @@ use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, Visit
 use super::visitor::Visitor;
 use super::zone::Channel;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A SPEC rule, as verdicts name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,14 +260,14 @@ pub fn explain_rest(snap: &Snapshot, explanation: &mut Vec<Explained>) {
 
 /// What the visit is asked: the evaluation's candidates with what the visit rules need. The
 /// page and attributes the visit keeps for click-to-call are added by [`VisitRequest::keep_page`].
-pub fn visit_request(
-    snap: &Snapshot,
+pub fn visit_request<'s>(
+    snap: &'s Snapshot,
     eval: &Evaluation,
     visitor: &Visitor,
     page_id: &str,
     now_ms: u64,
     explain: bool,
-) -> VisitRequest {
+) -> VisitRequest<'s> {
     let account = &snap.account.spec;
     let zones = eval
         .zones
@@ -280,14 +281,18 @@ pub fn visit_request(
                     let e = snap.engagements.get(c.index)?;
                     let campaign = snap.campaign_of(e)?;
                     Some(VisitCandidate {
-                        engagement_id: e.spec.id.clone(),
-                        campaign_id: campaign.spec.id.clone(),
+                        engagement_id: Cow::Borrowed(&e.spec.id),
+                        campaign_id: Cow::Borrowed(&campaign.spec.id),
                         priority: c.priority,
                         class: c.class,
                         state: c.state,
                         proactive: e.is_proactive(),
                         conversation: e.spec.channel.is_conversation(),
-                        line_of_business: campaign.spec.line_of_business.clone(),
+                        line_of_business: campaign
+                            .spec
+                            .line_of_business
+                            .as_deref()
+                            .map(Cow::Borrowed),
                     })
                 })
                 .collect(),
@@ -343,7 +348,7 @@ pub fn decision(snap: &Snapshot, eval: Evaluation, answer: VisitAnswer, explain:
 pub fn on_empty_visit(
     snap: &Snapshot,
     eval: Evaluation,
-    mut req: VisitRequest,
+    mut req: VisitRequest<'_>,
     proactive: bool,
     new_id: &mut dyn FnMut() -> String,
 ) -> Decision {

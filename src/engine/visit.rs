@@ -9,16 +9,19 @@ use super::decision::{Explained, Rule, Verdict};
 use super::events::ContextRecord;
 use super::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A candidate as the visit object sees it.
+/// A candidate as the visit object sees it. The ids borrow the snapshot's when the request is
+/// built in the isolate (no copy per candidate on the decision path); the object reads an
+/// owned one (`VisitCandidate<'static>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VisitCandidate {
+pub struct VisitCandidate<'a> {
     /// Engagement id.
-    pub engagement_id: String,
+    pub engagement_id: Cow<'a, str>,
     /// Campaign id.
-    pub campaign_id: String,
+    pub campaign_id: Cow<'a, str>,
     /// Campaign priority.
     pub priority: Priority,
     /// Preference class.
@@ -31,16 +34,16 @@ pub struct VisitCandidate {
     pub conversation: bool,
     /// The campaign's line of business (R-D7).
     #[serde(default)]
-    pub line_of_business: Option<String>,
+    pub line_of_business: Option<Cow<'a, str>>,
 }
 
 /// One requested zone and its candidates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VisitZone {
+pub struct VisitZone<'a> {
     /// Zone id.
     pub zone: String,
     /// Candidates, in the snapshot's stable order.
-    pub candidates: Vec<VisitCandidate>,
+    pub candidates: Vec<VisitCandidate<'a>>,
 }
 
 /// The account settings visit rules need.
@@ -60,7 +63,7 @@ pub struct VisitPolicy {
 /// What the worker asks the visit object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VisitRequest {
+pub struct VisitRequest<'a> {
     /// Account id.
     pub account: String,
     /// Visitor id.
@@ -80,15 +83,15 @@ pub struct VisitRequest {
     /// Account settings.
     pub policy: VisitPolicy,
     /// Requested zones.
-    pub zones: Vec<VisitZone>,
+    pub zones: Vec<VisitZone<'a>>,
     /// Answer with every candidate's verdict (R-P3).
     #[serde(default)]
     pub explain: bool,
 }
 
-impl VisitRequest {
+impl VisitRequest<'_> {
     /// Adds the page URL and attributes the visit keeps for click-to-call (R-C2).
-    pub fn keep_page(mut self, visitor: &super::visitor::Visitor) -> VisitRequest {
+    pub fn keep_page(mut self, visitor: &super::visitor::Visitor) -> Self {
         self.page_url.clone_from(&visitor.page.url);
         self.attributes.clone_from(&visitor.attributes);
         self
@@ -200,10 +203,10 @@ pub struct VisitAnswer {
     pub fresh: bool,
 }
 
-fn excluded(c: &VisitCandidate, rule: Rule, reason: String) -> Explained {
+fn excluded(c: &VisitCandidate<'_>, rule: Rule, reason: String) -> Explained {
     Explained {
-        campaign_id: c.campaign_id.clone(),
-        engagement_id: c.engagement_id.clone(),
+        campaign_id: c.campaign_id.to_string(),
+        engagement_id: c.engagement_id.to_string(),
         verdict: Verdict::Excluded { rule, reason },
     }
 }
@@ -218,7 +221,7 @@ impl VisitState {
     }
 
     /// R-D6: the proactive cap that keeps `c` away, if one is reached.
-    fn cap_reached(&self, c: &VisitCandidate, caps: &ProactiveCaps) -> Option<String> {
+    fn cap_reached(&self, c: &VisitCandidate<'_>, caps: &ProactiveCaps) -> Option<String> {
         if !c.proactive {
             return None;
         }
@@ -237,8 +240,12 @@ impl VisitState {
 
     /// R-D7: why a decline earlier in the visit keeps `c` away: the visitor closed it, or a
     /// proactive decline and the account's invite-after-decline policy.
-    fn declined_rule(&self, c: &VisitCandidate, policy: &DeclinePolicy) -> Option<&'static str> {
-        if self.declined.contains(&c.engagement_id) {
+    fn declined_rule(
+        &self,
+        c: &VisitCandidate<'_>,
+        policy: &DeclinePolicy,
+    ) -> Option<&'static str> {
+        if self.declined.contains(c.engagement_id.as_ref()) {
             return Some("the visitor closed it earlier in this visit");
         }
         if !c.proactive {
@@ -249,7 +256,7 @@ impl VisitState {
             let other_lob = policy.other_line_of_business
                 && c.line_of_business
                     .as_ref()
-                    .is_some_and(|l| !d.lines_of_business.contains(l));
+                    .is_some_and(|l| !d.lines_of_business.contains(l.as_ref()));
             if !other_lob {
                 return Some("a proactive conversation invite was declined in this visit");
             }
@@ -261,7 +268,7 @@ impl VisitState {
     }
 
     /// The visit rules for one candidate: `Some` with the rule and why when it is kept away.
-    fn visit_rule(&self, c: &VisitCandidate, policy: &VisitPolicy) -> Option<(Rule, String)> {
+    fn visit_rule(&self, c: &VisitCandidate<'_>, policy: &VisitPolicy) -> Option<(Rule, String)> {
         if let Some(why) = self.declined_rule(c, &policy.decline) {
             return Some((Rule::D7, why.to_string()));
         }
@@ -269,7 +276,7 @@ impl VisitState {
     }
 
     /// R-D6: counts a proactive display against the visit's caps.
-    fn count_display(&mut self, c: &VisitCandidate) {
+    fn count_display(&mut self, c: &VisitCandidate<'_>) {
         if c.proactive {
             let d = &mut self.proactive_displays;
             let n = if c.conversation {
@@ -282,7 +289,7 @@ impl VisitState {
     }
 
     /// Starts the request: a fresh visit after the idle timeout, activity times, the page.
-    fn touch(&mut self, req: &VisitRequest) -> bool {
+    fn touch(&mut self, req: &VisitRequest<'_>) -> bool {
         let fresh = self.expired(req.now_ms);
         if fresh {
             *self = VisitState::default();
@@ -320,7 +327,7 @@ impl VisitState {
     /// step (the object's input gate makes that atomic).
     pub fn decide(
         &mut self,
-        req: &VisitRequest,
+        req: &VisitRequest<'_>,
         new_id: &mut dyn FnMut() -> String,
     ) -> VisitAnswer {
         let fresh = self.touch(req);
@@ -341,7 +348,7 @@ impl VisitState {
                     for c in vz
                         .candidates
                         .iter()
-                        .filter(|c| c.engagement_id != h.engagement_id)
+                        .filter(|c| c.engagement_id != h.engagement_id.as_str())
                     {
                         let reason = format!(
                             "zone is held by {} until the visitor navigates",
@@ -353,7 +360,7 @@ impl VisitState {
                 continue;
             }
             self.held.remove(&vz.zone);
-            let mut open: Vec<&VisitCandidate> = Vec::with_capacity(vz.candidates.len());
+            let mut open: Vec<&VisitCandidate<'_>> = Vec::with_capacity(vz.candidates.len());
             for c in &vz.candidates {
                 match self.visit_rule(c, &req.policy) {
                     Some((rule, why)) if req.explain => {
@@ -380,7 +387,7 @@ impl VisitState {
             self.held.insert(
                 vz.zone.clone(),
                 Held {
-                    engagement_id: winner.engagement_id.clone(),
+                    engagement_id: winner.engagement_id.to_string(),
                     state: winner.state,
                     context_id: context_id.clone(),
                 },
@@ -388,17 +395,17 @@ impl VisitState {
             answer.new_contexts.push((
                 context_id.clone(),
                 ContextRecord {
-                    engagement_id: winner.engagement_id.clone(),
+                    engagement_id: winner.engagement_id.to_string(),
                     zone: vz.zone.clone(),
                     proactive: winner.proactive,
                     conversation: winner.conversation,
-                    line_of_business: winner.line_of_business.clone(),
+                    line_of_business: winner.line_of_business.as_deref().map(str::to_string),
                     events: BTreeSet::new(),
                 },
             ));
             answer.chosen.push(Chosen {
                 zone: vz.zone.clone(),
-                engagement_id: winner.engagement_id.clone(),
+                engagement_id: winner.engagement_id.to_string(),
                 state: winner.state,
                 context_id,
                 held: false,

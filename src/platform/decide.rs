@@ -162,7 +162,7 @@ fn fault(req: &Request, env: &Env) -> bool {
 async fn ask_visit(
     env: &Env,
     account: &str,
-    vreq: &VisitRequest,
+    vreq: &VisitRequest<'_>,
     fault: bool,
 ) -> Result<VisitAnswer, ApiError> {
     let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
