@@ -3,6 +3,7 @@
 //! record is kept by its own object so that it outlives the visit.
 
 use super::visit::VisitState;
+use crate::call_token::deadline_ms;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +49,11 @@ impl CallStatus {
             self,
             CallStatus::Ended | CallStatus::Failed | CallStatus::Abandoned | CallStatus::NoAnswer
         )
+    }
+
+    /// The status the brand names `name`, if any.
+    pub fn parse(name: &str) -> Option<CallStatus> {
+        CallStatus::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// The name as the brand sends it.
@@ -120,6 +126,11 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
+    /// Until when the brand's APIs answer for this call (R-C2): see [`deadline_ms`].
+    pub fn deadline_ms(&self) -> u64 {
+        deadline_ms(self.issued_ms, self.first_status_ms, self.closed_ms)
+    }
+
     /// Records a status; closing statuses close the call (R-C2).
     pub fn report(&mut self, status: CallStatus, at_ms: u64) {
         self.first_status_ms.get_or_insert(at_ms);
@@ -166,6 +177,8 @@ mod tests {
         for s in CallStatus::ALL {
             let text = format!("\"{}\"", s.name());
             assert_eq!(serde_json::from_str::<CallStatus>(&text).ok(), Some(s));
+            assert_eq!(CallStatus::parse(s.name()), Some(s));
         }
+        assert_eq!(CallStatus::parse("hung_up"), None);
     }
 }

@@ -4,7 +4,6 @@
 
 use super::bindings::{Call, ObjectClass};
 use crate::api::click_to_call::CallOp;
-use crate::call_token::deadline_ms;
 use crate::engine::click_to_call::CallRecord;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -32,8 +31,8 @@ impl CallSession {
     }
 
     async fn schedule(&self, record: &CallRecord) -> Result<()> {
-        let deadline = deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
-        let wait = deadline
+        let wait = record
+            .deadline_ms()
             .saturating_sub(worker::Date::now().as_millis())
             .max(1_000);
         self.state
@@ -49,7 +48,7 @@ impl CallSession {
         let Some(mut record) = storage.get::<CallRecord>(RECORD).await? else {
             return Response::error("no such call", 404);
         };
-        if op.now_ms > deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms) {
+        if op.now_ms > record.deadline_ms() {
             return Response::error("expired", 410);
         }
         if let Some(status) = op.status {
@@ -77,10 +76,7 @@ impl DurableObject for CallSession {
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
         match storage.get::<CallRecord>(RECORD).await? {
-            Some(call)
-                if worker::Date::now().as_millis()
-                    < deadline_ms(call.issued_ms, call.first_status_ms, call.closed_ms) =>
-            {
+            Some(call) if worker::Date::now().as_millis() < call.deadline_ms() => {
                 self.schedule(&call).await?;
             }
             _ => storage.delete_all().await?,

@@ -140,8 +140,7 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
         s => return Err(ApiError::Unavailable(format!("call object answered {s}"))),
     }
     let record: CallRecord = bindings::answer(resp).await?;
-    let deadline =
-        crate::call_token::deadline_ms(record.issued_ms, record.first_status_ms, record.closed_ms);
+    let deadline = record.deadline_ms();
     match route {
         Route::CallValidate => json(
             200,
