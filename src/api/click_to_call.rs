@@ -1,5 +1,6 @@
 //! Click-to-call (R-C2): the brand API's body, and what the call and visit objects are sent.
 
+use super::ApiError;
 use crate::engine::click_to_call::CallStatus;
 use serde::{Deserialize, Serialize};
 
@@ -18,21 +19,16 @@ pub struct BrandRequest {
 }
 
 impl BrandRequest {
-    /// The status to report: required on the `status` route, refused elsewhere.
-    pub fn status(&self, status_route: bool) -> Result<Option<CallStatus>, super::ApiError> {
-        let known = |s: &str| CallStatus::ALL.into_iter().find(|c| c.name() == s);
+    /// The status to report: required and known on the `status` route, refused elsewhere.
+    pub fn status(&self, status_route: bool) -> Result<Option<CallStatus>, ApiError> {
         match (status_route, self.status.as_deref()) {
-            (true, Some(s)) => known(s).map(Some).ok_or(()),
-            (true, None) => Err(()),
             (false, None) => Ok(None),
-            (false, Some(_)) => {
-                return Err(super::ApiError::invalid("status", "only for /status"));
-            }
+            (false, Some(_)) => Err(ApiError::invalid("status", "only for /status")),
+            (true, given) => given.and_then(CallStatus::parse).map(Some).ok_or_else(|| {
+                let names: Vec<&str> = CallStatus::ALL.iter().map(|c| c.name()).collect();
+                ApiError::invalid("status", format!("one of {}", names.join(", ")))
+            }),
         }
-        .map_err(|()| {
-            let names: Vec<&str> = CallStatus::ALL.iter().map(|c| c.name()).collect();
-            super::ApiError::invalid("status", format!("one of {}", names.join(", ")))
-        })
     }
 }
 

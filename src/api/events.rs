@@ -101,7 +101,7 @@ impl EventsRequest {
         }
         let mut checked = Vec::with_capacity(events.len());
         for (i, e) in events.into_iter().enumerate() {
-            let Some(event) = EventName::ALL.into_iter().find(|n| n.name() == e.event) else {
+            let Some(event) = EventName::parse(&e.event) else {
                 let names: Vec<&str> = EventName::ALL.iter().map(|n| n.name()).collect();
                 return Err(ApiError::invalid(
                     &format!("events[{i}].event"),

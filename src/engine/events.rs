@@ -40,6 +40,11 @@ impl EventName {
         EventName::OfferRemove,
     ];
 
+    /// The event the tag names `name`, if any.
+    pub fn parse(name: &str) -> Option<EventName> {
+        EventName::ALL.into_iter().find(|e| e.name() == name)
+    }
+
     /// The name as the tag sends it.
     pub fn name(self) -> &'static str {
         match self {
@@ -134,6 +139,8 @@ mod tests {
             assert_eq!(serde_json::from_str::<EventName>(&text).ok(), Some(e));
         }
         assert!(serde_json::from_str::<EventName>("\"offer_click\"").is_err());
+        assert_eq!(EventName::parse("OFFER_CLICK"), Some(EventName::OfferClick));
+        assert_eq!(EventName::parse("offer_click"), None);
         assert!(serde_json::from_str::<EventName>("\"OFFER_HOVER\"").is_err());
     }
 }
