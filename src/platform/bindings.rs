@@ -6,6 +6,7 @@
 use crate::api::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::borrow::Cow;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 /// KV namespace of immutable snapshot revisions: `snapshot/{account}/{revision}`.
@@ -26,7 +27,7 @@ pub trait ObjectClass: Sized {
     /// The binding in wrangler.toml.
     const BINDING: &'static str;
     /// Method and path of a command.
-    fn route(&self) -> (Method, String);
+    fn route(&self) -> (Method, Cow<'static, str>);
     /// The command a request to the object carries.
     fn parse(method: &Method, path: &str) -> Option<Self>;
 }
@@ -57,14 +58,16 @@ pub const IF_MATCH: &str = "If-Match";
 impl ObjectClass for Account {
     const BINDING: &'static str = "ACCOUNTS";
 
-    fn route(&self) -> (Method, String) {
+    fn route(&self) -> (Method, Cow<'static, str>) {
         match self {
             Account::View => (Method::Get, "/state".into()),
             Account::Publish => (Method::Post, "/publish".into()),
             Account::AddClicks => (Method::Post, "/clicks".into()),
             Account::Clicks => (Method::Get, "/clicks".into()),
             Account::Availability => (Method::Put, "/availability".into()),
-            Account::SkillAvailability(skill) => (Method::Put, format!("/availability/{skill}")),
+            Account::SkillAvailability(skill) => {
+                (Method::Put, format!("/availability/{skill}").into())
+            }
         }
     }
 
@@ -105,7 +108,7 @@ pub enum Visit {
 impl ObjectClass for Visit {
     const BINDING: &'static str = "VISITS";
 
-    fn route(&self) -> (Method, String) {
+    fn route(&self) -> (Method, Cow<'static, str>) {
         match self {
             Visit::Decide => (Method::Post, "/decide".into()),
             Visit::Events => (Method::Post, "/events".into()),
@@ -117,8 +120,14 @@ impl ObjectClass for Visit {
     fn parse(method: &Method, path: &str) -> Option<Visit> {
         [Visit::Decide, Visit::Events, Visit::CallClick, Visit::Read]
             .into_iter()
-            .find(|c| c.route() == (method.clone(), path.to_string()))
+            .find(|c| is_route(c, method, path))
     }
+}
+
+/// True when a request's method and path are `command`'s.
+fn is_route<C: ObjectClass>(command: &C, method: &Method, path: &str) -> bool {
+    let (m, p) = command.route();
+    m == *method && p == path
 }
 
 /// The visit object's instance for (account, visit).
@@ -139,7 +148,7 @@ pub enum Call {
 impl ObjectClass for Call {
     const BINDING: &'static str = "CALLS";
 
-    fn route(&self) -> (Method, String) {
+    fn route(&self) -> (Method, Cow<'static, str>) {
         match self {
             Call::Create => (Method::Put, "/call".into()),
             Call::Op => (Method::Post, "/call".into()),
@@ -149,7 +158,7 @@ impl ObjectClass for Call {
     fn parse(method: &Method, path: &str) -> Option<Call> {
         [Call::Create, Call::Op]
             .into_iter()
-            .find(|c| c.route() == (method.clone(), path.to_string()))
+            .find(|c| is_route(c, method, path))
     }
 }
 
