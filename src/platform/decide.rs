@@ -92,13 +92,15 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     // server-side rendering and measurements; the tag does not use it.
     let stateless = url.query_pairs().any(|(k, v)| k == "visit" && v == "0");
     let eval = evaluate(snap, &input);
-    let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain);
-    let mut decision = if stateless {
-        on_empty_visit(snap, eval, vreq, true, &mut random_id)
-    } else if eval.control_groups.account {
+    let mut decision = if eval.control_groups.account {
+        // R-D5: nothing to show, so nothing for the visit to decide.
         decision(snap, eval, VisitAnswer::default(), explain)
+    } else if stateless {
+        let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain);
+        on_empty_visit(snap, eval, vreq, true, &mut random_id)
     } else {
-        let vreq = vreq.keep_page(&parsed.visitor);
+        let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain)
+            .keep_page(&parsed.visitor);
         match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
             Ok(answer) => decision(snap, eval, answer, explain),
             Err(e) => {
