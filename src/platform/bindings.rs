@@ -181,12 +181,25 @@ pub async fn send<C: ObjectClass>(
     headers: &[(&str, &str)],
     body: Option<String>,
 ) -> Result<Response, ApiError> {
-    let fail = |e: worker::Error| ApiError::Unavailable(format!("{}: {e}", C::BINDING));
+    let (method, path) = command.route();
+    fetch(env, C::BINDING, instance, method, &path, headers, body).await
+}
+
+/// The request itself, not generic, so the worker carries one copy of it for every class.
+async fn fetch(
+    env: &Env,
+    binding: &str,
+    instance: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Result<Response, ApiError> {
+    let fail = |e: worker::Error| ApiError::Unavailable(format!("{binding}: {e}"));
     let stub = env
-        .durable_object(C::BINDING)
+        .durable_object(binding)
         .and_then(|ns| ns.get_by_name(instance))
         .map_err(fail)?;
-    let (method, path) = command.route();
     let mut init = RequestInit::new();
     init.with_method(method);
     let h = Headers::new();
