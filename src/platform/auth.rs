@@ -1,13 +1,11 @@
 //! The admin bearer token: kept as a wrangler secret, hidden from `Debug`, compared in
 //! constant time.
 
+use super::bindings;
 use super::http::header;
 use std::fmt;
 use subtle::ConstantTimeEq;
 use worker::{Env, Request};
-
-/// Name of the secret (local: `.dev.vars`).
-pub const SECRET: &str = "ADMIN_TOKEN";
 
 /// The configured admin token.
 pub struct BearerToken(String);
@@ -21,7 +19,7 @@ impl fmt::Debug for BearerToken {
 impl BearerToken {
     /// The token from the environment; `None` (admin closed) when unset or shorter than 16.
     pub fn from_env(env: &Env) -> Option<BearerToken> {
-        let value = env.secret(SECRET).ok()?.to_string();
+        let value = bindings::secret(env, bindings::ADMIN_TOKEN)?;
         (value.len() >= 16).then_some(BearerToken(value))
     }
 

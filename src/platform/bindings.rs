@@ -22,6 +22,26 @@ pub fn pointer_key(account: &str) -> String {
     format!("snapshot/{account}/current")
 }
 
+/// Secret holding the operator's admin bearer token (local: `.dev.vars`); see `auth.rs`.
+pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// Secret that signs click-to-call tokens (at least 32 characters); see `click_to_call.rs`.
+pub const CTC_SIGNING_KEY: &str = "CTC_SIGNING_KEY";
+/// Var: `true` reads the visitor's geo from `CF-IPCountry` / `CF-Region` / `CF-IPCity`
+/// headers (local setups, where `wrangler dev` has no real geo); unset in production.
+pub const GEO_FROM_HEADERS: &str = "GEO_FROM_HEADERS";
+/// Var: `true` serves the demo site under `/demo`; unset in production.
+pub const DEMO_ENABLED: &str = "DEMO_ENABLED";
+
+/// A secret's value, if set.
+pub fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|s| s.to_string())
+}
+
+/// True when a var is set to `true`.
+pub fn flag(env: &Env, name: &str) -> bool {
+    env.var(name).is_ok_and(|v| v.to_string() == "true")
+}
+
 /// A Durable Object class: where it is bound, and the commands it understands.
 pub trait ObjectClass: Sized {
     /// The binding in wrangler.toml.

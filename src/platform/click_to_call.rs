@@ -17,12 +17,9 @@ use crate::engine::zone::Channel;
 use subtle::ConstantTimeEq;
 use worker::{Env, Request, Response, Result};
 
-/// Secret that signs click-to-call tokens (at least 32 characters).
-pub const SIGNING_SECRET: &str = "CTC_SIGNING_KEY";
-
 /// The signing key, if configured.
 pub fn signing_key(env: &Env) -> Option<Vec<u8>> {
-    let key = env.secret(SIGNING_SECRET).ok()?.to_string();
+    let key = bindings::secret(env, bindings::CTC_SIGNING_KEY)?;
     (key.len() >= 32).then(|| key.into_bytes())
 }
 
@@ -44,7 +41,10 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
         return not_found();
     }
     let Some(key) = signing_key(env) else {
-        worker::console_error!("click-to-call: {SIGNING_SECRET} is not configured");
+        worker::console_error!(
+            "click-to-call: {} is not configured",
+            bindings::CTC_SIGNING_KEY
+        );
         return page(503, "Please try again", "Calling is briefly unavailable.");
     };
     let now = now_ms(&req, env);

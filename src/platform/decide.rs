@@ -23,9 +23,7 @@ use worker::{Env, Method, Request};
 pub(super) fn edge(req: &Request, env: &Env) -> Edge {
     let h = req.headers();
     let cf = req.cf();
-    let from_headers = env
-        .var("GEO_FROM_HEADERS")
-        .is_ok_and(|v| v.to_string() == "true");
+    let from_headers = bindings::flag(env, bindings::GEO_FROM_HEADERS);
     let pick = |name: &str, from_cf: Option<String>| {
         if from_headers {
             header(h, name)

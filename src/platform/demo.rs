@@ -1,6 +1,7 @@
 //! `/demo`: a small demo site for the demo account, with a minimal tag. Served only where the
 //! `DEMO_ENABLED` var is `true` (local setups; unset in production, where it is a 404).
 
+use super::bindings;
 use super::offsite::not_found;
 use worker::{Env, Response, Result};
 
@@ -10,10 +11,7 @@ const CSS: &str = include_str!("../../demo/demo.css");
 
 /// Serves a demo page or asset.
 pub fn serve(env: &Env, path: &str) -> Result<Response> {
-    if !env
-        .var("DEMO_ENABLED")
-        .is_ok_and(|v| v.to_string() == "true")
-    {
+    if !bindings::flag(env, bindings::DEMO_ENABLED) {
         return not_found();
     }
     let (body, kind) = match path {
