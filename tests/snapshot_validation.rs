@@ -33,8 +33,15 @@ fn r_p1_each_kind_of_problem_is_named_with_its_path() {
         ("account.timeZone", |d| {
             d["account"]["timeZone"] = "Europe/Atlantis".into()
         }),
+        // R-D6: one cap model or the other.
+        ("account.proactiveCaps", |d| {
+            d["account"]["proactiveCaps"] = serde_json::json!({"total": 1, "content": 2})
+        }),
         ("account.proactiveCaps.conversation", |d| {
             d["account"]["proactiveCaps"]["conversation"] = 4.into()
+        }),
+        ("account.proactiveCaps.total", |d| {
+            d["account"]["proactiveCaps"]["total"] = 0.into()
         }),
         ("account.defaultOfflineSurveyUrl", |d| {
             d["account"]["defaultOfflineSurveyUrl"] = "javascript:alert(1)".into()
@@ -72,6 +79,11 @@ fn r_p1_each_kind_of_problem_is_named_with_its_path() {
         }),
         ("campaigns[2].engagements[0].refreshSeconds", |d| {
             d["campaigns"][2]["engagements"][0]["refreshSeconds"] = 120.into()
+        }),
+        // R-D8: an interval given while refresh is switched off is a contradiction.
+        ("campaigns[6].engagements[0].refreshSeconds", |d| {
+            d["campaigns"][6]["engagements"][0]["refreshEnabled"] = false.into();
+            d["campaigns"][6]["engagements"][0]["refreshSeconds"] = 60.into()
         }),
         ("campaigns[3].audience.country.$in", |d| {
             d["campaigns"][3]["audience"]["country"]["$in"] = "GB".into()
@@ -166,4 +178,41 @@ fn allowed_origins_are_origins_and_match_exactly_or_by_subdomain() {
         .account
         .spec
         .allows_origin("https://anyone.example"));
+}
+
+/// R-D5: any whole percentage from 0 to 25 at both levels (LivePerson moved to steps of 1).
+#[test]
+fn r_d5_control_groups_take_any_whole_percentage_to_25() {
+    for p in [0, 1, 7, 13, 25] {
+        let mut d = demo_json();
+        d["account"]["controlGroupPercent"] = p.into();
+        d["campaigns"][0]["controlGroupPercent"] = p.into();
+        assert_eq!(problems(&d), Vec::<String>::new(), "{p}%");
+    }
+    let mut d = demo_json();
+    d["account"]["controlGroupPercent"] = 26.into();
+    assert!(problems(&d)
+        .iter()
+        .any(|p| p.starts_with("account.controlGroupPercent")));
+}
+
+/// R-D8: `refreshEnabled` without an interval refreshes every 120 s; an interval alone
+/// enables refresh as before.
+#[test]
+fn r_d8_refresh_enabled_without_interval_defaults_to_120_seconds() {
+    let mut d = demo_json();
+    let e = &mut d["campaigns"][0]["engagements"][1];
+    assert_eq!(e["id"], "e-sales-sticky", "fixture moved");
+    e.as_object_mut().unwrap().remove("refreshSeconds");
+    e["refreshEnabled"] = true.into();
+    let snap = compile(&d.to_string(), "demo", 1).unwrap();
+    let e = snap.engagement("e-sales-sticky").unwrap();
+    assert_eq!(e.spec.refresh_seconds, Some(120));
+    let plain = common::demo();
+    let e = plain.engagement("e-sales-sticky").unwrap();
+    assert_eq!(
+        e.spec.refresh_seconds,
+        Some(60),
+        "an interval alone enables refresh"
+    );
 }

@@ -38,7 +38,7 @@ fn policy(conversation_cap: Option<u8>, decline: DeclinePolicy) -> VisitPolicy {
     VisitPolicy {
         caps: ProactiveCaps {
             conversation: conversation_cap,
-            content: None,
+            ..ProactiveCaps::default()
         },
         decline,
         weights: PriorityWeights::default(),
@@ -122,6 +122,60 @@ fn r_d6_proactive_conversation_cap_then_content_still_shows() {
     assert_eq!(excluded_by(&a, "invite").as_deref(), Some("R-D6"));
     assert_eq!(s.proactive_displays.conversation, 2);
     assert_eq!(s.proactive_displays.content, 1);
+}
+
+/// Seed 002: at a total cap of 1, a chat invite already shown keeps the click-to-call (content)
+/// invite away, whatever its priority; separate caps would have let it through.
+#[test]
+fn r_d6_total_cap_counts_every_proactive_display_together() {
+    let mut p = policy(None, DeclinePolicy::default());
+    p.caps = ProactiveCaps {
+        total: Some(1),
+        ..ProactiveCaps::default()
+    };
+    let invite = || cand("invite", Class::OnlineConversation, true, true, "sales");
+    let mut call = cand(
+        "call-invite",
+        Class::ContentOrMessaging,
+        true,
+        false,
+        "sales",
+    );
+    call.priority = Priority::High;
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let a = s.decide(
+        &req("p1", T0, &p, vec![("proactive", vec![invite()])]),
+        &mut id,
+    );
+    assert_eq!(shown(&a, "proactive").as_deref(), Some("invite"));
+    let a = s.decide(
+        &req(
+            "p2",
+            T0,
+            &p,
+            vec![("proactive", vec![call.clone(), invite()])],
+        ),
+        &mut id,
+    );
+    assert_eq!(shown(&a, "proactive"), None, "total cap of 1 reached");
+    assert_eq!(excluded_by(&a, "call-invite").as_deref(), Some("R-D6"));
+    assert_eq!(excluded_by(&a, "invite").as_deref(), Some("R-D6"));
+    // A non-proactive engagement is not capped.
+    let button = cand("button", Class::OnlineConversation, false, true, "sales");
+    let a = s.decide(&req("p3", T0, &p, vec![("right", vec![button])]), &mut id);
+    assert_eq!(shown(&a, "right").as_deref(), Some("button"));
+    // The same visit under separate caps of 1 each shows the content invite.
+    p.caps = ProactiveCaps {
+        conversation: Some(1),
+        content: Some(1),
+        ..ProactiveCaps::default()
+    };
+    let a = s.decide(
+        &req("p4", T0, &p, vec![("proactive", vec![call, invite()])]),
+        &mut id,
+    );
+    assert_eq!(shown(&a, "proactive").as_deref(), Some("call-invite"));
 }
 
 #[test]

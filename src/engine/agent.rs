@@ -56,10 +56,11 @@ impl AgentState {
     }
 }
 
-/// Raw state of one skill against its max wait time.
+/// R-D3: raw state of one skill against its max wait time: busy only when the expected wait
+/// is *longer* than the max wait (seed 000); equal is online.
 pub fn skill_state(report: Option<&SkillAvailability>, max_wait_seconds: u32) -> AgentState {
     match report {
-        Some(r) if r.online_agents > 0 && r.expected_wait_seconds < max_wait_seconds => {
+        Some(r) if r.online_agents > 0 && r.expected_wait_seconds <= max_wait_seconds => {
             AgentState::Online
         }
         Some(r) if r.online_agents > 0 => AgentState::Busy,
@@ -185,7 +186,9 @@ mod tests {
     #[test]
     fn r_d3_skill_state_from_agents_and_wait() {
         assert_eq!(skill_state(Some(&report(2, 30)), 60), AgentState::Online);
-        assert_eq!(skill_state(Some(&report(2, 60)), 60), AgentState::Busy);
+        // Seed 000: busy only when the wait is *longer* than the max wait; equal is online.
+        assert_eq!(skill_state(Some(&report(2, 60)), 60), AgentState::Online);
+        assert_eq!(skill_state(Some(&report(2, 61)), 60), AgentState::Busy);
         assert_eq!(skill_state(Some(&report(0, 0)), 60), AgentState::Offline);
         assert_eq!(skill_state(None, 60), AgentState::Offline);
     }

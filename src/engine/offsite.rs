@@ -40,8 +40,11 @@ pub enum OffsiteOutcome {
     /// Eligible: to the landing page with the window parameters (R-O2).
     Eligible,
     /// Eligible, but the visitor is in the account's control group: to the landing page
-    /// without the window parameters, so no conversation is offered (R-D5).
+    /// without the window parameters, so no conversation is offered (R-D5, R-O3).
     Control,
+    /// Eligible, but the visitor is in the campaign's control group: the same destination as
+    /// [`OffsiteOutcome::Control`], counted apart (R-D5, R-O3).
+    CampaignControl,
     /// Not eligible: to the offline survey (R-O3).
     NotEligible(NotEligible),
     /// Inactive: to the account's inactive-engagement target (R-O4).
@@ -54,6 +57,7 @@ impl OffsiteOutcome {
         match self {
             OffsiteOutcome::Eligible => "eligible",
             OffsiteOutcome::Control => "control",
+            OffsiteOutcome::CampaignControl => "campaign_control",
             OffsiteOutcome::NotEligible(NotEligible::NotBegun) => "not_begun",
             OffsiteOutcome::NotEligible(NotEligible::OutsideHours) => "outside_hours",
             OffsiteOutcome::NotEligible(NotEligible::NoAgents) => "no_agents",
@@ -66,9 +70,10 @@ impl OffsiteOutcome {
     }
 
     /// Every outcome code, for reports.
-    pub const ALL: [&'static str; 10] = [
+    pub const ALL: [&'static str; 11] = [
         "eligible",
         "control",
+        "campaign_control",
         "not_begun",
         "outside_hours",
         "no_agents",
@@ -176,8 +181,12 @@ pub fn click(
         .offsite
         .as_ref()
         .map_or("", |o| o.landing_url.as_str());
+    // R-D5/R-O3: a control-group visitor (account, then campaign) lands without the window.
     if snap.account.control.holds(visitor_id) {
         return to(OffsiteOutcome::Control, landing, None);
+    }
+    if campaign.control.holds(visitor_id) {
+        return to(OffsiteOutcome::CampaignControl, landing, None);
     }
     let window = WindowParams {
         campaign: campaign.spec.id.clone(),
@@ -209,7 +218,7 @@ pub fn location<'a>(
     let mut dest = decision.destination.clone();
     if !matches!(
         decision.outcome,
-        OffsiteOutcome::Eligible | OffsiteOutcome::Control
+        OffsiteOutcome::Eligible | OffsiteOutcome::Control | OffsiteOutcome::CampaignControl
     ) {
         return dest;
     }

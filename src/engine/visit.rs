@@ -220,19 +220,21 @@ impl VisitState {
                 > u64::from(self.timeout_minutes) * 60_000
     }
 
-    /// R-D6: the proactive cap that keeps `c` away, if one is reached.
+    /// R-D6: the proactive cap that keeps `c` away, if one is reached: the total across all
+    /// proactive displays of the visit, or the separate cap of `c`'s kind.
     fn cap_reached(&self, c: &VisitCandidate<'_>, caps: &ProactiveCaps) -> Option<String> {
         if !c.proactive {
             return None;
         }
+        let d = &self.proactive_displays;
+        if let Some(cap) = caps.total {
+            return (d.conversation.saturating_add(d.content) >= u32::from(cap))
+                .then(|| format!("proactive cap of {cap} in total per visit reached"));
+        }
         let (kind, cap, shown) = if c.conversation {
-            (
-                "conversation",
-                caps.conversation,
-                self.proactive_displays.conversation,
-            )
+            ("conversation", caps.conversation, d.conversation)
         } else {
-            ("content", caps.content, self.proactive_displays.content)
+            ("content", caps.content, d.content)
         };
         let cap = cap.filter(|&cap| shown >= u32::from(cap))?;
         Some(format!("proactive {kind} cap of {cap} per visit reached"))

@@ -38,7 +38,7 @@ test("R-P1 first publish needs If-Match: 0 (428 without it), then reads back byt
 
 test("R-P1 an invalid snapshot is refused with every problem listed; the live one stays", async () => {
   const bad = JSON.parse(demo);
-  bad.account.controlGroupPercent = 7;
+  bad.account.controlGroupPercent = 26;
   bad.campaigns[0].engagements[0].skill = "no-such-skill";
   bad.campaigns[1].timeFrame.start = "yesterday";
   bad.campaigns[2].engagements[0].behavior = { cartValue: { $gtx: 5 } };

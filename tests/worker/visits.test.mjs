@@ -59,6 +59,49 @@ for (const cap of [1, 2]) {
   });
 }
 
+// Seed 002: one total across every proactive engagement. The 200 requests of one fresh visit
+// come from three pages whose proactive candidates differ: a chat overlay (shop), and a content
+// peel or a proactive click-to-call toaster (elsewhere), so whichever request the object takes
+// first decides the kind; the cap must hold across all of them.
+const PAGES = [SHOP, "https://www.demo-outfitters.example/about", "https://www.demo-outfitters.example/p/trail-boot-42"];
+const mixed = (caps) => withDemo((d) => {
+  d.account.proactiveCaps = caps;
+  const call = d.campaigns.flatMap((c) => c.engagements).find((e) => e.id === "e-callback");
+  call.format = "toaster";
+  delete call.embeddedDivId;
+});
+const proactiveKind = (e) => (e.proactive ? e.channel : null);
+const burst = (visit) => Promise.all(Array.from({ length: 200 }, (_, i) =>
+  decide(w.base, { account: "demo", visitorId: "visitor-0001", visitId: visit, page: { url: PAGES[i % 3], id: `page-${i}` }, zones: ["proactive"] },
+    { now: NOW, country: "GB" })));
+
+test("R-D6 R-C1 200 concurrent decisions for one visit mixing chat, content and click-to-call invites: a total cap of 1 shows exactly one", async () => {
+  await publish(mixed({}));
+  const free = await burst("total-uncapped-visit");
+  const kinds = new Set(free.flatMap((r) => r.json.engagements).map(proactiveKind).filter(Boolean));
+  assert.deepEqual([...kinds].sort(), ["banner", "chat", "clickToCall"], "without a cap every kind is a candidate");
+
+  await publish(mixed({ total: 1 }));
+  const results = await burst("total-cap-visit");
+  assert.ok(results.every((r) => r.status === 200), results.find((r) => r.status !== 200)?.text);
+  const shown = results.flatMap((r) => r.json.engagements).filter((e) => e.proactive);
+  assert.equal(shown.length, 1, JSON.stringify(shown.map((e) => e.engagementId)));
+  const state = await visitState("total-cap-visit");
+  assert.equal(state.proactiveDisplays.conversation + state.proactiveDisplays.content, 1);
+});
+
+test("R-D6 a snapshot with a total cap and separate caps is refused and the previous one stays live", async () => {
+  await publish(mixed({ total: 2 }));
+  const live = async () => (await admin(w.base, "GET", "demo/snapshot")).headers.get("etag");
+  const before = await live();
+  const r = await admin(w.base, "PUT", "demo/snapshot", mixed({ total: 1, content: 1 }), { "If-Match": "*" });
+  assert.equal(r.status, 422, r.text);
+  assert.ok(r.json.error.problems.some((p) => p.path === "account.proactiveCaps"), r.text);
+  assert.equal(await live(), before);
+  const doc = await admin(w.base, "GET", "demo/snapshot");
+  assert.deepEqual(doc.json.account.proactiveCaps, { total: 2 });
+});
+
 test("R-D9 2,000 events over 50 concurrent connections leave the counters exact; a replay changes nothing", async () => {
   await publish(demo);
   const visit = "events-visit";

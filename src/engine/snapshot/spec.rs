@@ -11,6 +11,8 @@ use serde_json::Value;
 pub const SCHEMA_VERSION: u32 = 1;
 /// Refresh intervals a button may use (R-D8).
 pub const REFRESH_INTERVALS: [u16; 8] = [30, 60, 90, 120, 150, 180, 240, 300];
+/// Refresh interval of a snapshot that enables refresh without one (R-D8).
+pub const DEFAULT_REFRESH_SECONDS: u16 = 120;
 /// Most campaigns one snapshot may hold.
 pub const MAX_CAMPAIGNS: usize = 2_000;
 /// Most engagements one snapshot may hold.
@@ -96,16 +98,21 @@ impl PriorityWeights {
     }
 }
 
-/// Proactive displays allowed per visit (R-D6); `None` is unlimited.
+/// Proactive displays allowed per visit (R-D6); `None` is unlimited. Either one `total` across
+/// every proactive engagement (the seeds' setting), or separate `conversation` and `content`
+/// caps: a snapshot that sets both models is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProactiveCaps {
+    /// Cap on all proactive displays of the visit together (1, 2, 3 or absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u8>,
     /// Cap for proactive conversation engagements (1, 2, 3 or absent).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<u8>,
     /// Cap for proactive content engagements, click-to-call included.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<u8>,
 }
 
@@ -183,7 +190,7 @@ pub struct AccountSpec {
     pub name: String,
     /// Default IANA time zone of campaign time frames.
     pub time_zone: String,
-    /// Account control group, 0–25 in steps of 5 (default 5).
+    /// Account control group, any whole percentage 0–25 (default 5).
     #[serde(default = "five")]
     pub control_group_percent: u8,
     /// Priority draw weights (default 70/20/10).
@@ -236,7 +243,7 @@ pub struct Skill {
     pub id: String,
     /// For people.
     pub name: String,
-    /// Expected waits at or above this make the skill busy (R-D3).
+    /// Expected waits longer than this make the skill busy; equal is online (R-D3).
     pub max_wait_seconds: u32,
 }
 
@@ -323,7 +330,12 @@ pub struct EngagementSpec {
     /// Read busy as online.
     #[serde(default)]
     pub ignore_max_wait: bool,
-    /// Button refresh interval in seconds (R-D8); absent is disabled.
+    /// Button refresh (R-D8): `true` enables it at `refreshSeconds`, or at
+    /// [`DEFAULT_REFRESH_SECONDS`] when no interval is given. Absent: enabled exactly when
+    /// `refreshSeconds` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_enabled: Option<bool>,
+    /// Button refresh interval in seconds (R-D8); absent is disabled unless `refreshEnabled`.
     #[serde(default)]
     pub refresh_seconds: Option<u16>,
     /// Offsite settings; required for offsite engagements.
@@ -350,7 +362,7 @@ pub struct CampaignSpec {
     pub status: CampaignStatus,
     /// Priority tier.
     pub priority: Priority,
-    /// Campaign control group, 0–25 in steps of 5 (default 10).
+    /// Campaign control group, any whole percentage 0–25 (default 10).
     #[serde(default = "ten")]
     pub control_group_percent: u8,
     /// Line of business, for invite-after-decline (R-D7).

@@ -70,8 +70,8 @@ impl Checker {
     }
 
     fn percent(&mut self, path: &str, p: u8) {
-        if p > 25 || !p.is_multiple_of(5) {
-            self.add(path, "must be 0, 5, 10, 15, 20 or 25");
+        if p > 25 {
+            self.add(path, "must be a whole percentage from 0 to 25");
         }
     }
 
@@ -296,7 +296,15 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     if w.high > 100 || w.medium > 100 || w.low > 100 || w.high + w.medium + w.low == 0 {
         c.add("account.priorityWeights", "weights are 0-100 and not all 0");
     }
+    let caps = a.proactive_caps;
+    if caps.total.is_some() && (caps.conversation.is_some() || caps.content.is_some()) {
+        c.add(
+            "account.proactiveCaps",
+            "set either a total cap or separate conversation/content caps, not both (R-D6)",
+        );
+    }
     for (name, cap) in [
+        ("total", caps.total),
         ("conversation", a.proactive_caps.conversation),
         ("content", a.proactive_caps.content),
     ] {
@@ -336,7 +344,7 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
 fn compile_engagement(
     c: &mut Checker,
     path: &str,
-    spec: EngagementSpec,
+    mut spec: EngagementSpec,
     campaign: usize,
     skills: &HashMap<String, usize>,
     entry_points: &HashMap<&str, usize>,
@@ -366,6 +374,14 @@ fn compile_engagement(
             &at("states.busy"),
             "busy state is not available for overlay, offsite or messaging engagements",
         );
+    }
+    match (spec.refresh_enabled, spec.refresh_seconds) {
+        (Some(true), None) => spec.refresh_seconds = Some(DEFAULT_REFRESH_SECONDS),
+        (Some(false), Some(_)) => c.add(
+            &at("refreshSeconds"),
+            "set while refreshEnabled is false: drop one of them",
+        ),
+        _ => {}
     }
     if let Some(secs) = spec.refresh_seconds {
         if !REFRESH_INTERVALS.contains(&secs) {
