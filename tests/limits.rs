@@ -61,9 +61,12 @@ fn ten_thousand_attributes_are_refused_not_decided() {
     assert!(err.message().starts_with("attributes:"), "{err:?}");
 }
 
+fn ok(b: serde_json::Value) -> Result<EventsRequest, ApiError> {
+    EventsRequest::from_json(b.to_string().as_bytes())
+}
+
 #[test]
 fn r_d9_events_are_checked_whole() {
-    let ok = |b: serde_json::Value| EventsRequest::from_json(b.to_string().as_bytes());
     let one =
         ok(json!({"account": "demo", "visitId": "s1", "event": "OFFER_CLICK", "contextId": "c1"}))
             .unwrap();
@@ -89,8 +92,9 @@ fn r_d9_events_are_checked_whole() {
         ),
         (
             json!({"account": "demo", "visitId": "s1", "event": "START"}),
-            "events",
+            "contextId",
         ),
+        (json!({"account": "demo", "visitId": "s1"}), "events"),
         (
             json!({"account": "demo", "visitId": "s1", "events": [{"event": "START", "contextId": "c/1"}]}),
             "events[0].contextId",
@@ -107,6 +111,67 @@ fn r_d9_events_are_checked_whole() {
     assert!(ok(json!({"account": "demo", "visitId": "s1", "events": many})).is_err());
     assert!(matches!(
         ok(json!({"account": "demo", "visitId": "s1", "extra": 1})),
-        Err(ApiError::MalformedJson(_))
+        Err(ApiError::Invalid { .. })
     ));
+}
+
+/// R-D9 (seed 004): lpTag's payload is taken as it is; fields the worker reads are checked by
+/// type and named when wrong, the others (and unknown ones) ignored.
+#[test]
+fn r_d9_lptag_payload_is_accepted_as_it_is() {
+    let lptag = json!({
+        "account": "demo", "visitId": "s1", "eventName": "OFFER_CLICK", "appName": "LP_OFFERS",
+        "contexts": [{"EngagementContext": {"id": "ctx-1"}}, {"pageContext": {"id": "page-1"}}],
+        "campaignId": "c-sales", "engagementId": "e-overlay", "engagementRevision": 3,
+        "engagementType": 1, "zoneId": "proactive", "state": 1, "confKey": "c-sales_e-overlay_3",
+        "tglName": "overlay", "done": true, "engagementName": "Need help?", "somethingNew": {"a": 1}
+    });
+    let r = ok(lptag.clone()).unwrap();
+    let e = &r.events[0];
+    assert_eq!(e.context_id, "ctx-1");
+    assert_eq!(e.claims.page_context_id.as_deref(), Some("page-1"));
+    assert_eq!(e.claims.engagement_revision, Some(3));
+    assert_eq!(e.claims.conf_key.as_deref(), Some("c-sales_e-overlay_3"));
+    // LivePerson's numeric ids are taken as their text.
+    let mut numeric = lptag.clone();
+    numeric["campaignId"] = json!(2_012_345);
+    assert_eq!(
+        ok(numeric).unwrap().events[0].claims.campaign_id.as_deref(),
+        Some("2012345")
+    );
+    // The same payload in a batch.
+    let batch = ok(json!({"account": "demo", "visitId": "s1", "events": [lptag.clone()]})).unwrap();
+    assert_eq!(batch.events[0].context_id, "ctx-1");
+    type Edit = fn(&mut serde_json::Value);
+    let bad: [(&str, Edit); 8] = [
+        ("engagementRevision", |v| {
+            v["engagementRevision"] = json!("three")
+        }),
+        ("campaignId", |v| v["campaignId"] = json!(["c"])),
+        ("zoneId", |v| v["zoneId"] = json!(7)),
+        ("appName", |v| v["appName"] = json!("lp_sdes")),
+        ("contexts", |v| v["contextId"] = json!("ctx-2")),
+        ("contexts", |v| v["contexts"] = json!("ctx-1")),
+        ("contexts[0].EngagementContext.id", |v| {
+            v["contexts"][0]["EngagementContext"] = json!({"id": "a b"})
+        }),
+        ("confKey", |v| v["confKey"] = json!("x".repeat(300))),
+    ];
+    for (field, edit) in bad {
+        let mut body = lptag.clone();
+        edit(&mut body);
+        match ok(body.clone()) {
+            Err(ApiError::Invalid { field: f, .. }) => assert_eq!(f, field, "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+        let mut batch = json!({"account": "demo", "visitId": "s1", "events": [body]});
+        batch["events"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("account");
+        match ok(batch) {
+            Err(ApiError::Invalid { field: f, .. }) => assert_eq!(f, format!("events[0].{field}")),
+            other => panic!("batch {field}: {other:?}"),
+        }
+    }
 }

@@ -21,6 +21,7 @@ fn cand(
     VisitCandidate {
         engagement_id: id.to_string().into(),
         campaign_id: format!("c-{id}").into(),
+        revision: 1,
         priority: Priority::High,
         class,
         state: if class == Class::OfflineConversation {
@@ -379,6 +380,66 @@ fn r_d9_events_are_idempotent_per_context_and_event() {
     assert_eq!(s.impressions["msg"], 1);
     assert!(s.accepted.contains("msg") && s.declined.contains("msg"));
     assert_eq!(EventName::parse("OFFER_CLOSED"), None);
+}
+
+/// R-D9: the page context is issued per page view; every claim an event makes about its
+/// context (lpTag's fields) must agree with what the visit issued.
+#[test]
+fn r_d9_event_claims_must_agree_with_the_issued_context() {
+    use edge_engage::engine::events::Claims;
+    let p = policy(None, DeclinePolicy::default());
+    let mut s = VisitState::default();
+    let mut id = ids();
+    let zone = || {
+        vec![(
+            "proactive",
+            vec![cand("invite", Class::OnlineConversation, true, true, "s")],
+        )]
+    };
+    let a = s.decide(&req("p1", T0, &p, zone()), &mut id);
+    let again = s.decide(&req("p1", T0, &p, zone()), &mut id);
+    assert!(!a.page_context_id.is_empty());
+    assert_eq!(
+        again.page_context_id, a.page_context_id,
+        "same page view, same page context"
+    );
+    let next = s.decide(&req("p2", T0, &p, zone()), &mut id);
+    assert_ne!(
+        next.page_context_id, a.page_context_id,
+        "navigation issues a new one"
+    );
+    let (_, rec) = &a.new_contexts[0];
+    assert_eq!(rec.page_context_id, a.page_context_id);
+    let agreeing = Claims {
+        engagement_id: Some("invite".into()),
+        campaign_id: Some("c-invite".into()),
+        engagement_revision: Some(1),
+        zone_id: Some("proactive".into()),
+        conf_key: Some("c-invite_invite_1".into()),
+        page_context_id: Some(a.page_context_id.clone()),
+    };
+    assert_eq!(rec.disagreement(&agreeing), None);
+    assert_eq!(
+        rec.disagreement(&Claims::default()),
+        None,
+        "claims are optional"
+    );
+    type Edit = fn(&mut Claims);
+    let cases: [(&str, Edit); 6] = [
+        ("engagementId", |c| c.engagement_id = Some("other".into())),
+        ("campaignId", |c| c.campaign_id = Some("c-other".into())),
+        ("engagementRevision", |c| c.engagement_revision = Some(2)),
+        ("zoneId", |c| c.zone_id = Some("left".into())),
+        ("confKey", |c| c.conf_key = Some("c-invite_invite_2".into())),
+        ("contexts", |c| {
+            c.page_context_id = Some("page-elsewhere".into())
+        }),
+    ];
+    for (field, edit) in cases {
+        let mut claims = agreeing.clone();
+        edit(&mut claims);
+        assert_eq!(rec.disagreement(&claims).map(|d| d.0), Some(field));
+    }
 }
 
 /// R-C1 / R-D6: a proactive click-to-call counts under the content cap, not the conversation one.

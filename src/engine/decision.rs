@@ -175,6 +175,8 @@ pub struct Decision {
     pub revision: u64,
     /// Control-group membership.
     pub control_groups: ControlGroups,
+    /// The page view's context id, which events may carry (R-D9).
+    pub page_context_id: String,
     /// At most one engagement per zone, in the order the zones were asked for.
     pub engagements: Vec<Shown>,
     /// Per-engagement verdicts; filled only when asked for.
@@ -283,6 +285,7 @@ pub fn visit_request<'s>(
                     Some(VisitCandidate {
                         engagement_id: Cow::Borrowed(&e.spec.id),
                         campaign_id: Cow::Borrowed(&campaign.spec.id),
+                        revision: e.spec.revision,
                         priority: c.priority,
                         class: c.class,
                         state: c.state,
@@ -337,6 +340,7 @@ pub fn decision(snap: &Snapshot, eval: Evaluation, answer: VisitAnswer, explain:
     Decision {
         revision: snap.revision,
         control_groups: eval.control_groups,
+        page_context_id: answer.page_context_id,
         engagements,
         explanation,
     }

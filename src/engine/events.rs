@@ -65,6 +65,15 @@ impl EventName {
 pub struct ContextRecord {
     /// Engagement id.
     pub engagement_id: String,
+    /// Campaign id.
+    #[serde(default)]
+    pub campaign_id: String,
+    /// Engagement revision when issued.
+    #[serde(default)]
+    pub revision: u32,
+    /// The page context the engagement was shown in.
+    #[serde(default)]
+    pub page_context_id: String,
     /// Zone.
     pub zone: String,
     /// Proactive format.
@@ -78,6 +87,82 @@ pub struct ContextRecord {
     /// the whole worker keeps the wasm smaller).
     #[serde(default)]
     pub events: BTreeSet<String>,
+}
+
+/// What an event says about its context (the fields of lpTag's payload the worker checks,
+/// R-D9); each one sent must agree with the context the worker issued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    /// `engagementId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement_id: Option<String>,
+    /// `campaignId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    /// `engagementRevision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engagement_revision: Option<u32>,
+    /// `zoneId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
+    /// `confKey`: `campaignId_engagementId_revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conf_key: Option<String>,
+    /// The page context id (from `contexts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_context_id: Option<String>,
+}
+
+impl ContextRecord {
+    /// R-D9: the first claim of an event that disagrees with this context, as the payload's
+    /// field name and what the context says instead; `None` when every claim agrees.
+    pub fn disagreement(&self, claims: &Claims) -> Option<(&'static str, String)> {
+        let differs = |claim: &Option<String>, issued: &str| {
+            claim
+                .as_deref()
+                .is_some_and(|c| !issued.is_empty() && c != issued)
+        };
+        if differs(&claims.engagement_id, &self.engagement_id) {
+            return Some((
+                "engagementId",
+                format!("the context is engagement \"{}\"", self.engagement_id),
+            ));
+        }
+        if differs(&claims.campaign_id, &self.campaign_id) {
+            return Some((
+                "campaignId",
+                format!("the context is campaign \"{}\"", self.campaign_id),
+            ));
+        }
+        if self.revision > 0
+            && claims
+                .engagement_revision
+                .is_some_and(|r| r != self.revision)
+        {
+            return Some((
+                "engagementRevision",
+                format!("the context is revision {}", self.revision),
+            ));
+        }
+        if differs(&claims.zone_id, &self.zone) {
+            return Some(("zoneId", format!("the context is zone \"{}\"", self.zone)));
+        }
+        let key = format!(
+            "{}_{}_{}",
+            self.campaign_id, self.engagement_id, self.revision
+        );
+        if self.revision > 0 && differs(&claims.conf_key, &key) {
+            return Some(("confKey", format!("the context is \"{key}\"")));
+        }
+        if differs(&claims.page_context_id, &self.page_context_id) {
+            return Some((
+                "contexts",
+                "the page context is not the one this engagement was shown in".to_string(),
+            ));
+        }
+        None
+    }
 }
 
 impl VisitState {

@@ -22,6 +22,9 @@ pub struct VisitCandidate<'a> {
     pub engagement_id: Cow<'a, str>,
     /// Campaign id.
     pub campaign_id: Cow<'a, str>,
+    /// Engagement revision, kept with the context for events to agree with (R-D9).
+    #[serde(default)]
+    pub revision: u32,
     /// Campaign priority.
     pub priority: Priority,
     /// Preference class.
@@ -157,6 +160,9 @@ pub struct VisitState {
     pub events: BTreeMap<String, u64>,
     /// Current page view.
     pub page_id: String,
+    /// The page context id issued for the current page view (R-D9).
+    #[serde(default)]
+    pub page_context_id: String,
     /// Zones held on the current page.
     pub held: BTreeMap<String, Held>,
     /// Contexts issued.
@@ -196,6 +202,8 @@ pub struct VisitAnswer {
     pub chosen: Vec<Chosen>,
     /// Verdicts of the visit rules and arbitration (R-P3).
     pub verdicts: Vec<Explained>,
+    /// The page view's context id (R-D9).
+    pub page_context_id: String,
     /// Contexts issued by this answer, for the object to store.
     #[serde(skip)]
     pub new_contexts: Vec<(String, ContextRecord)>,
@@ -290,8 +298,9 @@ impl VisitState {
         }
     }
 
-    /// Starts the request: a fresh visit after the idle timeout, activity times, the page.
-    fn touch(&mut self, req: &VisitRequest<'_>) -> bool {
+    /// Starts the request: a fresh visit after the idle timeout, activity times, the page
+    /// (with a new page context id when the visitor navigated).
+    fn touch(&mut self, req: &VisitRequest<'_>, new_id: &mut dyn FnMut() -> String) -> bool {
         let fresh = self.expired(req.now_ms);
         if fresh {
             *self = VisitState::default();
@@ -302,8 +311,9 @@ impl VisitState {
         self.last_activity_ms = self.last_activity_ms.max(req.now_ms);
         self.timeout_minutes = req.policy.timeout_minutes;
         self.visitor_id.clone_from(&req.visitor_id);
-        if self.page_id != req.page_id {
+        if self.page_id != req.page_id || self.page_context_id.is_empty() {
             self.page_id.clone_from(&req.page_id);
+            self.page_context_id = new_id();
             self.held.clear();
             if !req.page_url.is_empty() {
                 self.pages.push(req.page_url.clone());
@@ -332,9 +342,10 @@ impl VisitState {
         req: &VisitRequest<'_>,
         new_id: &mut dyn FnMut() -> String,
     ) -> VisitAnswer {
-        let fresh = self.touch(req);
+        let fresh = self.touch(req, new_id);
         let mut answer = VisitAnswer {
             fresh,
+            page_context_id: self.page_context_id.clone(),
             ..VisitAnswer::default()
         };
         for vz in &req.zones {
@@ -398,6 +409,9 @@ impl VisitState {
                 context_id.clone(),
                 ContextRecord {
                     engagement_id: winner.engagement_id.to_string(),
+                    campaign_id: winner.campaign_id.to_string(),
+                    revision: winner.revision,
+                    page_context_id: self.page_context_id.clone(),
                     zone: vz.zone.clone(),
                     proactive: winner.proactive,
                     conversation: winner.conversation,

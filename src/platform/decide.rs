@@ -108,6 +108,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
             }
         }
     };
+    if decision.page_context_id.is_empty() {
+        // Account control: no visit was asked, but the page view still gets its context.
+        decision.page_context_id = random_id();
+    }
     for e in decision
         .engagements
         .iter_mut()

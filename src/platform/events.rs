@@ -14,7 +14,7 @@ use worker::{Env, Request};
 pub async fn handle(mut req: Request, env: &Env) -> Answer {
     require_json(&req)?;
     let bytes = body(&mut req, MAX_EVENTS_BODY, MAX_EVENTS_DEPTH).await?;
-    let b = EventsRequest::from_json(&bytes)?;
+    let mut b = EventsRequest::from_json(&bytes)?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, &b.account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
@@ -22,26 +22,31 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     // checks each against the context it issued.
     let unknown = b.events.iter().position(|e| {
         loaded.unreadable.is_none()
-            && e.engagement_id
+            && e.claims
+                .engagement_id
                 .as_ref()
                 .is_some_and(|id| loaded.snapshot.engagement(id).is_none())
     });
     if let Some(i) = unknown {
         return Err(ApiError::invalid(
-            &format!("events[{i}].engagementId"),
+            &b.field(i, "engagementId"),
             "not an engagement of the live snapshot",
         ));
     }
     let batch = EventBatch {
         now_ms: now,
-        events: b.events,
+        events: std::mem::take(&mut b.events),
     };
     let instance = visit_instance(&b.account, &b.visit_id);
     let resp = bindings::send_json(env, &instance, &Visit::Events, &batch).await?;
     let status = resp.status_code();
     let outcome: EventOutcome = bindings::answer(resp).await?;
     if status == 400 {
-        return Err(ApiError::invalid("events", outcome.refused.join("; ")));
+        let first = outcome.refused.first();
+        return Err(match first {
+            Some(r) => ApiError::invalid(&b.field(r.index, &r.field), r.reason.clone()),
+            None => ApiError::invalid("events", "refused by the visit"),
+        });
     }
     if status != 200 {
         return Err(ApiError::Unavailable(format!(

@@ -6,7 +6,7 @@
 use super::bindings::{ObjectClass, Visit};
 use super::random_id;
 use crate::api::click_to_call::CallClick;
-use crate::api::events::{EventBatch, EventOutcome};
+use crate::api::events::{EventBatch, EventOutcome, Refusal};
 use crate::engine::events::ContextRecord;
 use crate::engine::visit::{VisitRequest, VisitState};
 use std::collections::BTreeMap;
@@ -69,7 +69,7 @@ impl VisitorSession {
         let storage = self.state.storage();
         let mut records: BTreeMap<String, ContextRecord> = BTreeMap::new();
         let mut outcome = EventOutcome::default();
-        for e in &batch.events {
+        for (index, e) in batch.events.iter().enumerate() {
             if !records.contains_key(&e.context_id) {
                 match storage
                     .get::<ContextRecord>(&ctx_key(&e.context_id))
@@ -78,21 +78,23 @@ impl VisitorSession {
                     Some(r) => {
                         records.insert(e.context_id.clone(), r);
                     }
-                    None => outcome.refused.push(format!(
-                        "unknown contextId \"{}\" in this visit",
-                        e.context_id
-                    )),
+                    None => outcome.refused.push(Refusal {
+                        index,
+                        field: "contextId".into(),
+                        reason: format!("no context \"{}\" in this visit", e.context_id),
+                    }),
                 }
             }
-            let mismatch = records
+            // R-D9: what the event says must agree with the context the worker issued.
+            let disagreement = records
                 .get(&e.context_id)
-                .zip(e.engagement_id.as_ref())
-                .is_some_and(|(r, id)| &r.engagement_id != id);
-            if mismatch {
-                outcome.refused.push(format!(
-                    "engagementId does not match contextId \"{}\"",
-                    e.context_id
-                ));
+                .and_then(|r| r.disagreement(&e.claims));
+            if let Some((field, reason)) = disagreement {
+                outcome.refused.push(Refusal {
+                    index,
+                    field: field.into(),
+                    reason,
+                });
             }
         }
         if !outcome.refused.is_empty() {

@@ -60,15 +60,18 @@ for (const cap of [1, 2]) {
 }
 
 // Seed 002: one total across every proactive engagement. The 200 requests of one fresh visit
-// come from three pages whose proactive candidates differ: a chat overlay (shop), and a content
-// peel or a proactive click-to-call toaster (elsewhere), so whichever request the object takes
-// first decides the kind; the cap must hold across all of them.
-const PAGES = [SHOP, "https://www.demo-outfitters.example/about", "https://www.demo-outfitters.example/p/trail-boot-42"];
+// come from three pages, each with one kind of proactive candidate: a chat overlay (shop), a
+// content peel (product page) and a proactive click-to-call toaster (help), so whichever
+// request the object takes first decides the kind; the cap must hold across all of them.
+const PAGES = [SHOP, "https://www.demo-outfitters.example/p/trail-boot-42", "https://www.demo-outfitters.example/help"];
 const mixed = (caps) => withDemo((d) => {
   d.account.proactiveCaps = caps;
-  const call = d.campaigns.flatMap((c) => c.engagements).find((e) => e.id === "e-callback");
+  const engagement = (id) => d.campaigns.flatMap((c) => c.engagements).find((e) => e.id === id);
+  const call = engagement("e-callback");
   call.format = "toaster";
+  call.entryPoint = "ep-help";
   delete call.embeddedDivId;
+  engagement("e-uk-peel").entryPoint = "ep-product";
 });
 const proactiveKind = (e) => (e.proactive ? e.channel : null);
 const burst = (visit) => Promise.all(Array.from({ length: 200 }, (_, i) =>
@@ -148,7 +151,7 @@ async function declineInvite(visit) {
 const checkout = { page: { url: "https://www.demo-outfitters.example/shop/checkout/cart", id: "p2" }, zones: ["proactive"], attributes: { cartValue: 150 } };
 
 test("R-D7 a declined invite blocks other conversation invites of its line of business; content still shows", async () => {
-  await publish(demo);
+  await publish(withDemo((d) => { d.account.proactiveCaps = {}; })); // declines only, no cap in the way
   await declineInvite("decline-default");
   const r = await ask("decline-default", "p2", checkout);
   assert.deepEqual(r.json.engagements.map((e) => e.engagementId), ["e-uk-peel"]);
@@ -263,6 +266,55 @@ test("R-D9 bad events are a 400 and leave the visit unchanged", async () => {
   const unknown = await events({ account: "nobody", visitId: visit, event: "START", contextId: ctx.contextId });
   assert.equal(unknown.status, 404);
   assert.deepEqual(await visitState(visit), before);
+});
+
+// Seed 004: the payload lpTag hands to events.bind, sent as it is (by sendBeacon, text/plain).
+function lpTagPayload(decision, e, eventName) {
+  return {
+    account: "demo", visitId: decision.visitId, eventName, appName: "LP_OFFERS",
+    contexts: [{ EngagementContext: { id: e.contextId } }, { pageContext: { id: decision.pageContextId } }],
+    campaignId: e.campaignId, engagementId: e.engagementId, engagementRevision: e.engagementRevision,
+    engagementType: e.engagementType, zoneId: e.zoneId, state: e.state, confKey: e.confKey,
+    tglName: e.tglName ?? "overlay", done: true, engagementName: e.engagementName, addedByAFutureTag: { x: 1 },
+  };
+}
+
+test("R-D9 lpTag's event payload is taken as it is; a claim that disagrees with the issued context is a 400 naming it and changes nothing", async () => {
+  await publish(withDemo((d) => { d.account.proactiveCaps = {}; }));
+  const visit = "lptag-events-visit";
+  const first = await ask(visit, "p1", { zones: ["proactive", "right"] });
+  assert.match(first.json.pageContextId, /^[0-9a-f]{32}$/, "decisions issue a page context id");
+  const same = await ask(visit, "p1", { zones: ["proactive", "right"] });
+  assert.equal(same.json.pageContextId, first.json.pageContextId, "one page view, one page context");
+  const invite = first.json.engagements.find((e) => e.engagementId === "e-sales-overlay");
+  assert.ok(invite, first.text);
+  const before = await visitState(visit);
+  const wrong = [
+    ["engagementId", (p) => { p.engagementId = "e-sales-sticky"; }],
+    ["campaignId", (p) => { p.campaignId = "c-support"; }],
+    ["engagementRevision", (p) => { p.engagementRevision = invite.engagementRevision + 1; }],
+    ["zoneId", (p) => { p.zoneId = "right"; }],
+    ["confKey", (p) => { p.confKey = "c-sales-chat_e-sales-overlay_99"; }],
+    ["contexts", (p) => { p.contexts[1].pageContext.id = "0".repeat(32); }],
+    ["engagementRevision", (p) => { p.engagementRevision = "3"; }],
+    ["appName", (p) => { p.appName = "lp_sdes"; }],
+  ];
+  for (const [field, edit] of wrong) {
+    const body = lpTagPayload(first.json, invite, "OFFER_CLICK");
+    edit(body);
+    const r = await events(JSON.stringify(body), "text/plain;charset=UTF-8");
+    assert.equal(r.status, 400, `${field}: ${r.text}`);
+    assert.equal(r.json.error.field, field, r.text);
+  }
+  assert.deepEqual(await visitState(visit), before, "refused events changed nothing");
+  const ok = await events(JSON.stringify(lpTagPayload(first.json, invite, "OFFER_CLICK")), "text/plain;charset=UTF-8");
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.applied, 1);
+  const again = await events({ account: "demo", visitId: visit, events: [lpTagPayload(first.json, invite, "OFFER_CLICK")] });
+  assert.equal(again.json.duplicates, 1, "idempotent per (context, event)");
+  const after = await visitState(visit);
+  assert.deepEqual(after.accepted, ["e-sales-overlay"]);
+  assert.equal(after.events.OFFER_CLICK, 1);
 });
 
 test("R-D4 bad or missing ids in decisions are a 400 and create no visit", async () => {
