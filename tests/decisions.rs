@@ -86,6 +86,9 @@ struct ExpectShown {
     zone_id: String,
     engagement_id: String,
     state: String,
+    /// R-D10: when a case states it, the presentation as the decision returns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    presentation: Option<Value>,
 }
 
 /// A visit as its object keeps it: the state and the contexts it issued.
@@ -194,6 +197,12 @@ fn decision_vectors_hold_through_the_visit_path_with_their_traces() {
         }
         let page = case.request["page"]["id"].as_str().unwrap_or("vector-page");
         let d = visit.decide(&snap, case, avail, page);
+        let stated = |id: &str| {
+            case.expect
+                .engagements
+                .iter()
+                .any(|x| x.engagement_id == id && x.presentation.is_some())
+        };
         let got = Expect {
             engagements: d
                 .engagements
@@ -202,6 +211,8 @@ fn decision_vectors_hold_through_the_visit_path_with_their_traces() {
                     zone_id: e.zone_id.clone(),
                     engagement_id: e.engagement_id.clone(),
                     state: e.state_name.to_string(),
+                    presentation: stated(&e.engagement_id)
+                        .then(|| serde_json::to_value(&e.presentation).unwrap()),
                 })
                 .collect(),
             control_groups: serde_json::to_value(&d.control_groups).unwrap(),

@@ -16,8 +16,9 @@ pub const MAX_ZONES: usize = 20;
 pub const MAX_ATTRIBUTE_DEPTH: usize = 5;
 /// Deepest JSON nesting of a decide body (the attributes' depth plus the body and its map).
 pub const MAX_DECIDE_DEPTH: usize = MAX_ATTRIBUTE_DEPTH + 3;
-/// Deepest JSON nesting of an events body.
-pub const MAX_EVENTS_DEPTH: usize = 4;
+/// Deepest JSON nesting of an events body: lpTag's payload in a batch is
+/// body → events → event → contexts → entry → `{"id"}` (R-D9).
+pub const MAX_EVENTS_DEPTH: usize = 6;
 /// Deepest JSON nesting of a snapshot (conditions nest; the demo needs 8).
 pub const MAX_SNAPSHOT_DEPTH: usize = 32;
 /// Deepest JSON nesting of the small admin and brand bodies (availability, call status).

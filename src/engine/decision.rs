@@ -6,10 +6,11 @@
 use super::agent::AgentState;
 use super::arbitrate::Class;
 use super::candidate::{evaluate, Evaluation, Inputs};
+use super::presentation::Presentation;
 use super::snapshot::{Engagement, Priority, SkillRef, Snapshot};
 use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone};
 use super::visitor::Visitor;
-use super::zone::Channel;
+use super::zone::{Channel, Format};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -165,6 +166,9 @@ pub struct Shown {
     /// Click-to-call: the worker link the click goes through (R-C2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub click_url: Option<String>,
+    /// How to render it: taglet, creatives, proactive timing, window mode (R-D10).
+    #[serde(flatten)]
+    pub presentation: Presentation,
 }
 
 /// A decision for one tag request.
@@ -228,6 +232,10 @@ pub fn shown(
         refresh_seconds: e.spec.refresh_seconds,
         proactive: e.is_proactive(),
         click_url: None,
+        presentation: Presentation::of(
+            e.spec.presentation.as_ref(),
+            format.unwrap_or(Format::Embedded),
+        ),
     }
 }
 

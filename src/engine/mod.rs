@@ -4,7 +4,8 @@
 //! One rule family per module (docs/architecture.md maps each SPEC rule to its function):
 //! [`snapshot`] (R-P1), [`candidate`] (R-D1, R-D2), [`schedule`] (R-D2), [`agent`] (R-D3),
 //! [`arbitrate`] (R-D4), [`draw`] (R-D4, R-D5 draws), [`visit`] (R-D4 holding, R-D6, R-D7),
-//! [`button_refresh`] (R-D8), [`events`] (R-D9), [`decision`] (output and trace, R-P3),
+//! [`button_refresh`] (R-D8), [`events`] (R-D9), [`presentation`] (R-D10),
+//! [`decision`] (output and trace, R-P3),
 //! [`offsite`] (R-O1..R-O5), [`click_to_call`] (R-C1, R-C2).
 
 pub mod agent;
@@ -18,6 +19,7 @@ pub mod draw;
 pub mod entry_point;
 pub mod events;
 pub mod offsite;
+pub mod presentation;
 pub mod schedule;
 pub mod snapshot;
 pub mod visit;

@@ -311,7 +311,7 @@ test("R-D9 lpTag's event payload is taken as it is; a claim that disagrees with 
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ok.json.applied, 1);
   const again = await events({ account: "demo", visitId: visit, events: [lpTagPayload(first.json, invite, "OFFER_CLICK")] });
-  assert.equal(again.json.duplicates, 1, "idempotent per (context, event)");
+  assert.equal(again.json?.duplicates, 1, `idempotent per (context, event): ${again.text}`);
   const after = await visitState(visit);
   assert.deepEqual(after.accepted, ["e-sales-overlay"]);
   assert.equal(after.events.OFFER_CLICK, 1);

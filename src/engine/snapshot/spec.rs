@@ -2,6 +2,7 @@
 //! Schema is generated from.
 
 use crate::engine::agent::StateSwitches;
+use crate::engine::presentation::PresentationSpec;
 use crate::engine::schedule::TimeFrameSpec;
 use crate::engine::zone::{Channel, Format, Side};
 use serde::{Deserialize, Serialize};
@@ -344,6 +345,13 @@ pub struct EngagementSpec {
     /// Click-to-call settings; required for click-to-call engagements.
     #[serde(default)]
     pub click_to_call: Option<ClickToCallSpec>,
+    /// Creatives, proactive timing and window mode (R-D10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<PresentationSpec>,
+    /// For the brand's agents only (R-O2, R-D10): read through the authenticated agent route,
+    /// never in a public answer or URL. At most 1,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_note: Option<String>,
 }
 
 /// A campaign as published, with its engagements.

@@ -6,6 +6,7 @@ use super::spec::*;
 use super::*;
 use crate::engine::condition::ConditionProblem;
 use crate::engine::draw::ControlGroup;
+use crate::engine::presentation;
 use crate::engine::zone::{valid_div_id, Channel, Side};
 use serde::Serialize;
 use serde_json::Value;
@@ -401,6 +402,17 @@ fn compile_engagement(
             );
         }
     }
+    c.nested(
+        path,
+        presentation::check(
+            spec.presentation.as_ref(),
+            spec.agent_note.as_deref(),
+            spec.source,
+            format,
+            spec.channel,
+            spec.states,
+        ),
+    );
     match (&spec.click_to_call, spec.channel) {
         (Some(ctc), Channel::ClickToCall) => c.url(&at("clickToCall.pageUrl"), &ctc.page_url),
         (None, Channel::ClickToCall) => c.add(
