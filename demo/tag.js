@@ -24,9 +24,32 @@
   $("blurb").textContent = page.blurb;
   const shown = new Map();
 
+  let pageContextId = "";
+
+  // Events as lpTag hands them to events.bind (seed 004), sent as they are (R-D9).
   function beacon(event, e) {
-    const body = JSON.stringify({ account: ACCOUNT, visitId, event, contextId: e.contextId, engagementId: e.engagementId });
+    const body = JSON.stringify({
+      account: ACCOUNT, visitId, eventName: event, appName: "LP_OFFERS",
+      contexts: [{ EngagementContext: { id: e.contextId } }, { pageContext: { id: pageContextId } }],
+      campaignId: e.campaignId, engagementId: e.engagementId, engagementRevision: e.engagementRevision,
+      engagementType: e.engagementType, zoneId: e.zoneId, state: e.state, confKey: e.confKey,
+      tglName: e.tglName, engagementName: e.engagementName,
+    });
     navigator.sendBeacon("/v1/events", new Blob([body], { type: "text/plain" }));
+  }
+
+  // R-D10: the creative of the state the engagement is in; the engagement name when the
+  // snapshot defines none.
+  function paint(card, e) {
+    const c = (e.creatives && (e.creatives[e.stateName] || e.creatives.online)) || { title: e.engagementName };
+    card.className = `card state-${e.stateName} tgl-${e.tglName}`;
+    card.querySelector(".name").textContent = c.title || "";
+    card.querySelector(".text").textContent = c.text || "";
+    const img = card.querySelector("img");
+    img.hidden = !c.imageUrl;
+    if (c.imageUrl) img.src = c.imageUrl;
+    card.querySelector(".meta").textContent = `${e.format} · ${e.channel} · ${e.stateName}`;
+    card.querySelector(".go").textContent = c.callToAction || (e.channel === "clickToCall" ? "Call me" : "Chat now");
   }
 
   function render(e) {
@@ -34,22 +57,33 @@
     if (!zone) return;
     zone.innerHTML = "";
     const card = document.createElement("div");
-    card.className = `card state-${e.stateName}`;
     card.dataset.engagement = e.engagementId;
+    card.setAttribute("role", e.proactive ? "dialog" : "region");
+    card.setAttribute("aria-label", e.engagementName);
     card.innerHTML = `<button class="close" type="button" aria-label="Close">×</button>
-      <div class="name"></div><div class="meta"></div><button class="go" type="button"></button>`;
-    card.querySelector(".name").textContent = e.engagementName;
-    card.querySelector(".meta").textContent = `${e.format} · ${e.channel} · ${e.stateName}`;
-    card.querySelector(".go").textContent = e.channel === "clickToCall" ? "Call me" : e.stateName === "online" ? "Chat now" : "Leave a message";
-    card.querySelector(".close").onclick = () => { beacon("OFFER_DECLINED", e); zone.innerHTML = ""; shown.delete(e.engagementId); };
+      <img alt="" hidden><div class="name"></div><div class="text"></div><div class="meta"></div><button class="go" type="button"></button>`;
+    card.querySelector("img").onerror = (ev) => { ev.target.hidden = true; };
+    paint(card, e);
+    let timeout;
+    const remove = () => { clearTimeout(timeout); zone.innerHTML = ""; shown.delete(e.engagementId); };
+    card.querySelector(".close").onclick = () => { beacon("OFFER_DECLINED", e); remove(); };
     card.querySelector(".go").onclick = () => {
       beacon("OFFER_CLICK", e);
-      if (e.clickUrl) location.href = e.clickUrl;
+      if (e.clickUrl) { location.href = e.clickUrl; return; }
+      $("status").textContent = `Opening window ${e.windowId} (${e.windowMode}) for ${e.engagementId}`;
     };
-    zone.appendChild(card);
     shown.set(e.engagementId, { e, card });
-    beacon("OFFER_DISPLAY", e);
-    beacon("OFFER_IMPRESSION", e);
+    beacon("START", e);
+    const show = () => {
+      zone.appendChild(card);
+      beacon("OFFER_DISPLAY", e);
+      beacon("OFFER_IMPRESSION", e);
+      if (e.displayDurationSeconds) {
+        timeout = setTimeout(() => { beacon("OFFER_TIMEOUT", e); remove(); }, e.displayDurationSeconds * 1000);
+      }
+    };
+    // Proactive invites wait their display delay (R-D10).
+    if (e.displayDelaySeconds) setTimeout(show, e.displayDelaySeconds * 1000); else show();
   }
 
   async function decide() {
@@ -64,6 +98,7 @@
     });
     const d = await r.json();
     if (!r.ok) { $("status").textContent = d.error ? d.error.message : `error ${r.status}`; return; }
+    pageContextId = d.pageContextId;
     $("visitor-id").textContent = d.visitorId;
     $("visit-id").textContent = d.visitId;
     $("revision").textContent = d.revision;
@@ -83,8 +118,8 @@
       const item = shown.get(s.engagementId);
       if (!item || !s.stateName) continue;
       item.e.stateName = s.stateName;
-      item.card.className = `card state-${s.stateName}`;
-      item.card.querySelector(".meta").textContent = `${item.e.format} · ${item.e.channel} · ${s.stateName}`;
+      item.e.state = s.state;
+      paint(item.card, item.e);
     }
     $("status").textContent = `States refreshed at ${new Date().toLocaleTimeString()}`;
   }

@@ -27,7 +27,7 @@ pub fn serve(env: &Env, path: &str) -> Result<Response> {
     h.set("Content-Type", kind)?;
     h.set(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'",
     )?;
     Ok(resp)
 }

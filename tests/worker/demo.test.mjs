@@ -54,12 +54,19 @@ async function open(path) {
   await page.waitForSelector("body[data-decided=true]");
 }
 
-test("R-D4 the demo page shows the engagements in their zones", async () => {
+test("R-D4 R-D10 the demo page shows the engagements in their zones, rendered from their presentation", async () => {
   await open("/demo/shop/boots");
   assert.equal(await zone("proactive").getAttribute("data-engagement"), "e-sales-overlay");
   assert.equal(await zone("right").getAttribute("data-engagement"), "e-sales-sticky");
   assert.equal(await zone("left").getAttribute("data-engagement"), "e-support-slideout");
   assert.match(await zone("right").locator(".meta").textContent(), /sticky · chat · online/);
+  // R-D10: rendered from the snapshot's creative for the state it is in, not from the name.
+  assert.equal(await zone("right").locator(".name").textContent(), "Sales chat");
+  assert.equal(await zone("right").locator(".text").textContent(), "Talk to a sales advisor.");
+  assert.equal(await zone("right").locator(".go").textContent(), "Chat now");
+  assert.match(await zone("right").getAttribute("class"), /tgl-sticky/);
+  assert.equal(await zone("proactive").locator(".text").textContent(), "Our boot experts are online now.");
+  assert.equal(await zone("proactive").getAttribute("role"), "dialog");
   assert.match(await page.locator("#control").textContent(), /exposed/);
   await page.screenshot({ path: join(OUT, "demo-shop.png") });
 });
@@ -74,11 +81,13 @@ test("R-D7 after declining the invite, the next page shows no conversation invit
   await page.screenshot({ path: join(OUT, "demo-after-decline.png") });
 });
 
-test("R-D8 flipping sales to offline changes the button's state on refresh", async () => {
+test("R-D8 R-D10 flipping sales to offline changes the button's state and creative on refresh", async () => {
   await page.fill("#token", TOKEN);
   await page.click('.avail[data-state="offline"]');
   await page.waitForFunction(() => document.querySelector('[data-zone="right"] .card')?.className.includes("state-offline"));
   assert.match(await zone("right").locator(".meta").textContent(), /offline/);
+  assert.equal(await zone("right").locator(".text").textContent(), "We are away. Leave a message.", "R-D10 offline creative");
+  assert.equal(await zone("right").locator(".go").textContent(), "Leave a message");
   await page.screenshot({ path: join(OUT, "demo-offline.png") });
   await page.click('.avail[data-state="online"]');
   await page.waitForFunction(() => document.querySelector('[data-zone="right"] .card')?.className.includes("state-online"));
