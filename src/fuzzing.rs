@@ -10,7 +10,7 @@ use crate::api::{check_depth, MAX_DECIDE_DEPTH, MAX_EVENTS_DEPTH};
 use crate::engine::agent::Availability;
 use crate::engine::candidate::Inputs;
 use crate::engine::decision::decide;
-use crate::engine::offsite::{click, location};
+use crate::engine::offsite::{click, location, Handoff};
 use crate::engine::snapshot::{compile, Snapshot};
 use crate::engine::visitor::{Edge, PageView, Visitor};
 use serde_json::Map;
@@ -171,7 +171,11 @@ pub fn offsite_link(data: &[u8]) {
     ) else {
         panic!("no destination for {link}");
     };
-    let dest = location(&decision, "demo", link.query_pairs(), "ctx");
+    let handoff = Handoff {
+        visit_id: "visit",
+        context_id: "ctx",
+    };
+    let dest = location(&decision, "demo", link.query_pairs(), handoff);
     assert!(
         d.urls.contains(&without_query(&dest)),
         "{link} redirected to {dest}, which the snapshot does not name"

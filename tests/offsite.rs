@@ -4,7 +4,7 @@
 
 mod common;
 
-use edge_engage::engine::offsite::{click, location};
+use edge_engage::engine::offsite::{click, location, Handoff};
 use edge_engage::engine::visitor::{Edge, PageView, Visitor};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -47,18 +47,20 @@ fn offsite_vectors_hold_on_the_native_engine() {
             &availability,
         )
         .unwrap();
-        let dest = location(
-            &d,
-            "demo",
-            link.query_pairs(),
-            "0123456789abcdef0123456789abcdef",
-        );
+        let fresh = "0123456789abcdef0123456789abcdef";
+        let handoff = Handoff {
+            visit_id: fresh,
+            context_id: fresh,
+        };
+        let dest = location(&d, "demo", link.query_pairs(), handoff);
         let mut query: BTreeMap<String, String> = dest
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        if query.get("ee_context").is_some_and(|c| c.len() == 32) {
-            query.insert("ee_context".into(), "*".into());
+        for fresh_id in ["ee_visit", "ee_context"] {
+            if query.get(fresh_id).is_some_and(|c| c.len() == 32) {
+                query.insert(fresh_id.into(), "*".into());
+            }
         }
         let expect = &case["expect"];
         let want_query: BTreeMap<String, String> =
@@ -117,7 +119,11 @@ fn r_o5_hostile_engagement_ids_never_leave_the_snapshot() {
             &Default::default(),
         )
         .unwrap();
-        let dest = location(&d, "demo", link.query_pairs(), "c");
+        let handoff = Handoff {
+            visit_id: "v",
+            context_id: "c",
+        };
+        let dest = location(&d, "demo", link.query_pairs(), handoff);
         assert_eq!(
             dest.host_str(),
             Some("www.demo-outfitters.example"),
@@ -131,4 +137,51 @@ fn r_o5_hostile_engagement_ids_never_leave_the_snapshot() {
         );
         assert!(!dest.as_str().contains('\r') && !dest.as_str().contains('\n'));
     }
+}
+
+/// R-O2: an eligible click's context is exchanged for the window data (never the agent note)
+/// for the account's visit timeout after the click; events then count in that visit. The
+/// agent side reads the note.
+#[test]
+fn r_o2_click_context_exchanges_for_window_data_until_the_visit_timeout() {
+    use edge_engage::engine::events::EventName;
+    use edge_engage::engine::landing::{agent_view, window_data, LandingClick, NoWindow};
+    use edge_engage::engine::visit::VisitState;
+    let snap = common::demo();
+    let e = snap.engagement("e-offsite-email").unwrap();
+    let campaign = snap.campaign_of(e).unwrap();
+    let t0 = 1_800_000_000_000;
+    let click = LandingClick::new(&snap, e, campaign, "visitor-1", "ctx-1".into(), t0);
+    let mut visit = VisitState::default();
+    visit.land(&click);
+    assert_eq!(click.timeout_minutes, 30);
+    let w = window_data(&snap, &click.record, t0 + 1_000, 30).unwrap();
+    assert_eq!(w.engagement_id, "e-offsite-email");
+    assert_eq!(w.window_id, e.spec.window.id);
+    assert_eq!(w.skill.as_ref().map(|s| s.id.as_str()), Some("sales"));
+    assert_eq!(w.source.as_deref(), Some("email"));
+    assert_eq!(w.conf_key, format!("c-offsite_e-offsite-email_{}", e.spec.revision));
+    let public = serde_json::to_string(&w).unwrap();
+    let note = e.spec.agent_note.as_deref().unwrap();
+    assert!(!public.contains(note), "the agent note is never public");
+    // Exactly the visit timeout after the click is still open; a millisecond later it is not.
+    assert!(window_data(&snap, &click.record, t0 + 30 * 60_000, 30).is_ok());
+    assert_eq!(
+        window_data(&snap, &click.record, t0 + 30 * 60_000 + 1, 30),
+        Err(NoWindow::Expired)
+    );
+    // A web display's context is not an offsite click's.
+    let mut web = click.record.clone();
+    web.zone = "proactive".into();
+    assert_eq!(window_data(&snap, &web, t0, 30), Err(NoWindow::NotOffsite));
+    let mut gone = click.record.clone();
+    gone.engagement_id = "e-deleted".into();
+    assert_eq!(window_data(&snap, &gone, t0, 30), Err(NoWindow::EngagementGone));
+    // Events with the click's context count for the offsite engagement in that visit.
+    let mut record = click.record.clone();
+    assert!(visit.apply_event("ctx-1", &mut record, EventName::OfferClick));
+    assert!(visit.accepted.contains("e-offsite-email"));
+    let agent = agent_view(&snap, &record);
+    assert_eq!(agent.agent_note.as_deref(), Some(note));
+    assert_eq!(agent.events, vec!["OFFER_CLICK".to_string()]);
 }

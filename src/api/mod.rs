@@ -7,6 +7,7 @@ pub mod click_to_call;
 pub mod decide;
 mod error;
 pub mod events;
+pub mod landing;
 pub mod refresh;
 pub mod routes;
 

@@ -22,6 +22,10 @@ pub enum Route {
     State,
     /// An offsite engagement link (R-O1..R-O5).
     Offsite,
+    /// The landing page exchanges an offsite click's context for its window data (R-O2).
+    Landing,
+    /// The brand's agent side reads a context, with the agent note (R-O2, R-D10).
+    AgentContext,
     /// A click on a click-to-call engagement (R-C1).
     ClickToCall,
     /// Brand API: validate a click-to-call token (R-C2).
@@ -67,6 +71,13 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("POST", "/v1/state", Route::State),
     ("GET", "/o/{account}/{engagement}", Route::Offsite),
     ("HEAD", "/o/{account}/{engagement}", Route::Offsite),
+    ("OPTIONS", "/v1/landing/{account}", Route::Preflight),
+    ("GET", "/v1/landing/{account}", Route::Landing),
+    (
+        "GET",
+        "/v1/agent/accounts/{account}/contexts",
+        Route::AgentContext,
+    ),
     ("GET", "/c/{account}/{engagement}", Route::ClickToCall),
     (
         "POST",

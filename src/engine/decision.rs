@@ -188,6 +188,19 @@ pub struct Decision {
     pub explanation: Vec<Explained>,
 }
 
+/// The skill a conversation engagement follows, as the tag opens the window with it.
+pub fn skill_info(snap: &Snapshot, e: &Engagement) -> Option<SkillInfo> {
+    match e.skill {
+        SkillRef::One(i) if e.spec.channel.is_conversation() => {
+            snap.skills.get(i).map(|s| SkillInfo {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The fields the tag needs for one shown engagement (R-D4).
 pub fn shown(
     snap: &Snapshot,
@@ -197,15 +210,7 @@ pub fn shown(
     context_id: String,
 ) -> Shown {
     let campaign_id = snap.campaign_of(e).map_or("", |c| c.spec.id.as_str());
-    let skill = match e.skill {
-        SkillRef::One(i) if e.spec.channel.is_conversation() => {
-            snap.skills.get(i).map(|s| SkillInfo {
-                id: s.id.clone(),
-                name: s.name.clone(),
-            })
-        }
-        _ => None,
-    };
+    let skill = skill_info(snap, e);
     let format = e.spec.format;
     Shown {
         zone_id: zone.to_string(),

@@ -74,6 +74,9 @@ pub struct ContextRecord {
     /// The page context the engagement was shown in.
     #[serde(default)]
     pub page_context_id: String,
+    /// When it was issued, ms.
+    #[serde(default)]
+    pub issued_ms: u64,
     /// Zone.
     pub zone: String,
     /// Proactive format.

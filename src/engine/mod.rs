@@ -6,7 +6,7 @@
 //! [`arbitrate`] (R-D4), [`draw`] (R-D4, R-D5 draws), [`visit`] (R-D4 holding, R-D6, R-D7),
 //! [`button_refresh`] (R-D8), [`events`] (R-D9), [`presentation`] (R-D10),
 //! [`decision`] (output and trace, R-P3),
-//! [`offsite`] (R-O1..R-O5), [`click_to_call`] (R-C1, R-C2).
+//! [`offsite`] (R-O1..R-O5), [`landing`] (R-O2 hand-off), [`click_to_call`] (R-C1, R-C2).
 
 pub mod agent;
 pub mod arbitrate;
@@ -18,6 +18,7 @@ pub mod decision;
 pub mod draw;
 pub mod entry_point;
 pub mod events;
+pub mod landing;
 pub mod offsite;
 pub mod presentation;
 pub mod schedule;

@@ -204,16 +204,25 @@ pub fn click(
 /// Link query parameters passed to the landing page: `utm_*`, at most this many.
 const MAX_PASS_THROUGH: usize = 10;
 
+/// The click's hand-off to the landing page (R-O2): the visit it starts and its context.
+#[derive(Debug, Clone, Copy)]
+pub struct Handoff<'a> {
+    /// `ee_visit`: the visit the landing page's tag continues.
+    pub visit_id: &'a str,
+    /// `ee_context`: the click's context in that visit.
+    pub context_id: &'a str,
+}
+
 /// R-O2: the redirect target. For the landing page: the window parameters (`ee_account`,
-/// `ee_campaign`, `ee_engagement`, `ee_revision`, `ee_context`, `ee_source`) and the link's
-/// `utm_*` tags are appended, keeping the landing URL's own query and fragment. Other
-/// destinations are used exactly as the snapshot names them. Values are encoded by the URL
-/// library, so nothing in the link can add a header or change the host.
+/// `ee_campaign`, `ee_engagement`, `ee_revision`, `ee_visit`, `ee_context`, `ee_source`) and
+/// the link's `utm_*` tags are appended, keeping the landing URL's own query and fragment.
+/// Other destinations are used exactly as the snapshot names them. Values are encoded by the
+/// URL library, so nothing in the link can add a header or change the host.
 pub fn location<'a>(
     decision: &ClickDecision,
     account: &str,
     link_query: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
-    context_id: &str,
+    handoff: Handoff<'_>,
 ) -> url::Url {
     let mut dest = decision.destination.clone();
     if !matches!(
@@ -237,7 +246,8 @@ pub fn location<'a>(
             q.append_pair("ee_campaign", &w.campaign);
             q.append_pair("ee_engagement", &w.engagement);
             q.append_pair("ee_revision", &w.revision.to_string());
-            q.append_pair("ee_context", context_id);
+            q.append_pair("ee_visit", handoff.visit_id);
+            q.append_pair("ee_context", handoff.context_id);
             if let Some(s) = &w.source {
                 q.append_pair("ee_source", s);
             }

@@ -412,6 +412,7 @@ impl VisitState {
                     campaign_id: winner.campaign_id.to_string(),
                     revision: winner.revision,
                     page_context_id: self.page_context_id.clone(),
+                    issued_ms: req.now_ms,
                     zone: vz.zone.clone(),
                     proactive: winner.proactive,
                     conversation: winner.conversation,

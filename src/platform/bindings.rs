@@ -111,7 +111,7 @@ pub fn account_instance(account: &str) -> String {
 }
 
 /// Commands of `VisitorSession`, one object per (account, visit) (visit_do.rs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visit {
     /// Apply the visit rules ([`crate::engine::visit::VisitRequest`]) →
     /// [`crate::engine::visit::VisitAnswer`].
@@ -121,6 +121,12 @@ pub enum Visit {
     /// Check a click-to-call click ([`crate::api::click_to_call::CallClick`]) →
     /// [`crate::engine::click_to_call::CallVisit`].
     CallClick,
+    /// Start the visit of an eligible offsite click and record its context
+    /// ([`crate::engine::landing::LandingClick`]) (R-O2).
+    Land,
+    /// Read one context the visit issued → [`crate::api::landing::ContextRead`]; 404 when
+    /// there is none.
+    Context(String),
     /// Read the visit → [`crate::engine::visit::VisitState`].
     Read,
 }
@@ -133,12 +139,17 @@ impl ObjectClass for Visit {
             Visit::Decide => (Method::Post, "/decide".into()),
             Visit::Events => (Method::Post, "/events".into()),
             Visit::CallClick => (Method::Post, "/call-click".into()),
+            Visit::Land => (Method::Post, "/land".into()),
+            Visit::Context(id) => (Method::Get, format!("/contexts/{id}").into()),
             Visit::Read => (Method::Get, "/state".into()),
         }
     }
 
     fn parse(method: &Method, path: &str) -> Option<Visit> {
-        [Visit::Decide, Visit::Events, Visit::CallClick, Visit::Read]
+        if let Some(id) = path.strip_prefix("/contexts/") {
+            return (*method == Method::Get).then(|| Visit::Context(id.to_string()));
+        }
+        [Visit::Decide, Visit::Events, Visit::CallClick, Visit::Land, Visit::Read]
             .into_iter()
             .find(|c| is_route(c, method, path))
     }

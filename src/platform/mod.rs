@@ -11,6 +11,7 @@ mod decide;
 mod demo;
 mod events;
 mod http;
+mod landing;
 mod offsite;
 mod refresh;
 mod snapshots;
@@ -44,7 +45,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Err(e) => (error_response(&e)?, Some(e)),
     };
     if let Resolved::Found {
-        route: Route::Decide | Route::Events | Route::State | Route::Preflight,
+        route: Route::Decide | Route::Events | Route::State | Route::Landing | Route::Preflight,
         ..
     } = resolved
     {
@@ -131,6 +132,8 @@ async fn route(
         Route::Offsite => offsite::handle(req, env, ctx, account, second)
             .await
             .map_err(internal),
+        Route::Landing => landing::exchange(req, env, account).await,
+        Route::AgentContext => landing::agent_context(req, env, account).await,
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
             .map_err(internal),

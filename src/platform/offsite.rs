@@ -3,13 +3,15 @@
 //! unknown account gets a small page that names no internals. Clicks are counted per
 //! engagement and outcome in the account's object, after the answer is sent.
 
-use super::bindings::{self, account_instance, Account};
+use super::bindings::{self, account_instance, visit_instance, Account, Visit};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect};
 use super::{now_ms, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
-use crate::engine::offsite::{click, location};
+use crate::engine::landing::LandingClick;
+use crate::engine::offsite::{click, location, Handoff};
+use crate::engine::snapshot::Snapshot;
 use crate::engine::visitor::{PageView, Visitor};
 use serde_json::Map;
 use std::cell::RefCell;
@@ -101,6 +103,34 @@ fn visitor_id(req: &Request) -> (String, bool) {
     }
 }
 
+/// R-O2: starts the landing page's visit with the click's context, before the redirect goes
+/// out, so the landing page can exchange it at once. If the visit object cannot be reached
+/// the visitor still lands (the window parameters are in the URL); only the exchange will
+/// open nothing, and the log says why.
+async fn record_click(
+    env: &Env,
+    snap: &Snapshot,
+    engagement_id: &str,
+    visitor_id: &str,
+    visit_id: &str,
+    context_id: &str,
+    now: u64,
+) {
+    let Some((e, campaign)) = snap
+        .engagement(engagement_id)
+        .and_then(|e| Some((e, snap.campaign_of(e)?)))
+    else {
+        return;
+    };
+    let click = LandingClick::new(snap, e, campaign, visitor_id, context_id.to_string(), now);
+    let instance = visit_instance(&snap.account.spec.id, visit_id);
+    match bindings::send_json(env, &instance, &Visit::Land, &click).await {
+        Ok(r) if r.status_code() == 200 || r.status_code() == 204 => {}
+        Ok(r) => worker::console_error!("offsite context not recorded: {}", r.status_code()),
+        Err(e) => worker::console_error!("offsite context not recorded: {e:?}"),
+    }
+}
+
 /// Handles a click.
 pub async fn handle(
     req: Request,
@@ -157,7 +187,16 @@ pub async fn handle(
         "(unknown)"
     };
     count_click(env, ctx, account, counted, decision.outcome.code());
-    let dest = location(&decision, account, link.query_pairs(), &random_id());
+    let (visit_id, context_id) = (random_id(), random_id());
+    if decision.window.is_some() {
+        record_click(env, &loaded.snapshot, engagement_id, &vid, &visit_id, &context_id, now)
+            .await;
+    }
+    let handoff = Handoff {
+        visit_id: &visit_id,
+        context_id: &context_id,
+    };
+    let dest = location(&decision, account, link.query_pairs(), handoff);
     let mut resp = redirect(&dest)?;
     label(
         &mut resp,

@@ -7,7 +7,9 @@ use super::bindings::{ObjectClass, Visit};
 use super::random_id;
 use crate::api::click_to_call::CallClick;
 use crate::api::events::{EventBatch, EventOutcome, Refusal};
+use crate::api::landing::ContextRead;
 use crate::engine::events::ContextRecord;
+use crate::engine::landing::LandingClick;
 use crate::engine::visit::{VisitRequest, VisitState};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -139,6 +141,36 @@ impl VisitorSession {
     }
 }
 
+impl VisitorSession {
+    /// R-O2: starts the visit of an eligible offsite click and records the click's context,
+    /// so that the landing page can exchange it and report events with it.
+    async fn land(&self, mut req: Request) -> Result<Response> {
+        let click: LandingClick = req.json().await?;
+        let mut visit = self.load(click.now_ms).await?;
+        visit.land(&click);
+        let storage = self.state.storage();
+        storage.put(&ctx_key(&click.context_id), &click.record).await?;
+        self.save(&visit).await?;
+        Response::empty()
+    }
+
+    /// One context the visit issued, with the visit's timeout; 404 when there is none.
+    async fn context(&self, id: &str) -> Result<Response> {
+        let storage = self.state.storage();
+        let Some(record) = storage.get::<ContextRecord>(&ctx_key(id)).await? else {
+            return Response::error("no such context", 404);
+        };
+        let timeout_minutes = storage
+            .get::<VisitState>(VISIT)
+            .await?
+            .map_or(0, |v| v.timeout_minutes);
+        Response::from_json(&ContextRead {
+            record,
+            timeout_minutes,
+        })
+    }
+}
+
 impl DurableObject for VisitorSession {
     fn new(state: State, env: Env) -> Self {
         Self { state, env }
@@ -155,6 +187,8 @@ impl DurableObject for VisitorSession {
             Some(Visit::Decide) => self.decide(req).await,
             Some(Visit::Events) => self.events(req).await,
             Some(Visit::CallClick) => self.call_click(req).await,
+            Some(Visit::Land) => self.land(req).await,
+            Some(Visit::Context(id)) => self.context(&id).await,
             Some(Visit::Read) => {
                 let visit = self.state.storage().get::<VisitState>(VISIT).await?;
                 match visit {

@@ -33,9 +33,9 @@ for (const c of vectors.cases) {
     assert.equal(r.headers.get("x-edge-outcome"), c.expect.outcome);
     const loc = new URL(r.location);
     const query = Object.fromEntries(loc.searchParams);
-    if (query.ee_context) {
-      assert.match(query.ee_context, /^[0-9a-f]{32}$/);
-      query.ee_context = "*";
+    for (const fresh of ["ee_visit", "ee_context"].filter((k) => query[k])) {
+      assert.match(query[fresh], /^[0-9a-f]{32}$/);
+      query[fresh] = "*";
     }
     assert.equal(`${loc.origin}${loc.pathname}`, c.expect.url);
     assert.deepEqual(query, c.expect.query);
@@ -157,4 +157,71 @@ test(`R-O5 ${hostile.length} hostile links never redirect outside the snapshot a
   }
   const post = await click("/o/demo/e-offsite-email", { method: "POST" });
   assert.equal(post.status, 405);
+});
+
+// R-O2: the landing hand-off. An eligible click records its context in the visit it starts;
+// the landing page's tag exchanges ee_visit + ee_context for the window data (never the agent
+// note), reports events with them, and the agent side reads the note with its credential.
+const NOW = "2026-11-23T10:00:00Z";
+const later = (minutes) => new Date(Date.parse(NOW) + minutes * 60_000).toISOString();
+async function landing(account, query, { now } = {}) {
+  const headers = now ? { "X-Test-Now": now, Authorization: `Bearer ${TOKEN}` } : {};
+  const r = await fetch(`${w.base}/v1/landing/${account}?${new URLSearchParams(query)}`, { headers });
+  const text = await r.text();
+  return { status: r.status, json: JSON.parse(text), text, headers: r.headers };
+}
+async function eligibleClick() {
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  const r = await click("/o/demo/e-offsite-email", { now: NOW });
+  const q = new URL(r.location).searchParams;
+  assert.equal(r.headers.get("x-edge-outcome"), "eligible");
+  return { visitId: q.get("ee_visit"), contextId: q.get("ee_context") };
+}
+
+test("R-O2 the landing page exchanges the click's context for the window data; its events count in that visit; the agent side reads the note", async () => {
+  await publishDemo(w.base);
+  const at = await eligibleClick();
+  const r = await landing("demo", at, { now: later(1) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get("cache-control"), "no-store");
+  const email = snapshot.campaigns.flatMap((c) => c.engagements).find((e) => e.id === "e-offsite-email");
+  assert.deepEqual(
+    { open: r.json.open, engagementId: r.json.engagementId, windowId: r.json.windowId, skill: r.json.skill?.id, language: r.json.language, source: r.json.source, visitId: r.json.visitId },
+    { open: true, engagementId: "e-offsite-email", windowId: email.window.id, skill: "sales", language: email.language, source: "email", visitId: at.visitId });
+  assert.ok(!r.text.includes(email.agentNote), "R-D10 no agent note in a public answer");
+  const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "text/plain" },
+    body: JSON.stringify({ account: "demo", visitId: at.visitId, eventName: "OFFER_CLICK", contexts: [{ EngagementContext: { id: at.contextId } }], engagementId: "e-offsite-email" }) });
+  assert.equal(ev.status, 200, await ev.text());
+  const visit = await admin(w.base, "GET", `demo/visits/${at.visitId}`);
+  assert.deepEqual(visit.json.visit.accepted, ["e-offsite-email"]);
+  const agentUrl = `${w.base}/v1/agent/accounts/demo/contexts?${new URLSearchParams(at)}`;
+  const agent = await fetch(agentUrl, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const view = await agent.json();
+  assert.equal(agent.status, 200);
+  assert.equal(view.agentNote, email.agentNote);
+  assert.deepEqual(view.events, ["OFFER_CLICK"]);
+  assert.equal((await fetch(agentUrl)).status, 401, "the note needs a credential");
+});
+
+test("R-O2 a context expires with the visit timeout (30 minutes after the click); unknown, foreign or malformed contexts open nothing", async () => {
+  await publishDemo(w.base);
+  const at = await eligibleClick();
+  assert.equal((await landing("demo", at, { now: later(30) })).json.open, true, "open up to the timeout");
+  const expired = await landing("demo", at, { now: later(31) });
+  assert.deepEqual({ open: expired.json.open, reason: expired.json.reason }, { open: false, reason: "expired" });
+  assert.equal(expired.json.windowId, undefined);
+  const unknown = await landing("demo", { visitId: at.visitId, contextId: "0".repeat(32) });
+  assert.deepEqual({ open: unknown.json.open, reason: unknown.json.reason }, { open: false, reason: "unknown_context" });
+  // The same ids under another account: that account's visits know nothing of them.
+  const other = structuredClone(snapshot);
+  other.account.id = "other";
+  assert.equal((await admin(w.base, "PUT", "other/snapshot", other, { "If-Match": "*" })).status, 200);
+  assert.equal((await landing("other", at)).json.reason, "unknown_context");
+  // The control group's landing carries no context; links never clicked open nothing.
+  for (const [query, field] of [[{ visitId: at.visitId }, "contextId"], [{ contextId: at.contextId }, "visitId"], [{ visitId: "a b", contextId: at.contextId }, "visitId"]]) {
+    const bad = await landing("demo", query);
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.error.field, field);
+  }
+  assert.equal((await landing("nobody", at)).status, 404);
 });
