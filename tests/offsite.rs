@@ -160,7 +160,10 @@ fn r_o2_click_context_exchanges_for_window_data_until_the_visit_timeout() {
     assert_eq!(w.window_id, e.spec.window.id);
     assert_eq!(w.skill.as_ref().map(|s| s.id.as_str()), Some("sales"));
     assert_eq!(w.source.as_deref(), Some("email"));
-    assert_eq!(w.conf_key, format!("c-offsite_e-offsite-email_{}", e.spec.revision));
+    assert_eq!(
+        w.conf_key,
+        format!("c-offsite_e-offsite-email_{}", e.spec.revision)
+    );
     let public = serde_json::to_string(&w).unwrap();
     let note = e.spec.agent_note.as_deref().unwrap();
     assert!(!public.contains(note), "the agent note is never public");
@@ -176,7 +179,10 @@ fn r_o2_click_context_exchanges_for_window_data_until_the_visit_timeout() {
     assert_eq!(window_data(&snap, &web, t0, 30), Err(NoWindow::NotOffsite));
     let mut gone = click.record.clone();
     gone.engagement_id = "e-deleted".into();
-    assert_eq!(window_data(&snap, &gone, t0, 30), Err(NoWindow::EngagementGone));
+    assert_eq!(
+        window_data(&snap, &gone, t0, 30),
+        Err(NoWindow::EngagementGone)
+    );
     // Events with the click's context count for the offsite engagement in that visit.
     let mut record = click.record.clone();
     assert!(visit.apply_event("ctx-1", &mut record, EventName::OfferClick));

@@ -1,13 +1,14 @@
 //! Click-to-call (R-C2): the brand API's body, and what the call and visit objects are sent.
 
 use super::ApiError;
-use crate::engine::click_to_call::CallStatus;
+use crate::engine::click_to_call::{Added, CallRecord, CallStatus, VisitorEvent};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Largest brand API body accepted, in bytes.
 pub const MAX_BRAND_BODY: usize = 4096;
 
-/// Body of the brand's `validate`, `visit` and `status` calls.
+/// Body of the brand's `validate`, `visit`, `status` and `events` calls.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrandRequest {
@@ -16,6 +17,9 @@ pub struct BrandRequest {
     /// A status to report (`status` route only); checked by [`BrandRequest::status`].
     #[serde(default)]
     pub status: Option<String>,
+    /// Visitor events to report (`events` route only); checked by [`BrandRequest::events`].
+    #[serde(default)]
+    pub events: Option<Vec<Value>>,
 }
 
 impl BrandRequest {
@@ -31,6 +35,37 @@ impl BrandRequest {
         }
     }
 }
+
+impl BrandRequest {
+    /// The visitor events to report: 1 to [`MAX_EVENTS_PER_REPORT`] valid events on the
+    /// `events` route, refused elsewhere. A bad event is named by its index and field.
+    pub fn events(&self, events_route: bool) -> Result<Vec<VisitorEvent>, ApiError> {
+        let list = match (events_route, &self.events) {
+            (false, None) => return Ok(Vec::new()),
+            (false, Some(_)) => return Err(ApiError::invalid("events", "only for /events")),
+            (true, None) => return Err(ApiError::invalid("events", "required")),
+            (true, Some(list)) => list,
+        };
+        if list.is_empty() || list.len() > MAX_EVENTS_PER_REPORT {
+            return Err(ApiError::invalid(
+                "events",
+                format!("1 to {MAX_EVENTS_PER_REPORT} events"),
+            ));
+        }
+        let mut events = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            let e = VisitorEvent::deserialize(v)
+                .map_err(|e| ApiError::invalid(&format!("events[{i}]"), e.to_string()))?;
+            e.check()
+                .map_err(|(field, why)| ApiError::invalid(&format!("events[{i}].{field}"), why))?;
+            events.push(e);
+        }
+        Ok(events)
+    }
+}
+
+/// Most visitor events in one report.
+pub const MAX_EVENTS_PER_REPORT: usize = 20;
 
 /// A click on a click-to-call engagement, checked against the visit (R-C2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,4 +88,18 @@ pub struct CallOp {
     /// A status to report, if any.
     #[serde(default)]
     pub status: Option<CallStatus>,
+    /// Visitor events to add (R-C2).
+    #[serde(default)]
+    pub events: Vec<VisitorEvent>,
+}
+
+/// The call object's answer to a [`CallOp`]: the record, and what adding events did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallOpAnswer {
+    /// The call.
+    pub call: CallRecord,
+    /// Present when the op added visitor events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added: Option<Added>,
 }

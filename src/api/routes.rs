@@ -34,6 +34,8 @@ pub enum Route {
     CallVisit,
     /// Brand API: report a call status (R-C2).
     CallStatus,
+    /// Brand API: report visitor events for a call (R-C2).
+    CallEvents,
     /// Admin: read the live snapshot.
     SnapshotRead,
     /// Admin: publish a snapshot (R-P1).
@@ -93,6 +95,11 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
         "POST",
         "/v1/click-to-call/{account}/status",
         Route::CallStatus,
+    ),
+    (
+        "POST",
+        "/v1/click-to-call/{account}/events",
+        Route::CallEvents,
     ),
     (
         "GET",

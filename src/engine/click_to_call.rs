@@ -81,6 +81,126 @@ pub struct StatusReport {
     pub at_ms: u64,
 }
 
+/// Most visitor events one call keeps.
+pub const MAX_CALL_EVENTS: usize = 100;
+/// Largest purchase or lead value accepted.
+pub const MAX_VALUE: f64 = 1e9;
+
+/// A visitor event the brand reports for a call (R-C2): what the visitor did because of it.
+/// Each carries the brand's own `id`, so a retried report is applied once. Measurement counts
+/// purchases and leads as conversions of the click-to-call engagement (R-M2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum VisitorEvent {
+    /// A purchase: `value` (≥ 0, at most 2 decimals) in `currency` (ISO 4217, e.g. `GBP`).
+    Purchase {
+        /// The brand's id of the event.
+        id: String,
+        /// Amount.
+        value: f64,
+        /// ISO 4217 code.
+        currency: String,
+    },
+    /// A lead, optionally with a value and its currency (both or neither).
+    Lead {
+        /// The brand's id of the event.
+        id: String,
+        /// Amount.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// ISO 4217 code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        currency: Option<String>,
+    },
+    /// A custom engagement attribute: `name` (an id) and a text `value` of at most 256.
+    Attribute {
+        /// The brand's id of the event.
+        id: String,
+        /// Attribute name.
+        name: String,
+        /// Attribute value.
+        value: String,
+    },
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn check_money(value: f64, currency: &str) -> Result<(), (&'static str, String)> {
+    let cents = value * 100.0;
+    if !value.is_finite()
+        || !(0.0..=MAX_VALUE).contains(&value)
+        || (cents - cents.round()).abs() > 1e-6
+    {
+        return Err(("value", format!("0 to {MAX_VALUE}, at most 2 decimals")));
+    }
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(("currency", "an ISO 4217 code such as GBP".to_string()));
+    }
+    Ok(())
+}
+
+impl VisitorEvent {
+    /// The brand's id of the event.
+    pub fn id(&self) -> &str {
+        match self {
+            VisitorEvent::Purchase { id, .. }
+            | VisitorEvent::Lead { id, .. }
+            | VisitorEvent::Attribute { id, .. } => id,
+        }
+    }
+
+    /// R-C2: the event's own rules, as the field at fault and what is wrong.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !valid_name(self.id()) {
+            return Err(("id", "1-64 characters of A-Z a-z 0-9 - _ .".to_string()));
+        }
+        match self {
+            VisitorEvent::Purchase {
+                value, currency, ..
+            } => check_money(*value, currency),
+            VisitorEvent::Lead {
+                value: Some(v),
+                currency: Some(c),
+                ..
+            } => check_money(*v, c),
+            VisitorEvent::Lead {
+                value: None,
+                currency: None,
+                ..
+            } => Ok(()),
+            VisitorEvent::Lead { .. } => Err(("value", "value and currency go together".into())),
+            VisitorEvent::Attribute { name, value, .. } => {
+                if !valid_name(name) {
+                    return Err(("name", "1-64 characters of A-Z a-z 0-9 - _ .".into()));
+                }
+                if value.chars().count() > 256 || value.chars().any(char::is_control) {
+                    return Err((
+                        "value",
+                        "at most 256 characters, no control characters".into(),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A visitor event as the call keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedEvent {
+    /// The event.
+    #[serde(flatten)]
+    pub event: VisitorEvent,
+    /// When it was reported, ms.
+    pub at_ms: u64,
+}
+
 /// The visit as a click-to-call page sees it, copied when the visitor clicks (R-C2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,12 +243,47 @@ pub struct CallRecord {
     pub first_status_ms: Option<u64>,
     /// When the brand closed the call.
     pub closed_ms: Option<u64>,
+    /// Visitor events the brand reported, in order (R-C2).
+    #[serde(default)]
+    pub visitor_events: Vec<RecordedEvent>,
+}
+
+/// What adding visitor events did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Added {
+    /// Events newly kept.
+    pub applied: u32,
+    /// Events whose id the call already had.
+    pub duplicates: u32,
 }
 
 impl CallRecord {
     /// Until when the brand's APIs answer for this call (R-C2): see [`deadline_ms`].
     pub fn deadline_ms(&self) -> u64 {
         deadline_ms(self.issued_ms, self.first_status_ms, self.closed_ms)
+    }
+
+    /// R-C2: keeps visitor events once per id (a retried report changes nothing); `None`, and
+    /// nothing kept, when the call would hold more than [`MAX_CALL_EVENTS`].
+    pub fn add_events(&mut self, events: &[VisitorEvent], at_ms: u64) -> Option<Added> {
+        let mut added = Added::default();
+        let mut kept = self.visitor_events.clone();
+        for e in events {
+            if kept.iter().any(|k| k.event.id() == e.id()) {
+                added.duplicates += 1;
+            } else {
+                kept.push(RecordedEvent {
+                    event: e.clone(),
+                    at_ms,
+                });
+                added.applied += 1;
+            }
+        }
+        if kept.len() > MAX_CALL_EVENTS {
+            return None;
+        }
+        self.visitor_events = kept;
+        Some(added)
     }
 
     /// Records a status; closing statuses close the call (R-C2).
@@ -180,5 +335,64 @@ mod tests {
             assert_eq!(CallStatus::parse(s.name()), Some(s));
         }
         assert_eq!(CallStatus::parse("hung_up"), None);
+    }
+
+    fn purchase(id: &str, value: f64, currency: &str) -> VisitorEvent {
+        VisitorEvent::Purchase {
+            id: id.into(),
+            value,
+            currency: currency.into(),
+        }
+    }
+
+    /// R-C2: a small documented set of visitor events, each checked, kept once per id.
+    #[test]
+    fn r_c2_visitor_events_are_checked_and_kept_once() {
+        assert_eq!(purchase("o-1", 49.99, "GBP").check(), Ok(()));
+        for (e, field) in [
+            (purchase("o-1", -1.0, "GBP"), "value"),
+            (purchase("o-1", 1.234, "GBP"), "value"),
+            (purchase("o-1", f64::NAN, "GBP"), "value"),
+            (purchase("o-1", 10.0, "gbp"), "currency"),
+            (purchase("o 1", 10.0, "GBP"), "id"),
+            (
+                VisitorEvent::Lead {
+                    id: "l-1".into(),
+                    value: Some(5.0),
+                    currency: None,
+                },
+                "value",
+            ),
+            (
+                VisitorEvent::Attribute {
+                    id: "a-1".into(),
+                    name: "plan tier".into(),
+                    value: "gold".into(),
+                },
+                "name",
+            ),
+        ] {
+            assert_eq!(e.check().map_err(|(f, _)| f), Err(field), "{e:?}");
+        }
+        let mut call = CallRecord::default();
+        let batch = [purchase("o-1", 10.0, "GBP"), purchase("o-2", 5.5, "EUR")];
+        let first = call.add_events(&batch, 1).unwrap();
+        assert_eq!((first.applied, first.duplicates), (2, 0));
+        let again = call.add_events(&batch, 2).unwrap();
+        assert_eq!(
+            (again.applied, again.duplicates),
+            (0, 2),
+            "a retry changes nothing"
+        );
+        assert_eq!(call.visitor_events.len(), 2);
+        let many: Vec<VisitorEvent> = (0..MAX_CALL_EVENTS)
+            .map(|i| purchase(&format!("m-{i}"), 1.0, "GBP"))
+            .collect();
+        assert_eq!(
+            call.add_events(&many, 3),
+            None,
+            "past the bound nothing is kept"
+        );
+        assert_eq!(call.visitor_events.len(), 2);
     }
 }

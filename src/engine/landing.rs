@@ -169,7 +169,11 @@ pub fn window_data(
             .unwrap_or_default(),
         skill: skill_info(snap, e),
         language: e.spec.language.clone(),
-        source: e.spec.offsite.as_ref().and_then(|o| o.channel_source.clone()),
+        source: e
+            .spec
+            .offsite
+            .as_ref()
+            .and_then(|o| o.channel_source.clone()),
     })
 }
 

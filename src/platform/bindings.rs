@@ -149,9 +149,15 @@ impl ObjectClass for Visit {
         if let Some(id) = path.strip_prefix("/contexts/") {
             return (*method == Method::Get).then(|| Visit::Context(id.to_string()));
         }
-        [Visit::Decide, Visit::Events, Visit::CallClick, Visit::Land, Visit::Read]
-            .into_iter()
-            .find(|c| is_route(c, method, path))
+        [
+            Visit::Decide,
+            Visit::Events,
+            Visit::CallClick,
+            Visit::Land,
+            Visit::Read,
+        ]
+        .into_iter()
+        .find(|c| is_route(c, method, path))
     }
 }
 

@@ -3,7 +3,7 @@
 //! Its own class, so that a call outlives its visit's idle deletion.
 
 use super::bindings::{Call, ObjectClass};
-use crate::api::click_to_call::CallOp;
+use crate::api::click_to_call::{CallOp, CallOpAnswer};
 use crate::engine::click_to_call::CallRecord;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -41,7 +41,8 @@ impl CallSession {
             .await
     }
 
-    /// Reads the call, or reports a status, while its window is open (410 after).
+    /// Reads the call, reports a status or adds visitor events, while its window is open (410
+    /// after; 422 when the events would pass [`crate::engine::click_to_call::MAX_CALL_EVENTS`]).
     async fn op(&self, mut req: Request) -> Result<Response> {
         let op: CallOp = req.json().await?;
         let storage = self.state.storage();
@@ -51,12 +52,23 @@ impl CallSession {
         if op.now_ms > record.deadline_ms() {
             return Response::error("expired", 410);
         }
+        let mut added = None;
+        if !op.events.is_empty() {
+            let Some(a) = record.add_events(&op.events, op.now_ms) else {
+                return Response::error("the call holds its most visitor events", 422);
+            };
+            added = Some(a);
+            storage.put(RECORD, &record).await?;
+        }
         if let Some(status) = op.status {
             record.report(status, op.now_ms);
             storage.put(RECORD, &record).await?;
             self.schedule(&record).await?;
         }
-        Response::from_json(&record)
+        Response::from_json(&CallOpAnswer {
+            call: record,
+            added,
+        })
     }
 }
 

@@ -7,11 +7,11 @@ use super::bindings::{self, call_instance, visit_instance, Call, Visit};
 use super::http::{body, header, json, redirect, require_json, Answer};
 use super::offsite::{not_found, page};
 use super::{clock, now_ms};
-use crate::api::click_to_call::{BrandRequest, CallClick, CallOp, MAX_BRAND_BODY};
+use crate::api::click_to_call::{BrandRequest, CallClick, CallOp, CallOpAnswer, MAX_BRAND_BODY};
 use crate::api::routes::Route;
 use crate::api::{valid_id, ApiError, MAX_SMALL_DEPTH};
 use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
-use crate::engine::click_to_call::{CallRecord, CallVisit};
+use crate::engine::click_to_call::{CallRecord, CallVisit, MAX_CALL_EVENTS};
 use crate::engine::snapshot::Source;
 use crate::engine::zone::Channel;
 use subtle::ConstantTimeEq;
@@ -107,8 +107,9 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
     redirect(&dest)
 }
 
-/// `POST /v1/click-to-call/{account}/{validate|visit|status}` with the account's brand key;
-/// `route` is one of [`Route::CallValidate`], [`Route::CallVisit`], [`Route::CallStatus`].
+/// `POST /v1/click-to-call/{account}/{validate|visit|status|events}` with the account's brand
+/// key; `route` is one of [`Route::CallValidate`], [`Route::CallVisit`], [`Route::CallStatus`],
+/// [`Route::CallEvents`].
 pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route) -> Answer {
     if !valid_id(account) {
         return Err(ApiError::Unauthorized);
@@ -132,16 +133,34 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
     let op = CallOp {
         now_ms: clock(&req, || true),
         status: b.status(route == Route::CallStatus)?,
+        events: b.events(route == Route::CallEvents)?,
     };
     let resp = bindings::send_json(env, &call_instance(account, &b.token), &Call::Op, &op).await?;
     match resp.status_code() {
         200 => {}
         404 | 410 => return Err(ApiError::Expired),
+        422 => {
+            return Err(ApiError::invalid(
+                "events",
+                format!("a call keeps at most {MAX_CALL_EVENTS} visitor events"),
+            ))
+        }
         s => return Err(ApiError::Unavailable(format!("call object answered {s}"))),
     }
-    let record: CallRecord = bindings::answer(resp).await?;
+    let CallOpAnswer {
+        call: record,
+        added,
+    } = bindings::answer(resp).await?;
     let deadline = record.deadline_ms();
     match route {
+        Route::CallEvents => json(
+            200,
+            &serde_json::json!({
+                "applied": added.map_or(0, |a| a.applied),
+                "duplicates": added.map_or(0, |a| a.duplicates),
+                "answersUntilMs": deadline,
+            }),
+        ),
         Route::CallValidate => json(
             200,
             &serde_json::json!({

@@ -137,7 +137,7 @@ async fn route(
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
             .map_err(internal),
-        Route::CallValidate | Route::CallVisit | Route::CallStatus => {
+        Route::CallValidate | Route::CallVisit | Route::CallStatus | Route::CallEvents => {
             click_to_call::brand_api(req, env, account, route).await
         }
         Route::Demo => demo::serve(env, path).map_err(internal),

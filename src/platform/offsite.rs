@@ -189,8 +189,16 @@ pub async fn handle(
     count_click(env, ctx, account, counted, decision.outcome.code());
     let (visit_id, context_id) = (random_id(), random_id());
     if decision.window.is_some() {
-        record_click(env, &loaded.snapshot, engagement_id, &vid, &visit_id, &context_id, now)
-            .await;
+        record_click(
+            env,
+            &loaded.snapshot,
+            engagement_id,
+            &vid,
+            &visit_id,
+            &context_id,
+            now,
+        )
+        .await;
     }
     let handoff = Handoff {
         visit_id: &visit_id,

@@ -149,7 +149,9 @@ impl VisitorSession {
         let mut visit = self.load(click.now_ms).await?;
         visit.land(&click);
         let storage = self.state.storage();
-        storage.put(&ctx_key(&click.context_id), &click.record).await?;
+        storage
+            .put(&ctx_key(&click.context_id), &click.record)
+            .await?;
         self.save(&visit).await?;
         Response::empty()
     }

@@ -76,6 +76,43 @@ test("R-C2 the brand validates the token, reads the visit and reports statuses",
   assert.equal((await brand("status", { token, status: "ended" }, { now: "2026-11-23T16:31:00Z" })).status, 410);
 });
 
+test("R-C2 the brand reports visitor events for a call: validated, kept once per id, returned by the visit API, refused after the window", async () => {
+  const { location } = await clickFor("ctc-visit-events");
+  const token = new URL(location).searchParams.get("ee_ctc_token");
+  const events = [
+    { type: "purchase", id: "order-1001", value: 129.99, currency: "GBP" },
+    { type: "lead", id: "lead-7" },
+    { type: "attribute", id: "attr-1", name: "plan", value: "gold" },
+  ];
+  const r = await brand("events", { token, events });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.deepEqual([r.json.applied, r.json.duplicates], [3, 0]);
+  const retry = await brand("events", { token, events: events.slice(0, 2) }, { now: "2026-11-23T10:05:00Z" });
+  assert.deepEqual([retry.json.applied, retry.json.duplicates], [0, 2], "a retried report changes nothing");
+  const info = await brand("visit", { token });
+  assert.deepEqual(info.json.call.visitorEvents.map(({ atMs, ...e }) => e), events);
+  const bad = [
+    [{ type: "purchase", id: "o-2", value: 10, currency: "gbp" }, "events[0].currency"],
+    [{ type: "purchase", id: "o-2", value: -5, currency: "GBP" }, "events[0].value"],
+    [{ type: "purchase", id: "o-2", value: "10", currency: "GBP" }, "events[0]"],
+    [{ type: "refund", id: "o-2" }, "events[0]"],
+    [{ type: "lead", id: "l-2", value: 5 }, "events[0].value"],
+    [{ type: "attribute", id: "a-2", name: "x", value: "y".repeat(300) }, "events[0].value"],
+    [{ type: "purchase", id: "o-2", value: 1, currency: "GBP", extra: true }, "events[0]"],
+  ];
+  for (const [event, field] of bad) {
+    const res = await brand("events", { token, events: [event] });
+    assert.equal(res.status, 400, `${JSON.stringify(event)} -> ${res.status}`);
+    assert.equal(res.json.error.field, field, JSON.stringify(res.json));
+  }
+  assert.equal((await brand("events", { token, events: [] })).status, 400);
+  assert.equal((await brand("status", { token, status: "ended", events })).json.error.field, "events");
+  const unchanged = await brand("visit", { token });
+  assert.equal(unchanged.json.call.visitorEvents.length, 3, "refused reports changed nothing");
+  // Six hours after the click with no status, the window is closed.
+  assert.equal((await brand("events", { token, events: [{ type: "lead", id: "late" }] }, { now: "2026-11-23T16:00:01Z" })).status, 410);
+});
+
 test("R-C2 with no status reported the window is 6 hours from the click", async () => {
   const { location } = await clickFor("ctc-visit-3");
   const token = new URL(location).searchParams.get("ee_ctc_token");
