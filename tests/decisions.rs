@@ -161,6 +161,22 @@ impl Visit {
     }
 }
 
+/// R-D10: the presentation fields of a shown engagement, as the answer has them.
+fn presentation(e: &edge_engage::engine::decision::Shown) -> Value {
+    let all = serde_json::to_value(e).unwrap();
+    let keys = [
+        "tglName",
+        "windowMode",
+        "creatives",
+        "displayDelaySeconds",
+        "displayDurationSeconds",
+    ];
+    keys.iter()
+        .filter_map(|k| Some((k.to_string(), all.get(*k)?.clone())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// The verdict of each engagement a case names, as the vectors write it.
 fn trace(d: &Decision, names: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     d.explanation
@@ -211,8 +227,7 @@ fn decision_vectors_hold_through_the_visit_path_with_their_traces() {
                     zone_id: e.zone_id.clone(),
                     engagement_id: e.engagement_id.clone(),
                     state: e.state_name.to_string(),
-                    presentation: stated(&e.engagement_id)
-                        .then(|| serde_json::to_value(&e.presentation).unwrap()),
+                    presentation: stated(&e.engagement_id).then(|| presentation(e)),
                 })
                 .collect(),
             control_groups: serde_json::to_value(&d.control_groups).unwrap(),

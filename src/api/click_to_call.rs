@@ -54,10 +54,13 @@ impl BrandRequest {
         }
         let mut events = Vec::with_capacity(list.len());
         for (i, v) in list.iter().enumerate() {
-            let e = VisitorEvent::deserialize(v)
-                .map_err(|e| ApiError::invalid(&format!("events[{i}]"), e.to_string()))?;
-            e.check()
-                .map_err(|(field, why)| ApiError::invalid(&format!("events[{i}].{field}"), why))?;
+            let e = VisitorEvent::from_json(v.clone()).map_err(|(field, why)| {
+                let at = match field {
+                    "" => format!("events[{i}]"),
+                    f => format!("events[{i}].{f}"),
+                };
+                ApiError::invalid(&at, why)
+            })?;
             events.push(e);
         }
         Ok(events)

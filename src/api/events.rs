@@ -4,7 +4,7 @@
 use super::error::*;
 use crate::engine::events::{Claims, EventName};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Largest events body accepted, in bytes.
 pub const MAX_EVENTS_BODY: usize = 32 * 1024;
@@ -15,30 +15,38 @@ pub const MAX_EVENTS: usize = 100;
 pub const LP_OFFERS: &str = "LP_OFFERS";
 
 /// One event as the tag sends it: the compact form (`event`, `contextId`, `engagementId`) or
-/// lpTag's payload as it is (seed 004). The fields the worker reads are typed by hand, so that
-/// a wrong type is refused naming its field; the fields it does not read (`engagementType`,
-/// `state`, `tglName`, `done`, `engagementName`, and anything unknown) are ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// lpTag's payload as it is (seed 004). The fields the worker reads are taken from the JSON
+/// object by hand, so that a wrong type is refused naming its field; the fields it does not
+/// read (`engagementType`, `state`, `tglName`, `done`, `engagementName`, and anything unknown)
+/// are ignored.
+#[derive(Debug, Clone, Default)]
 struct RawEvent {
-    #[serde(default, alias = "eventName")]
     event: Option<Value>,
-    #[serde(default)]
     app_name: Option<Value>,
-    #[serde(default)]
     context_id: Option<Value>,
-    #[serde(default)]
     contexts: Option<Value>,
-    #[serde(default)]
     engagement_id: Option<Value>,
-    #[serde(default)]
     campaign_id: Option<Value>,
-    #[serde(default)]
     engagement_revision: Option<Value>,
-    #[serde(default)]
     zone_id: Option<Value>,
-    #[serde(default)]
     conf_key: Option<Value>,
+}
+
+impl RawEvent {
+    /// Takes the event's fields out of its JSON object (`event`, or lpTag's `eventName`).
+    fn take(m: &mut Map<String, Value>) -> RawEvent {
+        RawEvent {
+            event: m.remove("event").or_else(|| m.remove("eventName")),
+            app_name: m.remove("appName"),
+            context_id: m.remove("contextId"),
+            contexts: m.remove("contexts"),
+            engagement_id: m.remove("engagementId"),
+            campaign_id: m.remove("campaignId"),
+            engagement_revision: m.remove("engagementRevision"),
+            zone_id: m.remove("zoneId"),
+            conf_key: m.remove("confKey"),
+        }
+    }
 }
 
 /// One event as the worker forwards it to the visit (shape and names already checked).
@@ -52,21 +60,6 @@ pub struct EventIn {
     /// What the event says about its context; each must agree with it.
     #[serde(default)]
     pub claims: Claims,
-}
-
-/// `POST /v1/events` body: `events` for a batch, or one event's fields inline. Unknown fields
-/// are ignored on this route only, so lpTag's payload is taken as it is.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EventsBody {
-    account: String,
-    visit_id: String,
-    #[serde(default)]
-    visitor_id: Option<String>,
-    #[serde(default)]
-    events: Option<Vec<RawEvent>>,
-    #[serde(flatten)]
-    inline: RawEvent,
 }
 
 /// A checked `POST /v1/events` request: ids valid, 1 to [`MAX_EVENTS`] events, every name one
@@ -93,17 +86,39 @@ impl EventsRequest {
                 limit: MAX_EVENTS_BODY,
             });
         }
-        let b: EventsBody =
+        // Unknown fields are ignored on this route only, so lpTag's payload is taken as it is.
+        let mut b: Map<String, Value> =
             serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-        check_id("account", &b.account)?;
-        check_id("visitId", &b.visit_id)?;
-        if let Some(v) = &b.visitor_id {
-            check_id("visitorId", v)?;
-        }
-        let has_inline = b.inline.event.is_some();
-        let (events, inline) = match (b.events, has_inline) {
-            (Some(list), false) => (list, false),
-            (None, true) => (vec![b.inline], true),
+        let id = |b: &mut Map<String, Value>, field: &str| -> Result<Option<String>, ApiError> {
+            let v = text(b.remove(field), field)?;
+            if let Some(v) = &v {
+                check_id(field, v)?;
+            }
+            Ok(v)
+        };
+        let account =
+            id(&mut b, "account")?.ok_or_else(|| ApiError::invalid("account", "required"))?;
+        let visit_id =
+            id(&mut b, "visitId")?.ok_or_else(|| ApiError::invalid("visitId", "required"))?;
+        id(&mut b, "visitorId")?;
+        let batch = b.remove("events");
+        let inline = RawEvent::take(&mut b);
+        let (events, inline) = match (batch, inline.event.is_some()) {
+            (Some(Value::Array(list)), false) => {
+                let mut events = Vec::with_capacity(list.len());
+                for (i, v) in list.into_iter().enumerate() {
+                    let Value::Object(mut m) = v else {
+                        return Err(ApiError::invalid(
+                            &format!("events[{i}]"),
+                            "must be an object",
+                        ));
+                    };
+                    events.push(RawEvent::take(&mut m));
+                }
+                (events, false)
+            }
+            (None, true) => (vec![inline], true),
+            (Some(_), false) => return Err(ApiError::invalid("events", "must be a list")),
             _ => {
                 return Err(ApiError::invalid(
                     "events",
@@ -123,8 +138,8 @@ impl EventsRequest {
             checked.push(check_event(e, &at)?);
         }
         Ok(EventsRequest {
-            account: b.account,
-            visit_id: b.visit_id,
+            account,
+            visit_id,
             events: checked,
             inline,
         })

@@ -64,7 +64,7 @@ pub struct LandingAnswer {
     /// The click's context (events carry it as `contextId`).
     pub context_id: String,
     /// The window data, when `open`.
-    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowData>,
 }
 

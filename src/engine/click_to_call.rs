@@ -86,41 +86,63 @@ pub const MAX_CALL_EVENTS: usize = 100;
 /// Largest purchase or lead value accepted.
 pub const MAX_VALUE: f64 = 1e9;
 
+/// The kinds of visitor event a brand may report (R-C2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum VisitorEventKind {
+    /// A purchase: `value` (≥ 0, at most 2 decimals) in `currency` (ISO 4217, e.g. `GBP`).
+    Purchase,
+    /// A lead, optionally with a `value` and its `currency` (both or neither).
+    Lead,
+    /// A custom engagement attribute: `name` (an id) and a text `value` of at most 256.
+    Attribute,
+}
+
+impl VisitorEventKind {
+    /// The kind the brand names `name`, if any.
+    pub fn parse(name: &str) -> Option<VisitorEventKind> {
+        [
+            VisitorEventKind::Purchase,
+            VisitorEventKind::Lead,
+            VisitorEventKind::Attribute,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
+    }
+
+    /// The name as the brand sends it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VisitorEventKind::Purchase => "purchase",
+            VisitorEventKind::Lead => "lead",
+            VisitorEventKind::Attribute => "attribute",
+        }
+    }
+}
+
 /// A visitor event the brand reports for a call (R-C2): what the visitor did because of it.
 /// Each carries the brand's own `id`, so a retried report is applied once. Measurement counts
 /// purchases and leads as conversions of the click-to-call engagement (R-M2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
-pub enum VisitorEvent {
-    /// A purchase: `value` (≥ 0, at most 2 decimals) in `currency` (ISO 4217, e.g. `GBP`).
-    Purchase {
-        /// The brand's id of the event.
-        id: String,
-        /// Amount.
-        value: f64,
-        /// ISO 4217 code.
-        currency: String,
-    },
-    /// A lead, optionally with a value and its currency (both or neither).
-    Lead {
-        /// The brand's id of the event.
-        id: String,
-        /// Amount.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        /// ISO 4217 code.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        currency: Option<String>,
-    },
-    /// A custom engagement attribute: `name` (an id) and a text `value` of at most 256.
-    Attribute {
-        /// The brand's id of the event.
-        id: String,
-        /// Attribute name.
-        name: String,
-        /// Attribute value.
-        value: String,
-    },
+#[serde(rename_all = "camelCase")]
+pub struct VisitorEvent {
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: VisitorEventKind,
+    /// The brand's id of the event.
+    pub id: String,
+    /// Purchase or lead: the amount (a number); attribute: the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Purchase or lead: ISO 4217 code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Attribute: its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When the call received it, ms (set by the call, never by the brand).
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -130,13 +152,29 @@ fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn check_money(value: f64, currency: &str) -> Result<(), (&'static str, String)> {
-    let cents = value * 100.0;
-    if !value.is_finite()
-        || !(0.0..=MAX_VALUE).contains(&value)
-        || (cents - cents.round()).abs() > 1e-6
-    {
-        return Err(("value", format!("0 to {MAX_VALUE}, at most 2 decimals")));
+/// A problem with one field of a visitor event: the field (empty: the event itself) and what
+/// is wrong.
+pub type FieldProblem = (&'static str, String);
+
+fn string(v: Option<Value>, field: &'static str) -> Result<Option<String>, FieldProblem> {
+    match v {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err((field, "must be a string".into())),
+    }
+}
+
+fn check_money(value: &Value, currency: &str) -> Result<(), FieldProblem> {
+    let amount = value.as_f64().filter(|v| v.is_finite());
+    let ok = amount.is_some_and(|v| {
+        let cents = v * 100.0;
+        (0.0..=MAX_VALUE).contains(&v) && (cents - cents.round()).abs() < 1e-6
+    });
+    if !ok {
+        return Err((
+            "value",
+            format!("a number from 0 to {MAX_VALUE}, at most 2 decimals"),
+        ));
     }
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(("currency", "an ISO 4217 code such as GBP".to_string()));
@@ -144,61 +182,61 @@ fn check_money(value: f64, currency: &str) -> Result<(), (&'static str, String)>
     Ok(())
 }
 
-impl VisitorEvent {
-    /// The brand's id of the event.
-    pub fn id(&self) -> &str {
-        match self {
-            VisitorEvent::Purchase { id, .. }
-            | VisitorEvent::Lead { id, .. }
-            | VisitorEvent::Attribute { id, .. } => id,
-        }
-    }
+const ID_RULE: &str = "1-64 characters of A-Z a-z 0-9 - _ .";
 
-    /// R-C2: the event's own rules, as the field at fault and what is wrong.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if !valid_name(self.id()) {
-            return Err(("id", "1-64 characters of A-Z a-z 0-9 - _ .".to_string()));
+impl VisitorEvent {
+    /// R-C2: reads and checks one event as the brand sends it (`type`, `id`, and `value`,
+    /// `currency` or `name` as its kind needs), naming the field at fault.
+    pub fn from_json(v: Value) -> Result<VisitorEvent, FieldProblem> {
+        let Value::Object(mut m) = v else {
+            return Err(("", "must be an object".into()));
+        };
+        let kind = string(m.remove("type"), "type")?
+            .and_then(|t| VisitorEventKind::parse(&t))
+            .ok_or(("type", "one of purchase, lead, attribute".to_string()))?;
+        let id = string(m.remove("id"), "id")?.unwrap_or_default();
+        if !valid_name(&id) {
+            return Err(("id", ID_RULE.into()));
         }
-        match self {
-            VisitorEvent::Purchase {
-                value, currency, ..
-            } => check_money(*value, currency),
-            VisitorEvent::Lead {
-                value: Some(v),
-                currency: Some(c),
-                ..
-            } => check_money(*v, c),
-            VisitorEvent::Lead {
-                value: None,
-                currency: None,
-                ..
-            } => Ok(()),
-            VisitorEvent::Lead { .. } => Err(("value", "value and currency go together".into())),
-            VisitorEvent::Attribute { name, value, .. } => {
-                if !valid_name(name) {
-                    return Err(("name", "1-64 characters of A-Z a-z 0-9 - _ .".into()));
+        let value = m.remove("value");
+        let currency = string(m.remove("currency"), "currency")?;
+        let name = string(m.remove("name"), "name")?;
+        if let Some(field) = m.keys().next() {
+            let field: String = field.chars().take(40).collect();
+            return Err(("", format!("unknown field \"{field}\"")));
+        }
+        use VisitorEventKind::*;
+        match (kind, &value, &currency, &name) {
+            (Purchase | Lead, _, _, Some(_)) => return Err(("name", "only for attributes".into())),
+            (Purchase | Lead, Some(v), Some(c), None) => check_money(v, c)?,
+            (Lead, None, None, None) => {}
+            (Purchase | Lead, _, _, None) => {
+                return Err(("value", "a value and its currency go together".into()))
+            }
+            (Attribute, _, Some(_), _) => return Err(("currency", "not for attributes".into())),
+            (Attribute, _, None, None) => return Err(("name", "required".into())),
+            (Attribute, text, None, Some(n)) => {
+                if !valid_name(n) {
+                    return Err(("name", ID_RULE.into()));
                 }
-                if value.chars().count() > 256 || value.chars().any(char::is_control) {
-                    return Err((
-                        "value",
-                        "at most 256 characters, no control characters".into(),
-                    ));
+                let ok = text
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.chars().count() <= 256 && !t.chars().any(char::is_control));
+                if !ok {
+                    return Err(("value", "a string of at most 256 characters".into()));
                 }
-                Ok(())
             }
         }
+        Ok(VisitorEvent {
+            kind,
+            id,
+            value,
+            currency,
+            name,
+            at_ms: 0,
+        })
     }
-}
-
-/// A visitor event as the call keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordedEvent {
-    /// The event.
-    #[serde(flatten)]
-    pub event: VisitorEvent,
-    /// When it was reported, ms.
-    pub at_ms: u64,
 }
 
 /// The visit as a click-to-call page sees it, copied when the visitor clicks (R-C2).
@@ -245,7 +283,7 @@ pub struct CallRecord {
     pub closed_ms: Option<u64>,
     /// Visitor events the brand reported, in order (R-C2).
     #[serde(default)]
-    pub visitor_events: Vec<RecordedEvent>,
+    pub visitor_events: Vec<VisitorEvent>,
 }
 
 /// What adding visitor events did.
@@ -269,13 +307,10 @@ impl CallRecord {
         let mut added = Added::default();
         let mut kept = self.visitor_events.clone();
         for e in events {
-            if kept.iter().any(|k| k.event.id() == e.id()) {
+            if kept.iter().any(|k| k.id == e.id) {
                 added.duplicates += 1;
             } else {
-                kept.push(RecordedEvent {
-                    event: e.clone(),
-                    at_ms,
-                });
+                kept.push(VisitorEvent { at_ms, ..e.clone() });
                 added.applied += 1;
             }
         }
@@ -337,45 +372,68 @@ mod tests {
         assert_eq!(CallStatus::parse("hung_up"), None);
     }
 
-    fn purchase(id: &str, value: f64, currency: &str) -> VisitorEvent {
-        VisitorEvent::Purchase {
-            id: id.into(),
-            value,
-            currency: currency.into(),
-        }
+    fn purchase(id: &str, value: f64) -> VisitorEvent {
+        VisitorEvent::from_json(serde_json::json!(
+            {"type": "purchase", "id": id, "value": value, "currency": "GBP"}
+        ))
+        .unwrap()
     }
 
     /// R-C2: a small documented set of visitor events, each checked, kept once per id.
     #[test]
     fn r_c2_visitor_events_are_checked_and_kept_once() {
-        assert_eq!(purchase("o-1", 49.99, "GBP").check(), Ok(()));
-        for (e, field) in [
-            (purchase("o-1", -1.0, "GBP"), "value"),
-            (purchase("o-1", 1.234, "GBP"), "value"),
-            (purchase("o-1", f64::NAN, "GBP"), "value"),
-            (purchase("o-1", 10.0, "gbp"), "currency"),
-            (purchase("o 1", 10.0, "GBP"), "id"),
+        use serde_json::json;
+        for ok in [
+            json!({"type": "purchase", "id": "o-1", "value": 49.99, "currency": "GBP"}),
+            json!({"type": "lead", "id": "l-1"}),
+            json!({"type": "lead", "id": "l-2", "value": 5, "currency": "EUR"}),
+            json!({"type": "attribute", "id": "a-1", "name": "plan", "value": "gold"}),
+        ] {
+            assert!(VisitorEvent::from_json(ok.clone()).is_ok(), "{ok}");
+        }
+        for (bad, field) in [
             (
-                VisitorEvent::Lead {
-                    id: "l-1".into(),
-                    value: Some(5.0),
-                    currency: None,
-                },
+                json!({"type": "purchase", "id": "o-1", "value": -1, "currency": "GBP"}),
                 "value",
             ),
             (
-                VisitorEvent::Attribute {
-                    id: "a-1".into(),
-                    name: "plan tier".into(),
-                    value: "gold".into(),
-                },
+                json!({"type": "purchase", "id": "o-1", "value": 1.234, "currency": "GBP"}),
+                "value",
+            ),
+            (
+                json!({"type": "purchase", "id": "o-1", "value": "10", "currency": "GBP"}),
+                "value",
+            ),
+            (
+                json!({"type": "purchase", "id": "o-1", "value": 10, "currency": "gbp"}),
+                "currency",
+            ),
+            (
+                json!({"type": "purchase", "id": "o 1", "value": 10, "currency": "GBP"}),
+                "id",
+            ),
+            (json!({"type": "purchase", "id": "o-1"}), "value"),
+            (json!({"type": "lead", "id": "l-1", "value": 5}), "value"),
+            (
+                json!({"type": "attribute", "id": "a-1", "name": "plan tier", "value": "x"}),
                 "name",
             ),
+            (
+                json!({"type": "attribute", "id": "a-1", "name": "plan", "value": 3}),
+                "value",
+            ),
+            (json!({"type": "refund", "id": "r-1"}), "type"),
+            (json!({"type": "lead", "id": "l-1", "atMs": 5}), ""),
+            (json!("lead"), ""),
         ] {
-            assert_eq!(e.check().map_err(|(f, _)| f), Err(field), "{e:?}");
+            assert_eq!(
+                VisitorEvent::from_json(bad.clone()).map_err(|(f, _)| f),
+                Err(field),
+                "{bad}"
+            );
         }
         let mut call = CallRecord::default();
-        let batch = [purchase("o-1", 10.0, "GBP"), purchase("o-2", 5.5, "EUR")];
+        let batch = [purchase("o-1", 10.0), purchase("o-2", 5.5)];
         let first = call.add_events(&batch, 1).unwrap();
         assert_eq!((first.applied, first.duplicates), (2, 0));
         let again = call.add_events(&batch, 2).unwrap();
@@ -385,8 +443,9 @@ mod tests {
             "a retry changes nothing"
         );
         assert_eq!(call.visitor_events.len(), 2);
+        assert_eq!(call.visitor_events[0].at_ms, 1);
         let many: Vec<VisitorEvent> = (0..MAX_CALL_EVENTS)
-            .map(|i| purchase(&format!("m-{i}"), 1.0, "GBP"))
+            .map(|i| purchase(&format!("m-{i}"), 1.0))
             .collect();
         assert_eq!(
             call.add_events(&many, 3),

@@ -6,7 +6,7 @@
 use super::agent::AgentState;
 use super::arbitrate::Class;
 use super::candidate::{evaluate, Evaluation, Inputs};
-use super::presentation::Presentation;
+use super::presentation::{Creatives, Presentation, WindowMode};
 use super::snapshot::{Engagement, Priority, SkillRef, Snapshot};
 use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone};
 use super::visitor::Visitor;
@@ -166,9 +166,20 @@ pub struct Shown {
     /// Click-to-call: the worker link the click goes through (R-C2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub click_url: Option<String>,
-    /// How to render it: taglet, creatives, proactive timing, window mode (R-D10).
-    #[serde(flatten)]
-    pub presentation: Presentation,
+    /// R-D10: the taglet that renders it (`tglName`).
+    pub tgl_name: &'static str,
+    /// R-D10: how the conversation window opens.
+    pub window_mode: WindowMode,
+    /// R-D10: the creative of each state it may show in; absent when the snapshot defines
+    /// none (the tag shows the engagement name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creatives: Option<Creatives>,
+    /// R-D10, proactive formats: seconds before the invite shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_delay_seconds: Option<u16>,
+    /// R-D10, proactive formats: seconds before it times out (OFFER_TIMEOUT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_duration_seconds: Option<u16>,
 }
 
 /// A decision for one tag request.
@@ -212,6 +223,10 @@ pub fn shown(
     let campaign_id = snap.campaign_of(e).map_or("", |c| c.spec.id.as_str());
     let skill = skill_info(snap, e);
     let format = e.spec.format;
+    let p = Presentation::of(
+        e.spec.presentation.as_ref(),
+        format.unwrap_or(Format::Embedded),
+    );
     Shown {
         zone_id: zone.to_string(),
         campaign_id: campaign_id.to_string(),
@@ -237,10 +252,11 @@ pub fn shown(
         refresh_seconds: e.spec.refresh_seconds,
         proactive: e.is_proactive(),
         click_url: None,
-        presentation: Presentation::of(
-            e.spec.presentation.as_ref(),
-            format.unwrap_or(Format::Embedded),
-        ),
+        tgl_name: p.tgl_name,
+        window_mode: p.window_mode,
+        creatives: p.creatives,
+        display_delay_seconds: p.display_delay_seconds,
+        display_duration_seconds: p.display_duration_seconds,
     }
 }
 

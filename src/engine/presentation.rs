@@ -220,9 +220,9 @@ pub fn check(
     problems
 }
 
-/// R-D10: the presentation returned with a shown engagement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// R-D10: the presentation returned with a shown engagement (as fields of
+/// [`super::decision::Shown`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presentation {
     /// The taglet that renders it (`tglName`).
     pub tgl_name: &'static str,
@@ -230,13 +230,10 @@ pub struct Presentation {
     pub window_mode: WindowMode,
     /// The creative for each state it may show in (so a refreshed state needs no download);
     /// absent when the snapshot defines none (the tag shows the engagement name).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub creatives: Option<Creatives>,
     /// Proactive formats: seconds before the invite shows.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_delay_seconds: Option<u16>,
     /// Proactive formats: seconds before it times out (OFFER_TIMEOUT); absent: no timeout.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_duration_seconds: Option<u16>,
 }
 

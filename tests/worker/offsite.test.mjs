@@ -186,7 +186,7 @@ test("R-O2 the landing page exchanges the click's context for the window data; i
   assert.equal(r.headers.get("cache-control"), "no-store");
   const email = snapshot.campaigns.flatMap((c) => c.engagements).find((e) => e.id === "e-offsite-email");
   assert.deepEqual(
-    { open: r.json.open, engagementId: r.json.engagementId, windowId: r.json.windowId, skill: r.json.skill?.id, language: r.json.language, source: r.json.source, visitId: r.json.visitId },
+    { open: r.json.open, engagementId: r.json.window.engagementId, windowId: r.json.window.windowId, skill: r.json.window.skill?.id, language: r.json.window.language, source: r.json.window.source, visitId: r.json.visitId },
     { open: true, engagementId: "e-offsite-email", windowId: email.window.id, skill: "sales", language: email.language, source: "email", visitId: at.visitId });
   assert.ok(!r.text.includes(email.agentNote), "R-D10 no agent note in a public answer");
   const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "text/plain" },
@@ -209,7 +209,7 @@ test("R-O2 a context expires with the visit timeout (30 minutes after the click)
   assert.equal((await landing("demo", at, { now: later(30) })).json.open, true, "open up to the timeout");
   const expired = await landing("demo", at, { now: later(31) });
   assert.deepEqual({ open: expired.json.open, reason: expired.json.reason }, { open: false, reason: "expired" });
-  assert.equal(expired.json.windowId, undefined);
+  assert.equal(expired.json.window, undefined);
   const unknown = await landing("demo", { visitId: at.visitId, contextId: "0".repeat(32) });
   assert.deepEqual({ open: unknown.json.open, reason: unknown.json.reason }, { open: false, reason: "unknown_context" });
   // The same ids under another account: that account's visits know nothing of them.
