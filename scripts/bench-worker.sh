@@ -5,7 +5,7 @@
 # Usage: bash scripts/bench-worker.sh [seconds per route, default 10] [connections, default 20]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh run
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false CI=true
 SECS=${1:-10}

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Starts the worker locally on http://127.0.0.1:8787 with the demo account from fixtures/
 # published into local KV and agent availability set. Ctrl-C stops it.
+# Installs only what running needs (setup.sh run: no Chromium, no Schemathesis). The first
+# start on a fresh clone compiles the worker (a few minutes); later starts take seconds.
+# EDGE_TEST_CLOCK=1 builds with the test clock (docs/api.md, "Running on the test clock").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+STARTED=$(date +%s)
+bash scripts/setup.sh run
 export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false
 PORT="${PORT:-8787}"
 BASE="http://127.0.0.1:$PORT"
 TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | head -n 1)"
 
-sh scripts/build.sh
+if [ ! -f build/worker/shim.mjs ]; then
+  echo "dev: first start: compiling the worker to wasm (a few minutes, once)"
+fi
+# wrangler builds once at start ([build] in wrangler.toml) and again only when src/, demo/ or
+# docs/ change (watch_dir), never because of its own output.
 npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" &
 WRANGLER=$!
 trap 'kill $WRANGLER 2>/dev/null || true' EXIT INT TERM
 
-for _ in $(seq 1 180); do
+for _ in $(seq 1 900); do
   curl -fsS "$BASE/v1/health" >/dev/null 2>&1 && break
   sleep 1
 done
@@ -32,7 +40,7 @@ curl -fsS -X PUT "$BASE/v1/admin/accounts/demo/availability" \
 echo
 cat <<MSG
 
-  Worker ready on $BASE with the demo account (token in .dev.vars). Try:
+  Worker ready on $BASE with the demo account (token in .dev.vars), $(( $(date +%s) - STARTED )) s after start. Try:
 
   curl -s -X POST $BASE/v1/decide -H 'CF-IPCountry: GB' -H 'Content-Type: application/json' \\
     -d '{"account":"demo","visitorId":"visitor-0001","visitId":"visit-1","page":{"url":"https://www.demo-outfitters.example/shop/boots"}}'

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what building and testing need, idempotently: the wasm target, worker-build,
-# wasm-bindgen-cli (same version as the wasm-bindgen crate), the npm packages, Chromium for
-# the browser test and schemathesis (in .venv) for the API contract test.
+# Installs what the worker needs, idempotently. `setup.sh run`: what building and running it
+# need (the wasm target, worker-build, wasm-bindgen-cli at the wasm-bindgen crate's version,
+# the npm packages, .dev.vars). `setup.sh` (or `setup.sh test`): that, plus what the tests
+# need (Chromium for the browser test, schemathesis in .venv for the API contract test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+MODE="${1:-test}"
+case "$MODE" in run|test) ;; *) echo "usage: setup.sh [run|test]" >&2; exit 2 ;; esac
 
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
@@ -26,6 +29,12 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
 fi
+if [ ! -f .dev.vars ]; then
+  cp .dev.vars.example .dev.vars
+  echo "setup: wrote .dev.vars from .dev.vars.example (local admin token)"
+fi
+[ "$MODE" = run ] && exit 0
+
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "setup: installing Debian's chromium for the browser test"
   apt-get update -qq && apt-get install -y -qq chromium
@@ -35,8 +44,4 @@ if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSI
   echo "setup: installing schemathesis $SCHEMATHESIS_VERSION into .venv (API contract test)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
-if [ ! -f .dev.vars ]; then
-  cp .dev.vars.example .dev.vars
-  echo "setup: wrote .dev.vars from .dev.vars.example (local admin token)"
 fi

@@ -216,3 +216,16 @@ fn r_d8_refresh_enabled_without_interval_defaults_to_120_seconds() {
         "an interval alone enables refresh"
     );
 }
+
+/// R-D5: the control groups in force, as a publish answers them: the account's, and each
+/// campaign that holds anyone out.
+#[test]
+fn r_d5_control_groups_in_force_are_listed() {
+    let g = common::demo().control_groups();
+    assert_eq!(g.account, 5);
+    let campaigns: Vec<(&str, u8)> = g.campaigns.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        campaigns,
+        [("c-offsite", 7), ("c-sales-chat", 10), ("c-uk-promo", 10)]
+    );
+}

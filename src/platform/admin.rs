@@ -131,6 +131,7 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
         "revision": answer.revision,
         "campaigns": compiled.campaigns.len(),
         "engagements": compiled.engagements.len(),
+        "controlGroups": compiled.control_groups(),
     });
     snapshots::published(account, compiled, answer.revision);
     json(200, &body)

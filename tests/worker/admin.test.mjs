@@ -30,6 +30,8 @@ test("R-P1 first publish needs If-Match: 0 (428 without it), then reads back byt
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.revision, 1);
   assert.equal(r.json.engagements, 18);
+  // R-D5: the answer says which control groups are in force (defaults included).
+  assert.deepEqual(r.json.controlGroups, { account: 5, campaigns: { "c-offsite": 7, "c-sales-chat": 10, "c-uk-promo": 10 } });
   const back = await admin(w.base, "GET", "demo/snapshot");
   assert.equal(back.status, 200);
   assert.equal(back.text, demo);

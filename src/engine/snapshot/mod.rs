@@ -181,6 +181,21 @@ impl Snapshot {
         self.skill_by_id.get(id).and_then(|&i| self.skills.get(i))
     }
 
+    /// R-D5: the control groups in force, as percentages: the account's, and each
+    /// campaign's that holds anyone out (a publish answer says them, so that a first test
+    /// snapshot's defaults, 5 % and 10 %, are no surprise).
+    pub fn control_groups(&self) -> ControlGroupsInForce {
+        ControlGroupsInForce {
+            account: self.account.control.percent,
+            campaigns: self
+                .campaigns
+                .iter()
+                .filter(|c| c.control.percent > 0)
+                .map(|c| (c.spec.id.clone(), c.control.percent))
+                .collect(),
+        }
+    }
+
     /// The campaign an engagement belongs to.
     pub fn campaign_of(&self, e: &Engagement) -> Option<&Campaign> {
         self.campaigns.get(e.campaign)
@@ -218,4 +233,13 @@ fn index(mut s: Snapshot) -> Snapshot {
         }
     }
     s
+}
+
+/// The control groups a snapshot puts in force (R-D5), in percent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ControlGroupsInForce {
+    /// The account's control group.
+    pub account: u8,
+    /// Campaign id → its control group, for campaigns whose group is above 0.
+    pub campaigns: std::collections::BTreeMap<String, u8>,
 }
