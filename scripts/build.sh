@@ -13,7 +13,17 @@ features=""
 if [ "${EDGE_TEST_CLOCK:-0}" = "1" ]; then
   features="--features test-clock"
 fi
+# Up to date: the last build had the same features and nothing it is built from is newer.
+# (wrangler dev builds once at start and again when its file watcher is ready; the second
+# one is then a no-op instead of another compile and wasm-opt pass.)
+STAMP=build/.edge-build
+if [ -f build/worker/shim.mjs ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "features=$features" ] &&
+  [ -z "$(find src demo docs Cargo.toml Cargo.lock wrangler.toml -newer "$STAMP" -print 2>/dev/null | head -n 1)" ]; then
+  echo "build: up to date (features: ${features:-none})"
+  exit 0
+fi
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen || echo "$HOME/.cargo/bin/wasm-bindgen")}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 # shellcheck disable=SC2086
-exec worker-build --release $features
+worker-build --release $features
+echo "features=$features" > "$STAMP"

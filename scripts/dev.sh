@@ -16,8 +16,9 @@ TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | head -n 1)"
 if [ ! -f build/worker/shim.mjs ]; then
   echo "dev: first start: compiling the worker to wasm (a few minutes, once)"
 fi
-# wrangler builds once at start ([build] in wrangler.toml) and again only when src/, demo/ or
-# docs/ change (watch_dir), never because of its own output.
+# wrangler builds at start ([build] in wrangler.toml) and again when src/, demo/ or docs/
+# change (watch_dir). It also reruns the build once its file watcher is ready ("The file …
+# changed, restarting build"): scripts/build.sh sees nothing changed and returns at once.
 npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" &
 WRANGLER=$!
 trap 'kill $WRANGLER 2>/dev/null || true' EXIT INT TERM
