@@ -173,7 +173,7 @@ pub struct Shown {
     /// R-D10: the creative of each state it may show in; absent when the snapshot defines
     /// none (the tag shows the engagement name).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creatives: Option<Creatives>,
+    pub creatives: Option<std::sync::Arc<Creatives>>,
     /// R-D10, proactive formats: seconds before the invite shows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_delay_seconds: Option<u16>,

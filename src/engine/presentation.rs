@@ -6,6 +6,7 @@ use super::agent::{AgentState, StateSwitches};
 use super::snapshot::{check_https_url, Source};
 use super::zone::{Channel, Format};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Longest creative title, in characters.
 pub const MAX_TITLE: usize = 80;
@@ -80,9 +81,10 @@ impl Creatives {
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresentationSpec {
-    /// Creative per state; a web engagement needs one for each state it can show in.
+    /// Creative per state; a web engagement needs one for each state it can show in. Shared
+    /// with every decision that shows the engagement (no copy per decision).
     #[serde(default)]
-    pub creatives: Creatives,
+    pub creatives: Arc<Creatives>,
     /// Proactive formats: seconds on the page before the invite shows (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_delay_seconds: Option<u16>,
@@ -230,7 +232,7 @@ pub struct Presentation {
     pub window_mode: WindowMode,
     /// The creative for each state it may show in (so a refreshed state needs no download);
     /// absent when the snapshot defines none (the tag shows the engagement name).
-    pub creatives: Option<Creatives>,
+    pub creatives: Option<Arc<Creatives>>,
     /// Proactive formats: seconds before the invite shows.
     pub display_delay_seconds: Option<u16>,
     /// Proactive formats: seconds before it times out (OFFER_TIMEOUT); absent: no timeout.
@@ -244,7 +246,7 @@ impl Presentation {
         Presentation {
             tgl_name: taglet(format),
             window_mode: spec.map(|p| p.window_mode).unwrap_or_default(),
-            creatives: spec.map(|p| p.creatives.clone()),
+            creatives: spec.map(|p| Arc::clone(&p.creatives)),
             display_delay_seconds: proactive
                 .then(|| spec.and_then(|p| p.display_delay_seconds).unwrap_or(0)),
             display_duration_seconds: spec
@@ -267,7 +269,7 @@ mod tests {
 
     fn chat(creatives: Creatives) -> Vec<String> {
         let p = PresentationSpec {
-            creatives,
+            creatives: Arc::new(creatives),
             ..PresentationSpec::default()
         };
         check(
