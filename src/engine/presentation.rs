@@ -81,8 +81,8 @@ impl Creatives {
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresentationSpec {
-    /// Creative per state; a web engagement needs one for each state it can show in. Shared
-    /// with every decision that shows the engagement (no copy per decision).
+    /// Creative per state; a web engagement needs one for each state it can show in.
+    // Shared with every decision that shows the engagement: no copy per decision.
     #[serde(default)]
     pub creatives: Arc<Creatives>,
     /// Proactive formats: seconds on the page before the invite shows (default 0).
