@@ -52,6 +52,33 @@ test("R-D8 refresh reports an availability change within 10 s and never drops an
   await admin(w.base, "PUT", "demo/availability", { skills: sets.allOnline });
 });
 
+test("R-D8 a snapshot that enables refresh without an interval refreshes every 120 s", async () => {
+  const enabled = structuredClone(demo);
+  enabled.account.proactiveCaps = { conversation: 1 };
+  const sticky = enabled.campaigns.flatMap((c) => c.engagements).find((e) => e.id === "e-sales-sticky");
+  delete sticky.refreshSeconds;
+  sticky.refreshEnabled = true;
+  const r = await admin(w.base, "PUT", "demo/snapshot", enabled, { "If-Match": "*" });
+  assert.equal(r.status, 200, r.text);
+  try {
+    const d = await decide(w.base, { account: "demo", visitorId: "visitor-0001", visitId: "refresh-default-visit", page: { url: SHOP, id: "p1" } }, { now: NOW, country: "GB" });
+    assert.equal(d.json.engagements.find((e) => e.engagementId === "e-sales-sticky").refreshSeconds, 120);
+    const s = await state(["e-sales-sticky"]);
+    assert.equal(s.json.engagements[0].refreshSeconds, 120);
+    // An interval given while refresh is switched off is refused, naming the field; nothing changes.
+    sticky.refreshEnabled = false;
+    sticky.refreshSeconds = 60;
+    const bad = await admin(w.base, "PUT", "demo/snapshot", enabled, { "If-Match": "*" });
+    assert.equal(bad.status, 422);
+    assert.ok(bad.json.error.problems.some((p) => p.path.endsWith(".refreshSeconds")), bad.text);
+    assert.equal((await state(["e-sales-sticky"])).json.engagements[0].refreshSeconds, 120);
+  } finally {
+    const capped = structuredClone(demo);
+    capped.account.proactiveCaps = { conversation: 1 };
+    await admin(w.base, "PUT", "demo/snapshot", capped, { "If-Match": "*" });
+  }
+});
+
 test("R-D8 bad refresh requests are a 400", async () => {
   for (const q of ["account=demo", "account=demo&engagements=a%20b", `account=demo&engagements=${Array.from({ length: 21 }, (_, i) => `e${i}`).join(",")}`, "engagements=e-sales-sticky"]) {
     const r = await fetch(`${w.base}/v1/state?${q}`);
