@@ -2,7 +2,8 @@
 # Installs what the worker needs, idempotently. `setup.sh run`: what building and running it
 # need (the wasm target, worker-build, wasm-bindgen-cli at the wasm-bindgen crate's version,
 # the npm packages, .dev.vars). `setup.sh` (or `setup.sh test`): that, plus what the tests
-# need (Chromium for the browser test, schemathesis in .venv for the API contract test).
+# need (Chromium for the browser test, schemathesis in .venv for the API contract test, numpy
+# and scipy in .venv for the statistics reference).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -44,4 +45,10 @@ if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSI
   echo "setup: installing schemathesis $SCHEMATHESIS_VERSION into .venv (API contract test)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+NUMPY_VERSION=2.4.6
+SCIPY_VERSION=1.16.3
+if ! .venv/bin/python -c "import numpy, scipy; assert (numpy.__version__, scipy.__version__) == ('$NUMPY_VERSION', '$SCIPY_VERSION')" 2>/dev/null; then
+  echo "setup: installing numpy $NUMPY_VERSION and scipy $SCIPY_VERSION into .venv (statistics reference, R-M3)"
+  .venv/bin/pip install --quiet --disable-pip-version-check "numpy==$NUMPY_VERSION" "scipy==$SCIPY_VERSION"
 fi

@@ -12,7 +12,8 @@ echo "== cargo clippy (native, all targets; wasm worker)"
 cargo clippy --all-targets --features testing -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --features test-clock -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -- -D warnings
-echo "== native tests"
+echo "== native tests (the R-M3 statistics against scipy's figures, regenerated first)"
+.venv/bin/python scripts/stats_reference.py --check
 cargo test --features testing
 echo "== build the worker (with the test clock) and check its size"
 EDGE_TEST_CLOCK=1 sh scripts/build.sh

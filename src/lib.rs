@@ -8,6 +8,7 @@
 pub mod api;
 pub mod call_token;
 pub mod engine;
+pub mod measure;
 // Test support, outside the library's surface unless the `testing` feature asks for it.
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod fuzzing;
