@@ -18,6 +18,7 @@ mkdir -p test-output
 PERSIST=$(mktemp -d)
 
 sh scripts/build.sh
+npx wrangler d1 migrations apply MEASURE --local --persist-to "$PERSIST" >/dev/null
 EDGE_SKIP_BUILD=1 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
   --var "ADMIN_TOKEN:$TOKEN" --var GEO_FROM_HEADERS:true > "$PERSIST/wrangler.log" 2>&1 &
 WRANGLER=$!

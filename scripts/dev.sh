@@ -13,6 +13,8 @@ PORT="${PORT:-8787}"
 BASE="http://127.0.0.1:$PORT"
 TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | head -n 1)"
 
+echo "dev: applying the measurement database's migrations (local D1)"
+npx wrangler d1 migrations apply MEASURE --local >/dev/null
 if [ ! -f build/worker/shim.mjs ]; then
   echo "dev: first start: compiling the worker to wasm (a few minutes, once)"
 fi

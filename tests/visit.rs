@@ -59,6 +59,7 @@ fn req(
         visit_id: "visit".into(),
         page_id: page.into(),
         now_ms,
+        day: "2027-01-15".into(),
         page_url: format!("https://acme.example/{page}"),
         attributes: serde_json::Value::Null,
         policy: policy.clone(),

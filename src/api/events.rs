@@ -291,8 +291,15 @@ fn check_event(e: RawEvent, at: &dyn Fn(&str) -> String) -> Result<EventIn, ApiE
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventBatch {
+    /// Account id.
+    pub account: String,
+    /// Visit id.
+    pub visit_id: String,
     /// Request time, ms.
     pub now_ms: u64,
+    /// The request's day in the account's time zone (R-M1).
+    #[serde(default)]
+    pub day: String,
     /// The events.
     pub events: Vec<EventIn>,
 }

@@ -9,6 +9,7 @@ mod error;
 pub mod events;
 pub mod landing;
 pub mod refresh;
+pub mod report;
 pub mod routes;
 
 pub use error::*;

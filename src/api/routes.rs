@@ -26,6 +26,8 @@ pub enum Route {
     Landing,
     /// The brand's agent side reads a context, with the agent note (R-O2, R-D10).
     AgentContext,
+    /// Admin: the measurement report for a date range (R-M5).
+    Report,
     /// A click on a click-to-call engagement (R-C1).
     ClickToCall,
     /// Brand API: validate a click-to-call token (R-C2).
@@ -142,6 +144,7 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
         Route::OffsiteLinks,
     ),
     ("GET", "/v1/admin/accounts/{account}/clicks", Route::Clicks),
+    ("GET", "/v1/admin/accounts/{account}/report", Route::Report),
     ("GET", "/demo", Route::Demo),
     ("GET", "/demo/shop/boots", Route::Demo),
     ("GET", "/demo/p/trail-boot-42", Route::Demo),

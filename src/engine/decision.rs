@@ -336,6 +336,7 @@ pub fn visit_request<'s>(
         visit_id: visitor.visit_id.clone(),
         page_id: page_id.to_string(),
         now_ms,
+        day: String::new(),
         page_url: String::new(),
         attributes: serde_json::Value::Null,
         policy: VisitPolicy {

@@ -77,6 +77,9 @@ pub struct VisitRequest<'a> {
     pub page_id: String,
     /// Request time, ms since the epoch.
     pub now_ms: u64,
+    /// The request's day in the account's time zone (R-M1: a visit counts on its first day).
+    #[serde(default)]
+    pub day: String,
     /// The page URL, kept in the visit's recent pages (for click-to-call, R-C2).
     #[serde(default)]
     pub page_url: String,

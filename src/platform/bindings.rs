@@ -22,6 +22,11 @@ pub fn pointer_key(account: &str) -> String {
     format!("snapshot/{account}/current")
 }
 
+/// D1 database of the measurement rollups (R-M1, R-M4); schema in `migrations/`.
+pub const MEASURE: &str = "MEASURE";
+/// Queue of funnel facts from visit objects to the rollup consumer (R-M4).
+pub const FACTS: &str = "FACTS";
+
 /// Secret holding the operator's admin bearer token (local: `.dev.vars`); see `auth.rs`.
 pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 /// Secret that signs click-to-call tokens (at least 32 characters); see `click_to_call.rs`.

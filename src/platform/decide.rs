@@ -97,8 +97,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain);
         on_empty_visit(snap, eval, vreq, true, &mut random_id)
     } else {
-        let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain)
+        let mut vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain)
             .keep_page(&parsed.visitor);
+        vreq.day = snap.account.day(now);
         match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
             Ok(answer) => decision(snap, eval, answer, explain),
             Err(e) => {
@@ -152,25 +153,37 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     Ok(resp)
 }
 
-/// Test builds only: `X-Test-Fault: visit` with the admin token makes the visit object throw.
-fn fault(req: &Request, env: &Env) -> bool {
+/// Test builds only, with the admin token: `X-Test-Fault: visit` makes the visit object
+/// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
+/// this decision's facts. The value forwarded to the visit object, if any.
+fn fault(req: &Request, env: &Env) -> Option<&'static str> {
     #[cfg(feature = "test-clock")]
-    return header(req.headers(), TEST_FAULT).as_deref() == Some("visit") && is_admin(req, env);
-    #[cfg(not(feature = "test-clock"))]
-    {
-        let _ = (req, env);
-        false
+    if is_admin(req, env) {
+        return match header(req.headers(), TEST_FAULT).as_deref() {
+            Some("visit") => Some("throw"),
+            Some("consumer") => Some("consumer"),
+            _ => None,
+        };
     }
+    let _ = (req, env);
+    None
 }
 
 async fn ask_visit(
     env: &Env,
     account: &str,
     vreq: &VisitRequest<'_>,
-    fault: bool,
+    fault: Option<&str>,
 ) -> Result<VisitAnswer, ApiError> {
     let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let headers: &[(&str, &str)] = if fault { &[(TEST_FAULT, "throw")] } else { &[] };
+    let forwarded;
+    let headers: &[(&str, &str)] = match fault {
+        Some(v) => {
+            forwarded = [(TEST_FAULT, v)];
+            &forwarded
+        }
+        None => &[],
+    };
     let instance = visit_instance(account, &vreq.visit_id);
     let resp = bindings::send(env, &instance, &Visit::Decide, headers, Some(body)).await?;
     if resp.status_code() != 200 {

@@ -34,7 +34,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
         ));
     }
     let batch = EventBatch {
+        account: b.account.clone(),
+        visit_id: b.visit_id.clone(),
         now_ms: now,
+        day: loaded.snapshot.account.day(now),
         events: std::mem::take(&mut b.events),
     };
     let instance = visit_instance(&b.account, &b.visit_id);

@@ -12,6 +12,7 @@ mod demo;
 mod events;
 mod http;
 mod landing;
+mod measure;
 mod offsite;
 mod refresh;
 mod snapshots;
@@ -134,6 +135,7 @@ async fn route(
             .map_err(internal),
         Route::Landing => landing::exchange(req, env, account).await,
         Route::AgentContext => landing::agent_context(req, env, account).await,
+        Route::Report => measure::report(req, env, account).await,
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
             .map_err(internal),

@@ -3,7 +3,7 @@
 //! so the object's input gate serialises concurrent requests and counters stay exact
 //! (R-D6, R-D9). An alarm deletes the visit once it has been idle past its timeout.
 
-use super::bindings::{ObjectClass, Visit};
+use super::bindings::{self, ObjectClass, Visit};
 use super::random_id;
 use crate::api::click_to_call::CallClick;
 use crate::api::events::{EventBatch, EventOutcome, Refusal};
@@ -11,6 +11,7 @@ use crate::api::landing::ContextRead;
 use crate::engine::events::ContextRecord;
 use crate::engine::landing::LandingClick;
 use crate::engine::visit::{VisitRequest, VisitState};
+use crate::measure::funnel::{FactBatch, Tally, VisitAt};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -19,6 +20,21 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 const VISIT: &str = "visit";
 /// Storage key of the last real activity time (the alarm's clock).
 const LAST_REAL_MS: &str = "lastRealMs";
+/// Storage key of what the visit has counted (R-M1).
+const TALLY: &str = "tally";
+/// Storage key of the fact batches not yet on the queue (R-M4).
+const OUTBOX: &str = "outbox";
+
+/// Test builds: `X-Test-Fault: consumer` marks the request's facts so that the consumer fails
+/// once after committing them (R-M4's retried delivery, docs/api.md).
+fn test_fault(req: &Request) -> Result<Option<String>> {
+    #[cfg(feature = "test-clock")]
+    if req.headers().get(bindings::TEST_FAULT)?.as_deref() == Some("consumer") {
+        return Ok(Some("after_commit".to_string()));
+    }
+    let _ = req;
+    Ok(None)
+}
 
 /// The per-visit Durable Object.
 #[durable_object]
@@ -33,11 +49,17 @@ fn ctx_key(id: &str) -> String {
 }
 
 impl VisitorSession {
+    /// The visit at `now_ms`; an expired one is deleted (its facts not yet shipped are kept)
+    /// and a fresh one starts.
     async fn load(&self, now_ms: u64) -> Result<VisitState> {
         let storage = self.state.storage();
         let visit = storage.get::<VisitState>(VISIT).await?.unwrap_or_default();
         if visit.expired(now_ms) {
+            let outbox = self.outbox().await?;
             storage.delete_all().await?;
+            if !outbox.is_empty() {
+                storage.put(OUTBOX, &outbox).await?;
+            }
             return Ok(VisitState::default());
         }
         Ok(visit)
@@ -46,14 +68,69 @@ impl VisitorSession {
     async fn save(&self, visit: &VisitState) -> Result<()> {
         let storage = self.state.storage();
         storage.put(VISIT, visit).await?;
-        let idle = Duration::from_secs(u64::from(visit.timeout_minutes.max(1)) * 60);
         storage
             .put(LAST_REAL_MS, worker::Date::now().as_millis())
             .await?;
-        storage.set_alarm(idle).await
+        let idle = Duration::from_secs(u64::from(visit.timeout_minutes.max(1)) * 60);
+        // Facts waiting to be shipped: the alarm ships them at once, then waits for idleness.
+        let soon = !self.outbox().await?.is_empty();
+        storage
+            .set_alarm(if soon { Duration::from_millis(1) } else { idle })
+            .await
+    }
+
+    /// Facts of this visit not yet on the queue (R-M4: kept with the visit until shipped).
+    async fn outbox(&self) -> Result<Vec<FactBatch>> {
+        Ok(self
+            .state
+            .storage()
+            .get::<Vec<FactBatch>>(OUTBOX)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// R-M1: counts the facts a change made true for the first time in this visit: they go
+    /// to the outbox in the same step as the visit (the alarm ships them, off the tag's path).
+    async fn count(
+        &self,
+        change: impl FnOnce(&mut Tally) -> Vec<FactBatch>,
+        fault: Option<String>,
+    ) -> Result<()> {
+        let storage = self.state.storage();
+        let mut tally = storage.get::<Tally>(TALLY).await?.unwrap_or_default();
+        let mut batches = change(&mut tally);
+        if batches.is_empty() {
+            return Ok(());
+        }
+        for b in &mut batches {
+            b.fault.clone_from(&fault);
+        }
+        let mut outbox = self.outbox().await?;
+        outbox.extend(batches);
+        storage.put(TALLY, &tally).await?;
+        storage.put(OUTBOX, &outbox).await
+    }
+
+    /// Ships the outbox to the queue; what was sent leaves it. An error leaves the rest for
+    /// the alarm's retry.
+    async fn ship(&self) -> Result<()> {
+        let storage = self.state.storage();
+        let mut outbox = self.outbox().await?;
+        if outbox.is_empty() {
+            return Ok(());
+        }
+        let queue = self.env.queue(bindings::FACTS)?;
+        while let Some(batch) = outbox.first() {
+            queue.send(batch).await?;
+            outbox.remove(0);
+            storage.put(OUTBOX, &outbox).await?;
+        }
+        storage.delete(OUTBOX).await?;
+        Ok(())
     }
 
     async fn decide(&self, mut req: Request) -> Result<Response> {
+        let fault = test_fault(&req)?;
         let body: VisitRequest = req.json().await?;
         let mut visit = self.load(body.now_ms).await?;
         let answer = visit.decide(&body, &mut random_id);
@@ -61,6 +138,16 @@ impl VisitorSession {
         for (id, record) in &answer.new_contexts {
             storage.put(&ctx_key(id), record).await?;
         }
+        let started = visit.first_activity_ms;
+        self.count(
+            |t| {
+                t.decided(&body, &answer, started, &body.day)
+                    .into_iter()
+                    .collect()
+            },
+            fault,
+        )
+        .await?;
         self.save(&visit).await?;
         Response::from_json(&answer)
     }
@@ -102,16 +189,37 @@ impl VisitorSession {
         if !outcome.refused.is_empty() {
             return Ok(Response::from_json(&outcome)?.with_status(400));
         }
+        let mut facts = Vec::new();
         for e in &batch.events {
             let Some(record) = records.get_mut(&e.context_id) else {
                 continue;
             };
             if visit.apply_event(&e.context_id, record, e.event) {
                 outcome.applied += 1;
+                facts.push((record.clone(), e.event));
             } else {
                 outcome.duplicates += 1;
             }
         }
+        if visit.first_activity_ms == 0 {
+            visit.first_activity_ms = batch.now_ms;
+        }
+        let at = VisitAt {
+            account: &batch.account,
+            visit: &batch.visit_id,
+            started_ms: visit.first_activity_ms,
+            day: &batch.day,
+        };
+        self.count(
+            |t| {
+                facts
+                    .iter()
+                    .filter_map(|(record, event)| t.event(at, record, *event))
+                    .collect()
+            },
+            None,
+        )
+        .await?;
         for (id, record) in &records {
             storage.put(&ctx_key(id), record).await?;
         }
@@ -182,7 +290,7 @@ impl DurableObject for VisitorSession {
         // Test builds only: the worker forwards an admin-authenticated `X-Test-Fault` so that
         // tests can prove the fail-safe when this object throws (docs/api.md).
         #[cfg(feature = "test-clock")]
-        if req.headers().has(super::bindings::TEST_FAULT)? {
+        if req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("throw") {
             return Err(worker::Error::RustError("injected fault".to_string()));
         }
         match Visit::parse(&req.method(), &req.path()) {
@@ -203,12 +311,15 @@ impl DurableObject for VisitorSession {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // R-M4: ship the visit's facts first; if the queue refuses, the alarm fails and the
+        // platform retries it, with the facts still in the outbox.
+        self.ship().await?;
         let storage = self.state.storage();
         let visit = storage.get::<VisitState>(VISIT).await?.unwrap_or_default();
         let last = storage.get::<u64>(LAST_REAL_MS).await?.unwrap_or(0);
         let idle_ms = u64::from(visit.timeout_minutes.max(1)) * 60_000;
         let now = worker::Date::now().as_millis();
-        if now >= last.saturating_add(idle_ms) {
+        if now >= last.saturating_add(idle_ms) || visit == VisitState::default() {
             storage.delete_all().await?;
         } else {
             storage

@@ -58,12 +58,21 @@ function buildOnce() {
   built = true;
 }
 
+/** Applies migrations/ to the local D1 database under `persist` (what `wrangler dev` reads). */
+export function applyMigrations(persist) {
+  const r = spawnSync(join(ROOT, "node_modules", ".bin", "wrangler"),
+    ["d1", "migrations", "apply", "MEASURE", "--local", "--persist-to", persist],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+  if (r.status !== 0) throw new Error(`d1 migrations failed:\n${r.stdout}\n${r.stderr}`);
+}
+
 /** Starts wrangler dev; resolves with { base, stop, logs, persist } (persist: its local state folder). */
 export async function startWorker({ persist: reuse } = {}) {
   buildOnce();
   const port = await freePort();
   // A caller that passes `persist` restarts on existing local state and removes it itself.
   const persist = reuse ?? mkdtempSync(join(tmpdir(), "edge-engage-test-"));
+  if (!reuse) applyMigrations(persist);
   const logs = [];
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
@@ -125,8 +134,8 @@ export async function publishDemo(base, ifMatch = "*") {
 }
 
 /** A decision request; `now` and `country` map to the test clock and edge geo headers. */
-export async function decide(base, body, { now, country, userAgent, explain } = {}) {
-  const headers = { "Content-Type": "application/json" };
+export async function decide(base, body, { now, country, userAgent, explain, headers: extra } = {}) {
+  const headers = { "Content-Type": "application/json", ...extra };
   if (now) { headers["X-Test-Now"] = now; headers.Authorization = `Bearer ${TOKEN}`; }
   if (explain) headers.Authorization = `Bearer ${TOKEN}`;
   if (country) headers["CF-IPCountry"] = country;

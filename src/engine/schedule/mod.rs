@@ -188,7 +188,7 @@ fn compile_shifts(specs: &[ShiftSpec], at: &str, problems: &mut Vec<String>) -> 
 }
 
 /// `YYYY-MM-DD`, read by hand: jiff's formatting machinery would add ~50 KB to the wasm.
-fn parse_date(text: &str) -> Option<Date> {
+pub fn parse_date(text: &str) -> Option<Date> {
     let b = text.as_bytes();
     if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;

@@ -29,6 +29,18 @@ pub struct Account {
     pub spec: AccountSpec,
     /// The account control group (R-D5).
     pub control: ControlGroup,
+    /// The account's time zone: measurement days are its days (R-M1).
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+impl Account {
+    /// R-M1: the account's day at `now_ms`, `YYYY-MM-DD`.
+    pub fn day(&self, now_ms: u64) -> String {
+        let at = jiff::Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
+            .unwrap_or_default()
+            .to_zoned(self.time_zone.clone());
+        format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+    }
 }
 
 /// Which skill a conversation engagement follows.
@@ -125,6 +137,7 @@ impl Snapshot {
             revision,
             account: Account {
                 control: ControlGroup::new(account_id, ACCOUNT_SCOPE, 0),
+                time_zone: jiff::tz::TimeZone::UTC,
                 spec: AccountSpec {
                     id: account_id.to_string(),
                     name: String::new(),

@@ -247,6 +247,8 @@ pub(super) fn build(
         revision,
         account: Account {
             control: ControlGroup::new(account_id, ACCOUNT_SCOPE, account.control_group_percent),
+            time_zone: jiff::tz::TimeZone::get(&account.time_zone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
             spec: account,
         },
         saved_groups,

@@ -1,0 +1,244 @@
+//! The campaign funnel (R-M1) as facts. A visit counts once per metric and entity, so the
+//! visit's object turns each change of its state into the facts that became true for the
+//! first time in this visit; each fact is then counted once by the daily rollup (R-M4). Pure:
+//! the object keeps [`Tally`] and ships [`FactBatch`]es; the consumer adds them up.
+
+use crate::engine::agent::AgentState;
+use crate::engine::events::{ContextRecord, EventName};
+use crate::engine::visit::{VisitAnswer, VisitRequest};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A funnel metric (R-M1), named as the report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Visits (account level).
+    Visits,
+    /// Visits eligible for at least one engagement (account level).
+    Prospects,
+    /// Visits offered at least one engagement (account level, and per campaign/engagement).
+    Exposed,
+    /// Exposures in the online state.
+    ExposedOnline,
+    /// Exposures in the busy state.
+    ExposedBusy,
+    /// Exposures in the offline state.
+    ExposedOffline,
+    /// Exposures of content engagements (banner, click-to-call).
+    ExposedContent,
+    /// Exposures of messaging engagements.
+    ExposedMessaging,
+    /// Impressions (OFFER_IMPRESSION).
+    Views,
+    /// Clicks (OFFER_CLICK).
+    Accepted,
+    /// Closed by the visitor (OFFER_DECLINED).
+    Declines,
+    /// Timed out (OFFER_TIMEOUT).
+    Timeouts,
+    /// Visits with at least one accepted engagement (account level, and per engagement).
+    Engaged,
+}
+
+impl Metric {
+    /// The name the report uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Visits => "visits",
+            Metric::Prospects => "prospects",
+            Metric::Exposed => "exposed",
+            Metric::ExposedOnline => "exposed_online",
+            Metric::ExposedBusy => "exposed_busy",
+            Metric::ExposedOffline => "exposed_offline",
+            Metric::ExposedContent => "exposed_content",
+            Metric::ExposedMessaging => "exposed_messaging",
+            Metric::Views => "views",
+            Metric::Accepted => "accepted",
+            Metric::Declines => "declines",
+            Metric::Timeouts => "timeouts",
+            Metric::Engaged => "engaged",
+        }
+    }
+}
+
+/// One counted fact: `metric` became true in this visit for the campaign and engagement
+/// (both empty for the account level).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fact {
+    /// Campaign id, or empty at account level.
+    pub campaign: String,
+    /// Engagement id, or empty at account or campaign level.
+    pub engagement: String,
+    /// The metric.
+    pub metric: Metric,
+}
+
+/// Facts of one change of one visit, shipped as one queue message. `id` is unique per visit
+/// and change: the consumer applies each id once (R-M4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FactBatch {
+    /// `{account}:{visit}:{visit start ms}:{sequence}`.
+    pub id: String,
+    /// Account id.
+    pub account: String,
+    /// The visit's day (its start, in the account's time zone), `YYYY-MM-DD`.
+    pub day: String,
+    /// The facts.
+    pub facts: Vec<Fact>,
+    /// Test builds only: make the consumer fail after committing, once (docs/api.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+/// What a visit has counted so far, kept by its object beside the visit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    /// The visit's first activity, ms: part of every batch id, so a visit that ended and
+    /// started again under the same id counts anew.
+    pub started_ms: u64,
+    /// The visit's day.
+    pub day: String,
+    /// Batches shipped so far.
+    pub sequence: u64,
+    /// Facts already counted in this visit.
+    pub counted: BTreeSet<Fact>,
+}
+
+impl Tally {
+    /// Keeps the facts not yet counted in this visit and returns them as the next batch, or
+    /// `None` when nothing is new.
+    fn batch(&mut self, account: &str, visit: &str, facts: Vec<Fact>) -> Option<FactBatch> {
+        let new: Vec<Fact> = facts
+            .into_iter()
+            .filter(|f| self.counted.insert(f.clone()))
+            .collect();
+        if new.is_empty() {
+            return None;
+        }
+        self.sequence += 1;
+        Some(FactBatch {
+            id: format!("{account}:{visit}:{}:{}", self.started_ms, self.sequence),
+            account: account.to_string(),
+            day: self.day.clone(),
+            facts: new,
+            fault: None,
+        })
+    }
+
+    /// Starts a fresh tally when the visit is a new one (its first activity changed); the
+    /// day is the one of the visit's first counted request.
+    fn start(&mut self, started_ms: u64, day: &str) {
+        if self.started_ms != started_ms || self.day.is_empty() {
+            *self = Tally {
+                started_ms,
+                day: day.to_string(),
+                ..Tally::default()
+            };
+        }
+    }
+
+    /// R-M1: the facts of a decision: the visit, a prospect when any engagement was a
+    /// candidate, exposed when any was shown, and each shown engagement's exposure by state.
+    /// `started_ms` is the visit's first activity, `day` the request's day.
+    pub fn decided(
+        &mut self,
+        req: &VisitRequest<'_>,
+        answer: &VisitAnswer,
+        started_ms: u64,
+        day: &str,
+    ) -> Option<FactBatch> {
+        self.start(started_ms, day);
+        let account = |metric| Fact {
+            campaign: String::new(),
+            engagement: String::new(),
+            metric,
+        };
+        let mut facts = vec![account(Metric::Visits)];
+        if req.zones.iter().any(|z| !z.candidates.is_empty()) {
+            facts.push(account(Metric::Prospects));
+        }
+        for chosen in answer.chosen.iter().filter(|c| !c.held) {
+            let Some(c) = req
+                .zones
+                .iter()
+                .flat_map(|z| z.candidates.iter())
+                .find(|c| c.engagement_id == chosen.engagement_id.as_str())
+            else {
+                continue;
+            };
+            let state = match (c.conversation, c.class, chosen.state) {
+                (false, _, _) => Metric::ExposedContent,
+                (true, crate::engine::arbitrate::Class::ContentOrMessaging, _) => {
+                    Metric::ExposedMessaging
+                }
+                (true, _, AgentState::Online) => Metric::ExposedOnline,
+                (true, _, AgentState::Busy) => Metric::ExposedBusy,
+                (true, _, AgentState::Offline) => Metric::ExposedOffline,
+            };
+            facts.push(account(Metric::Exposed));
+            for metric in [Metric::Exposed, state] {
+                facts.push(Fact {
+                    campaign: c.campaign_id.to_string(),
+                    engagement: c.engagement_id.to_string(),
+                    metric,
+                });
+            }
+        }
+        self.batch(&req.account, &req.visit_id, facts)
+    }
+
+    /// R-M1: the facts of an event applied for `record`'s engagement (the visit counts too:
+    /// an offsite landing visit may report events before any decision).
+    pub fn event(
+        &mut self,
+        at: VisitAt<'_>,
+        record: &ContextRecord,
+        event: EventName,
+    ) -> Option<FactBatch> {
+        self.start(at.started_ms, at.day);
+        let metric = match event {
+            EventName::OfferImpression => Metric::Views,
+            EventName::OfferClick => Metric::Accepted,
+            EventName::OfferDeclined => Metric::Declines,
+            EventName::OfferTimeout => Metric::Timeouts,
+            EventName::Start | EventName::OfferDisplay | EventName::OfferRemove => return None,
+        };
+        let of = |metric| Fact {
+            campaign: record.campaign_id.clone(),
+            engagement: record.engagement_id.clone(),
+            metric,
+        };
+        let visits = Fact {
+            campaign: String::new(),
+            engagement: String::new(),
+            metric: Metric::Visits,
+        };
+        let mut facts = vec![visits, of(metric)];
+        if metric == Metric::Accepted {
+            facts.push(of(Metric::Engaged));
+            facts.push(Fact {
+                campaign: String::new(),
+                engagement: String::new(),
+                metric: Metric::Engaged,
+            });
+        }
+        self.batch(at.account, at.visit, facts)
+    }
+}
+
+/// Where and when a visit is: what an event's facts need.
+#[derive(Debug, Clone, Copy)]
+pub struct VisitAt<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// Visit id.
+    pub visit: &'a str,
+    /// The visit's first activity, ms.
+    pub started_ms: u64,
+    /// The request's day in the account's time zone.
+    pub day: &'a str,
+}

@@ -1,0 +1,118 @@
+// R-M1 and R-M4 over HTTP against the real worker: visit objects count the funnel's facts once
+// per visit, ship them through the local Queue, and the consumer adds them into the D1
+// rollups exactly once, also when a delivery is retried after its commit. R-M5: the report
+// route reads the rollups back (JSON and CSV) and refuses bad ranges.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+
+const demo = JSON.parse(fixture("demo/snapshot.json"));
+const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
+const NOW = "2026-11-23T10:00:00Z";
+const DAY = "2026-11-23";
+const SHOP = "https://www.demo-outfitters.example/shop/boots";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let w;
+
+before(async () => {
+  w = await startWorker();
+  // No control groups, no caps: every visit here is exposed, so the tallies are simple.
+  const doc = structuredClone(demo);
+  doc.account.controlGroupPercent = 0;
+  doc.account.proactiveCaps = {};
+  for (const c of doc.campaigns) c.controlGroupPercent = 0;
+  assert.equal((await admin(w.base, "PUT", "demo/snapshot", doc, { "If-Match": "0" })).status, 200);
+  await admin(w.base, "PUT", "demo/availability", { skills: online });
+});
+after(async () => { await w?.stop(); });
+
+async function report(query = `from=${DAY}&to=${DAY}`) {
+  return admin(w.base, "GET", `demo/report?${query}`);
+}
+
+/** The report as "campaign/engagement/metric" → visits, for DAY. */
+async function counts() {
+  const r = await report();
+  assert.equal(r.status, 200, r.text);
+  return Object.fromEntries(r.json.rows.map((x) => [`${x.campaign}/${x.engagement}/${x.metric}`, x.n]));
+}
+
+function add(t, key, n = 1) { t[key] = (t[key] ?? 0) + n; }
+
+/** Waits until the report equals `want` (the consumer runs after the answers), then checks
+ * that it stays equal: nothing arrives twice later. */
+async function settles(want) {
+  let got;
+  for (let i = 0; i < 80; i++) {
+    got = await counts();
+    if (JSON.stringify(sorted(got)) === JSON.stringify(sorted(want))) break;
+    await sleep(250);
+  }
+  assert.deepEqual(sorted(got), sorted(want));
+  await sleep(2500);
+  assert.deepEqual(sorted(await counts()), sorted(want), "no late double count");
+}
+const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
+
+async function events(visitId, list) {
+  const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ account: "demo", visitId, events: list }) });
+  assert.equal(r.status, 200, await r.text());
+}
+
+const exposure = (e) => e.channel === "banner" || e.channel === "clickToCall" ? "exposed_content"
+  : e.channel === "messaging" ? "exposed_messaging" : `exposed_${e.stateName}`;
+
+test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly, concurrent visits and a retried delivery included", async () => {
+  const want = {};
+  const visits = Array.from({ length: 12 }, (_, i) => `measure-visit-${i}`);
+  // Every visit asks twice for its page at once, and once more: the same facts, counted once.
+  const answers = await Promise.all(visits.flatMap((v, i) => [0, 1].map(() =>
+    decide(w.base, { account: "demo", visitorId: `measure-visitor-${i}`, visitId: v, page: { url: SHOP, id: "p1" } },
+      { now: NOW, country: "GB", ...(i === 0 ? { headers: { "X-Test-Fault": "consumer", Authorization: `Bearer ${TOKEN}` } } : {}) }))));
+  for (const [i, v] of visits.entries()) {
+    const a = answers[2 * i];
+    assert.equal(a.status, 200, a.text);
+    add(want, "//visits"); add(want, "//prospects"); add(want, "//exposed");
+    for (const e of a.json.engagements) {
+      add(want, `${e.campaignId}/${e.engagementId}/exposed`);
+      add(want, `${e.campaignId}/${e.engagementId}/${exposure(e)}`);
+    }
+    // Half the visits see and click their first engagement; a third decline their last.
+    const [first] = a.json.engagements;
+    const last = a.json.engagements.at(-1);
+    const list = [];
+    if (i % 2 === 0) {
+      list.push({ event: "OFFER_IMPRESSION", contextId: first.contextId }, { event: "OFFER_CLICK", contextId: first.contextId });
+      add(want, `${first.campaignId}/${first.engagementId}/views`);
+      add(want, `${first.campaignId}/${first.engagementId}/accepted`);
+      add(want, `${first.campaignId}/${first.engagementId}/engaged`);
+      add(want, "//engaged");
+    }
+    if (i % 3 === 0 && last !== first) {
+      list.push({ event: "OFFER_DECLINED", contextId: last.contextId });
+      add(want, `${last.campaignId}/${last.engagementId}/declines`);
+    }
+    if (list.length) {
+      await events(v, list);
+      await events(v, list); // a replay changes nothing
+    }
+  }
+  await settles(want);
+});
+
+test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field", async () => {
+  const r = await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${DAY}&to=${DAY}&format=csv`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type"), /^text\/csv/);
+  const lines = (await r.text()).trim().split("\n");
+  assert.equal(lines[0], "day,campaign,engagement,metric,visits");
+  assert.ok(lines.some((l) => l.startsWith(`${DAY},,,visits,`)), lines.join("\n"));
+  for (const [q, field] of [["from=2026-11-24&to=2026-11-23", "to"], ["from=2026-13-01&to=2026-12-01", "from"],
+    ["to=2026-11-23", "from"], ["from=2024-01-01&to=2026-01-01", "to"], [`from=${DAY}&to=${DAY}&format=xml`, "format"]]) {
+    const bad = await report(q);
+    assert.equal(bad.status, 400, q);
+    assert.equal(bad.json.error.field, field, q);
+  }
+  assert.equal((await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${DAY}&to=${DAY}`)).status, 401);
+});
