@@ -1,0 +1,152 @@
+//! R-M1 and R-M4 on the native engine: a visit's changes become the funnel's facts, each fact
+//! once per visit, shipped in batches whose ids never repeat within a visit and start anew
+//! with a new visit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use edge_engage::engine::agent::AgentState;
+use edge_engage::engine::arbitrate::Class;
+use edge_engage::engine::events::EventName;
+use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
+use edge_engage::engine::visit::{
+    VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
+};
+use edge_engage::measure::funnel::{Metric, Tally, VisitAt};
+
+fn candidate(id: &str, class: Class, conversation: bool) -> VisitCandidate<'static> {
+    VisitCandidate {
+        engagement_id: id.to_string().into(),
+        campaign_id: format!("c-{id}").into(),
+        revision: 1,
+        priority: Priority::High,
+        class,
+        state: AgentState::Online,
+        proactive: false,
+        conversation,
+        line_of_business: None,
+    }
+}
+
+fn request(page: &str, now_ms: u64) -> VisitRequest<'static> {
+    VisitRequest {
+        account: "acme".into(),
+        visitor_id: "visitor".into(),
+        visit_id: "visit".into(),
+        page_id: page.into(),
+        now_ms,
+        day: "2027-01-15".into(),
+        page_url: String::new(),
+        attributes: serde_json::Value::Null,
+        policy: VisitPolicy {
+            caps: ProactiveCaps::default(),
+            decline: DeclinePolicy::default(),
+            weights: PriorityWeights::default(),
+            timeout_minutes: 30,
+        },
+        zones: vec![
+            VisitZone {
+                zone: "right".into(),
+                candidates: vec![candidate("chat", Class::OnlineConversation, true)],
+            },
+            VisitZone {
+                zone: "left".into(),
+                candidates: vec![candidate("msg", Class::ContentOrMessaging, true)],
+            },
+            VisitZone {
+                zone: "embedded:banner".into(),
+                candidates: vec![candidate("banner", Class::ContentOrMessaging, false)],
+            },
+        ],
+        explain: false,
+    }
+}
+
+fn names(batch: &edge_engage::measure::funnel::FactBatch) -> Vec<String> {
+    batch
+        .facts
+        .iter()
+        .map(|f| format!("{}/{}/{}", f.campaign, f.engagement, f.metric.name()))
+        .collect()
+}
+
+const T0: u64 = 1_800_000_000_000;
+
+#[test]
+fn r_m1_a_visit_counts_each_metric_once_per_entity() {
+    let mut visit = VisitState::default();
+    let mut tally = Tally::default();
+    let mut n = 0;
+    let mut id = || {
+        n += 1;
+        format!("ctx-{n}")
+    };
+    let req = request("p1", T0);
+    let answer = visit.decide(&req, &mut id);
+    let batch = tally
+        .decided(&req, &answer, visit.first_activity_ms, &req.day)
+        .unwrap();
+    assert_eq!(batch.id, format!("acme:visit:{T0}:1"));
+    assert_eq!(batch.day, "2027-01-15");
+    let mut got = names(&batch);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "//exposed",
+            "//prospects",
+            "//visits",
+            "c-banner/banner/exposed",
+            "c-banner/banner/exposed_content",
+            "c-chat/chat/exposed",
+            "c-chat/chat/exposed_online",
+            "c-msg/msg/exposed",
+            "c-msg/msg/exposed_messaging",
+        ]
+    );
+    // The same page again (held zones) and another page: nothing new to count.
+    let again = visit.decide(&req, &mut id);
+    assert_eq!(
+        tally.decided(&req, &again, visit.first_activity_ms, &req.day),
+        None
+    );
+    let next = request("p2", T0 + 1_000);
+    let other = visit.decide(&next, &mut id);
+    assert_eq!(
+        tally.decided(&next, &other, visit.first_activity_ms, &next.day),
+        None
+    );
+    // Events: an impression and a click count once each, and make the visit engaged.
+    let (_, record) = answer.new_contexts[0].clone();
+    let at = VisitAt {
+        account: "acme",
+        visit: "visit",
+        started_ms: visit.first_activity_ms,
+        day: "2027-01-15",
+    };
+    let click = tally.event(at, &record, EventName::OfferClick).unwrap();
+    assert_eq!(click.id, format!("acme:visit:{T0}:2"));
+    let e = &record.engagement_id;
+    let c = &record.campaign_id;
+    assert_eq!(
+        names(&click),
+        [
+            format!("{c}/{e}/accepted"),
+            format!("{c}/{e}/engaged"),
+            "//engaged".into()
+        ]
+    );
+    assert_eq!(tally.event(at, &record, EventName::OfferClick), None);
+    assert_eq!(
+        tally.event(at, &record, EventName::OfferDisplay),
+        None,
+        "not a funnel metric"
+    );
+    // A new visit under the same id (after the idle timeout) counts anew, with new batch ids.
+    let later = request("p1", T0 + 31 * 60_000);
+    let mut fresh = VisitState::default();
+    let answer = fresh.decide(&later, &mut id);
+    let batch = tally
+        .decided(&later, &answer, fresh.first_activity_ms, "2027-01-15")
+        .unwrap();
+    assert_eq!(batch.id, format!("acme:visit:{}:1", T0 + 31 * 60_000));
+    assert!(batch.facts.iter().any(|f| f.metric == Metric::Visits));
+}
