@@ -121,7 +121,7 @@ impl VisitorSession {
         }
         let queue = self.env.queue(bindings::FACTS)?;
         while let Some(batch) = outbox.first() {
-            queue.send(batch).await?;
+            queue.send_raw(super::measure::message(batch)?).await?;
             outbox.remove(0);
             storage.put(OUTBOX, &outbox).await?;
         }

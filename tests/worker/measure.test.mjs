@@ -99,6 +99,11 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
     }
   }
   await settles(want);
+  // The first visit's batch really was delivered again after its commit, and added nothing.
+  const logs = w.logs.join("");
+  const id = /measurement: batch (\S+) committed, retried \(test fault\)/.exec(logs)?.[1];
+  assert.ok(id?.startsWith("demo:measure-visit-0:"), logs.slice(-3000));
+  assert.ok(logs.includes(`measurement: batch ${id} was applied before: acknowledged`), logs.slice(-3000));
 });
 
 test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field", async () => {
