@@ -59,8 +59,7 @@ impl ReportQuery {
         if last < first {
             return Err(ApiError::invalid("to", "before from"));
         }
-        let span = first.until(last).map(|s| s.get_days()).unwrap_or(i32::MAX);
-        if span >= MAX_REPORT_DAYS {
+        if day_number(last) - day_number(first) >= i64::from(MAX_REPORT_DAYS) {
             return Err(ApiError::invalid(
                 "to",
                 format!("at most {MAX_REPORT_DAYS} days after from"),
@@ -68,6 +67,62 @@ impl ReportQuery {
         }
         Ok(ReportQuery { from, to, format })
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_count_calendar_days() {
+        let d = |t: &str| day_number(parse_date(t).unwrap_or_default());
+        assert_eq!(d("1970-01-01"), 0);
+        assert_eq!(d("2000-03-01") - d("2000-02-28"), 2, "leap year");
+        assert_eq!(d("2100-03-01") - d("2100-02-28"), 1, "not a leap year");
+        assert_eq!(d("2027-01-01") - d("2026-01-01"), 365);
+    }
+
+    /// R-M5: the range is checked: dates, order, at most 400 days.
+    #[test]
+    fn r_m5_report_ranges_are_checked() {
+        let q = |s: &str| {
+            ReportQuery::from_query(url::form_urlencoded::parse(s.as_bytes())).map_err(
+                |e| match e {
+                    ApiError::Invalid { field, .. } => field,
+                    other => format!("{other:?}"),
+                },
+            )
+        };
+        assert!(q("from=2026-01-01&to=2027-02-04").is_ok(), "399 days apart");
+        assert_eq!(q("from=2026-01-01&to=2027-02-05"), Err("to".into()));
+        assert_eq!(q("from=2026-01-02&to=2026-01-01"), Err("to".into()));
+        assert_eq!(q("from=2026-02-30&to=2026-03-01"), Err("from".into()));
+        assert_eq!(
+            q("from=2026-01-01&to=2026-01-01&format=pdf"),
+            Err("format".into())
+        );
+        assert_eq!(
+            q("from=2026-01-01&to=2026-01-01&format=csv").map(|r| r.format),
+            Ok(ReportFormat::Csv)
+        );
+    }
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`): by hand, because jiff's span
+/// arithmetic would bring its rounding and formatting machinery into the wasm.
+fn day_number(d: jiff::civil::Date) -> i64 {
+    let (y, m, day) = (
+        i64::from(d.year()),
+        i64::from(d.month()),
+        i64::from(d.day()),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// One rollup row: how many visits `metric` held for on `day`, for the campaign and engagement

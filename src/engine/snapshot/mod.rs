@@ -36,9 +36,11 @@ pub struct Account {
 impl Account {
     /// R-M1: the account's day at `now_ms`, `YYYY-MM-DD`.
     pub fn day(&self, now_ms: u64) -> String {
-        let at = jiff::Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
-            .unwrap_or_default()
-            .to_zoned(self.time_zone.clone());
+        // A civil date-time, not a `Zoned`: the latter brings jiff's formatting into the wasm.
+        let at = self.time_zone.to_datetime(
+            jiff::Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
+                .unwrap_or_default(),
+        );
         format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
     }
 }
