@@ -12,6 +12,7 @@ use crate::engine::events::ContextRecord;
 use crate::engine::landing::LandingClick;
 use crate::engine::visit::{VisitRequest, VisitState};
 use crate::measure::funnel::{FactBatch, Tally, VisitAt};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
@@ -20,10 +21,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 const VISIT: &str = "visit";
 /// Storage key of the last real activity time (the alarm's clock).
 const LAST_REAL_MS: &str = "lastRealMs";
-/// Storage key of what the visit has counted (R-M1).
-const TALLY: &str = "tally";
-/// Storage key of the fact batches not yet on the queue (R-M4).
-const OUTBOX: &str = "outbox";
+/// Storage key of what the visit has counted and the facts not yet shipped ([`Counting`]).
+const COUNTING: &str = "counting";
 
 /// Test builds: `X-Test-Fault: consumer` marks the request's facts so that the consumer fails
 /// once after committing them (R-M4's retried delivery, docs/api.md).
@@ -48,6 +47,14 @@ fn ctx_key(id: &str) -> String {
     format!("ctx:{id}")
 }
 
+/// What the visit has counted and the facts not yet on the queue (R-M1, R-M4), kept under
+/// one key so that counting costs one read and at most one write.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Counting {
+    tally: Tally,
+    outbox: Vec<FactBatch>,
+}
+
 impl VisitorSession {
     /// The visit at `now_ms`; an expired one is deleted (its facts not yet shipped are kept)
     /// and a fresh one starts.
@@ -55,77 +62,82 @@ impl VisitorSession {
         let storage = self.state.storage();
         let visit = storage.get::<VisitState>(VISIT).await?.unwrap_or_default();
         if visit.expired(now_ms) {
-            let outbox = self.outbox().await?;
+            let counting = self.counting().await?;
             storage.delete_all().await?;
-            if !outbox.is_empty() {
-                storage.put(OUTBOX, &outbox).await?;
+            if !counting.outbox.is_empty() {
+                let outbox = Counting {
+                    outbox: counting.outbox,
+                    ..Counting::default()
+                };
+                storage.put(COUNTING, &outbox).await?;
             }
             return Ok(VisitState::default());
         }
         Ok(visit)
     }
 
-    async fn save(&self, visit: &VisitState) -> Result<()> {
+    /// Stores the visit; the alarm fires at once when facts wait to be shipped (`pending`),
+    /// else when the visit has been idle past its timeout.
+    async fn save(&self, visit: &VisitState, pending: bool) -> Result<()> {
         let storage = self.state.storage();
         storage.put(VISIT, visit).await?;
         storage
             .put(LAST_REAL_MS, worker::Date::now().as_millis())
             .await?;
         let idle = Duration::from_secs(u64::from(visit.timeout_minutes.max(1)) * 60);
-        // Facts waiting to be shipped: the alarm ships them at once, then waits for idleness.
-        let soon = !self.outbox().await?.is_empty();
         storage
-            .set_alarm(if soon { Duration::from_millis(1) } else { idle })
+            .set_alarm(if pending {
+                Duration::from_millis(1)
+            } else {
+                idle
+            })
             .await
     }
 
-    /// Facts of this visit not yet on the queue (R-M4: kept with the visit until shipped).
-    async fn outbox(&self) -> Result<Vec<FactBatch>> {
+    async fn counting(&self) -> Result<Counting> {
         Ok(self
             .state
             .storage()
-            .get::<Vec<FactBatch>>(OUTBOX)
+            .get::<Counting>(COUNTING)
             .await?
             .unwrap_or_default())
     }
 
     /// R-M1: counts the facts a change made true for the first time in this visit: they go
     /// to the outbox in the same step as the visit (the alarm ships them, off the tag's path).
+    /// True when facts wait to be shipped.
     async fn count(
         &self,
         change: impl FnOnce(&mut Tally) -> Vec<FactBatch>,
         fault: Option<String>,
-    ) -> Result<()> {
-        let storage = self.state.storage();
-        let mut tally = storage.get::<Tally>(TALLY).await?.unwrap_or_default();
-        let mut batches = change(&mut tally);
+    ) -> Result<bool> {
+        let mut counting = self.counting().await?;
+        let mut batches = change(&mut counting.tally);
         if batches.is_empty() {
-            return Ok(());
+            return Ok(!counting.outbox.is_empty());
         }
         for b in &mut batches {
             b.fault.clone_from(&fault);
         }
-        let mut outbox = self.outbox().await?;
-        outbox.extend(batches);
-        storage.put(TALLY, &tally).await?;
-        storage.put(OUTBOX, &outbox).await
+        counting.outbox.extend(batches);
+        self.state.storage().put(COUNTING, &counting).await?;
+        Ok(true)
     }
 
     /// Ships the outbox to the queue; what was sent leaves it. An error leaves the rest for
     /// the alarm's retry.
     async fn ship(&self) -> Result<()> {
         let storage = self.state.storage();
-        let mut outbox = self.outbox().await?;
-        if outbox.is_empty() {
+        let mut counting = self.counting().await?;
+        if counting.outbox.is_empty() {
             return Ok(());
         }
         let queue = self.env.queue(bindings::FACTS)?;
-        while let Some(batch) = outbox.first() {
+        while let Some(batch) = counting.outbox.first() {
             queue.send_raw(super::measure::message(batch)?).await?;
-            outbox.remove(0);
-            storage.put(OUTBOX, &outbox).await?;
+            counting.outbox.remove(0);
+            storage.put(COUNTING, &counting).await?;
         }
-        storage.delete(OUTBOX).await?;
         Ok(())
     }
 
@@ -139,16 +151,17 @@ impl VisitorSession {
             storage.put(&ctx_key(id), record).await?;
         }
         let started = visit.first_activity_ms;
-        self.count(
-            |t| {
-                t.decided(&body, &answer, started, &body.day)
-                    .into_iter()
-                    .collect()
-            },
-            fault,
-        )
-        .await?;
-        self.save(&visit).await?;
+        let pending = self
+            .count(
+                |t| {
+                    t.decided(&body, &answer, started, &body.day)
+                        .into_iter()
+                        .collect()
+                },
+                fault,
+            )
+            .await?;
+        self.save(&visit, pending).await?;
         Response::from_json(&answer)
     }
 
@@ -210,21 +223,22 @@ impl VisitorSession {
             started_ms: visit.first_activity_ms,
             day: &batch.day,
         };
-        self.count(
-            |t| {
-                facts
-                    .iter()
-                    .filter_map(|(record, event)| t.event(at, record, *event))
-                    .collect()
-            },
-            None,
-        )
-        .await?;
+        let pending = self
+            .count(
+                |t| {
+                    facts
+                        .iter()
+                        .filter_map(|(record, event)| t.event(at, record, *event))
+                        .collect()
+                },
+                None,
+            )
+            .await?;
         for (id, record) in &records {
             storage.put(&ctx_key(id), record).await?;
         }
         visit.last_activity_ms = visit.last_activity_ms.max(batch.now_ms);
-        self.save(&visit).await?;
+        self.save(&visit, pending).await?;
         Response::from_json(&outcome)
     }
 }
@@ -244,7 +258,8 @@ impl VisitorSession {
             return Response::error("this visit was not shown that engagement", 404);
         }
         visit.accepted.insert(click.engagement_id);
-        self.save(&visit).await?;
+        let pending = !self.counting().await?.outbox.is_empty();
+        self.save(&visit, pending).await?;
         Response::from_json(&visit.call_view())
     }
 }
@@ -260,7 +275,8 @@ impl VisitorSession {
         storage
             .put(&ctx_key(&click.context_id), &click.record)
             .await?;
-        self.save(&visit).await?;
+        let pending = !self.counting().await?.outbox.is_empty();
+        self.save(&visit, pending).await?;
         Response::empty()
     }
 
