@@ -1,7 +1,9 @@
 //! `VisitorSession`, one Durable Object per (account, visit): the visit's state, applied
 //! atomically — each request reads, decides and writes with only storage awaits in between,
 //! so the object's input gate serialises concurrent requests and counters stay exact
-//! (R-D6, R-D9). An alarm deletes the visit once it has been idle past its timeout.
+//! (R-D6, R-D9). The funnel's facts each change makes new for the visit are kept in the same
+//! step (R-M1); the alarm ships them to the queue at once (R-M4), and deletes the visit once it
+//! has been idle past its timeout.
 
 use super::bindings::{self, ObjectClass, Visit};
 use super::random_id;
