@@ -1,6 +1,7 @@
 //! Lifecycle events (R-D9): the lpTag event names and what each does to the visit. Idempotent
 //! per (context, event): the context remembers the events it has applied.
 
+use super::snapshot::conf_key;
 use super::visit::VisitState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -118,6 +119,11 @@ pub struct Claims {
 }
 
 impl ContextRecord {
+    /// The [`conf_key`] of the engagement at the revision this context was issued for.
+    pub fn conf_key(&self) -> String {
+        conf_key(&self.campaign_id, &self.engagement_id, self.revision)
+    }
+
     /// R-D9: the first claim of an event that disagrees with this context, as the payload's
     /// field name and what the context says instead; `None` when every claim agrees.
     pub fn disagreement(&self, claims: &Claims) -> Option<(&'static str, String)> {
@@ -151,10 +157,7 @@ impl ContextRecord {
         if differs(&claims.zone_id, &self.zone) {
             return Some(("zoneId", format!("the context is zone \"{}\"", self.zone)));
         }
-        let key = format!(
-            "{}_{}_{}",
-            self.campaign_id, self.engagement_id, self.revision
-        );
+        let key = self.conf_key();
         if self.revision > 0 && differs(&claims.conf_key, &key) {
             return Some(("confKey", format!("the context is \"{key}\"")));
         }

@@ -155,10 +155,7 @@ pub fn window_data(
         engagement_id: e.spec.id.clone(),
         engagement_revision: record.revision,
         engagement_name: e.spec.name.clone(),
-        conf_key: format!(
-            "{}_{}_{}",
-            record.campaign_id, record.engagement_id, record.revision
-        ),
+        conf_key: record.conf_key(),
         channel: e.spec.channel,
         window_id: e.spec.window.id.clone(),
         window_mode: e

@@ -88,10 +88,15 @@ pub struct Engagement {
     pub offline_survey_url: String,
 }
 
+/// `campaignId_engagementId_revision`, the key the tag uses (lpTag's `confKey`).
+pub fn conf_key(campaign_id: &str, engagement_id: &str, revision: u32) -> String {
+    format!("{campaign_id}_{engagement_id}_{revision}")
+}
+
 impl Engagement {
-    /// `campaignId_engagementId_revision`, the key the tag uses.
+    /// This engagement's [`conf_key`] at its current revision.
     pub fn conf_key(&self, campaign_id: &str) -> String {
-        format!("{campaign_id}_{}_{}", self.spec.id, self.spec.revision)
+        conf_key(campaign_id, &self.spec.id, self.spec.revision)
     }
 
     /// Proactive web formats count against proactive caps.
