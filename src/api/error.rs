@@ -207,14 +207,7 @@ impl ApiError {
     }
 }
 
-/// True for ids of 1-64 characters of `A-Z a-z 0-9 - _ .`.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
+pub use crate::engine::snapshot::valid_id;
 
 /// [`valid_id`] as a 400 naming `field`.
 pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
@@ -223,7 +216,7 @@ pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::invalid(
             field,
-            "ids are 1-64 characters of A-Z a-z 0-9 - _ .",
+            format!("ids are {}", crate::engine::snapshot::ID_RULE),
         ))
     }
 }

@@ -2,6 +2,7 @@
 //! click-to-call engagement is a content engagement for every decision rule (R-C1); the call
 //! record is kept by its own object so that it outlives the visit.
 
+use super::snapshot::{valid_id, ID_RULE};
 use super::visit::VisitState;
 use crate::call_token::deadline_ms;
 use serde::{Deserialize, Serialize};
@@ -145,13 +146,6 @@ pub struct VisitorEvent {
     pub at_ms: u64,
 }
 
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
 /// A problem with one field of a visitor event: the field (empty: the event itself) and what
 /// is wrong.
 pub type FieldProblem = (&'static str, String);
@@ -182,8 +176,6 @@ fn check_money(value: &Value, currency: &str) -> Result<(), FieldProblem> {
     Ok(())
 }
 
-const ID_RULE: &str = "1-64 characters of A-Z a-z 0-9 - _ .";
-
 impl VisitorEvent {
     /// R-C2: reads and checks one event as the brand sends it (`type`, `id`, and `value`,
     /// `currency` or `name` as its kind needs), naming the field at fault.
@@ -195,7 +187,7 @@ impl VisitorEvent {
             .and_then(|t| VisitorEventKind::parse(&t))
             .ok_or(("type", "one of purchase, lead, attribute".to_string()))?;
         let id = string(m.remove("id"), "id")?.unwrap_or_default();
-        if !valid_name(&id) {
+        if !valid_id(&id) {
             return Err(("id", ID_RULE.into()));
         }
         let value = m.remove("value");
@@ -216,7 +208,7 @@ impl VisitorEvent {
             (Attribute, _, Some(_), _) => return Err(("currency", "not for attributes".into())),
             (Attribute, _, None, None) => return Err(("name", "required".into())),
             (Attribute, text, None, Some(n)) => {
-                if !valid_name(n) {
+                if !valid_id(n) {
                     return Err(("name", ID_RULE.into()));
                 }
                 let ok = text

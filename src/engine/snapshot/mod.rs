@@ -10,7 +10,7 @@ pub use read::compile;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub(crate) use read::TypedDoc;
 pub use spec::*;
-pub use validate::{check_https_url, Problem};
+pub use validate::{check_https_url, valid_id, Problem, ID_RULE};
 
 /// The scope name of the account control group's draw (campaign groups use the campaign id).
 pub const ACCOUNT_SCOPE: &str = "account";

@@ -57,13 +57,8 @@ impl Checker {
     }
 
     fn id(&mut self, path: &str, id: &str, seen: &mut HashSet<String>) {
-        let ok = !id.is_empty()
-            && id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !ok {
-            self.add(path, "ids are 1-64 characters of A-Z a-z 0-9 - _ .");
+        if !valid_id(id) {
+            self.add(path, format!("ids are {ID_RULE}"));
         }
         if !seen.insert(id.to_string()) {
             self.add(path, format!("duplicate id \"{id}\""));
@@ -96,6 +91,19 @@ impl Checker {
         let slot = *self.condition_slots.entry(v.to_string()).or_insert(next);
         c.with_slot(slot)
     }
+}
+
+/// What an id may be: 1-64 characters of `A-Z a-z 0-9 - _ .` (snapshot ids, request ids,
+/// brand event ids and names alike).
+pub const ID_RULE: &str = "1-64 characters of A-Z a-z 0-9 - _ .";
+
+/// True for an id by [`ID_RULE`].
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// R-O5 / R-P1: a URL the worker may redirect to must be absolute https, with a host, no
