@@ -53,6 +53,7 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
             let totals: ClickTotals = bindings::answer(resp).await?;
             json(200, &json!({ "account": account, "clicks": totals }))
         }
+        Route::Report => super::measure::report(req, env, account).await,
         Route::AvailabilityPush => push_availability(req, env, account, None).await,
         Route::SkillAvailabilityPush => push_availability(req, env, account, Some(param)).await,
         _ => Err(ApiError::NotFound("route".to_string())),

@@ -135,7 +135,6 @@ async fn route(
             .map_err(internal),
         Route::Landing => landing::exchange(req, env, account).await,
         Route::AgentContext => landing::agent_context(req, env, account).await,
-        Route::Report => measure::report(req, env, account).await,
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
             .map_err(internal),
@@ -151,7 +150,8 @@ async fn route(
         | Route::VisitRead
         | Route::ClickToCallKey
         | Route::OffsiteLinks
-        | Route::Clicks => admin::handle(req, env, route, account, second).await,
+        | Route::Clicks
+        | Route::Report => admin::handle(req, env, route, account, second).await,
     }
 }
 
