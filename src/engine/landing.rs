@@ -66,10 +66,7 @@ impl VisitState {
     /// Starts the visit of an offsite click: the visitor, activity and timeout. The caller
     /// stores the click's context with it.
     pub fn land(&mut self, click: &LandingClick) {
-        if self.first_activity_ms == 0 {
-            self.first_activity_ms = click.now_ms;
-        }
-        self.last_activity_ms = self.last_activity_ms.max(click.now_ms);
+        self.active(click.now_ms);
         self.timeout_minutes = click.timeout_minutes;
         self.visitor_id.clone_from(&click.visitor_id);
         self.contexts_issued = self.contexts_issued.saturating_add(1);

@@ -301,6 +301,14 @@ impl VisitState {
         }
     }
 
+    /// Records activity at `now_ms`: the visit's first activity if it has none, and its last.
+    pub fn active(&mut self, now_ms: u64) {
+        if self.first_activity_ms == 0 {
+            self.first_activity_ms = now_ms;
+        }
+        self.last_activity_ms = self.last_activity_ms.max(now_ms);
+    }
+
     /// Starts the request: a fresh visit after the idle timeout, activity times, the page
     /// (with a new page context id when the visitor navigated).
     fn touch(&mut self, req: &VisitRequest<'_>, new_id: &mut dyn FnMut() -> String) -> bool {
@@ -308,10 +316,7 @@ impl VisitState {
         if fresh {
             *self = VisitState::default();
         }
-        if self.first_activity_ms == 0 {
-            self.first_activity_ms = req.now_ms;
-        }
-        self.last_activity_ms = self.last_activity_ms.max(req.now_ms);
+        self.active(req.now_ms);
         self.timeout_minutes = req.policy.timeout_minutes;
         self.visitor_id.clone_from(&req.visitor_id);
         if self.page_id != req.page_id || self.page_context_id.is_empty() {

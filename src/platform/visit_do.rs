@@ -216,9 +216,7 @@ impl VisitorSession {
                 outcome.duplicates += 1;
             }
         }
-        if visit.first_activity_ms == 0 {
-            visit.first_activity_ms = batch.now_ms;
-        }
+        visit.active(batch.now_ms);
         let at = VisitAt {
             account: &batch.account,
             visit: &batch.visit_id,
@@ -239,7 +237,6 @@ impl VisitorSession {
         for (id, record) in &records {
             storage.put(&ctx_key(id), record).await?;
         }
-        visit.last_activity_ms = visit.last_activity_ms.max(batch.now_ms);
         self.save(&visit, pending).await?;
         Response::from_json(&outcome)
     }
