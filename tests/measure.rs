@@ -3,13 +3,13 @@
 //! with a new visit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use edge_engage::engine::agent::AgentState;
 use edge_engage::engine::arbitrate::Class;
 use edge_engage::engine::events::EventName;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
-use edge_engage::engine::visit::{
-    VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
-};
+use edge_engage::engine::visit::{VisitCandidate, VisitPolicy, VisitRequest, VisitState};
 use edge_engage::measure::funnel::{Metric, Tally, VisitAt};
 
 fn candidate(id: &str, class: Class, conversation: bool) -> VisitCandidate<'static> {
@@ -27,37 +27,31 @@ fn candidate(id: &str, class: Class, conversation: bool) -> VisitCandidate<'stat
 }
 
 fn request(page: &str, now_ms: u64) -> VisitRequest<'static> {
-    VisitRequest {
-        account: "acme".into(),
-        visitor_id: "visitor".into(),
-        visit_id: "visit".into(),
-        page_id: page.into(),
+    let policy = VisitPolicy {
+        caps: ProactiveCaps::default(),
+        decline: DeclinePolicy::default(),
+        weights: PriorityWeights::default(),
+        timeout_minutes: 30,
+    };
+    common::visit_request(
+        page,
         now_ms,
-        day: "2027-01-15".into(),
-        page_url: String::new(),
-        attributes: serde_json::Value::Null,
-        policy: VisitPolicy {
-            caps: ProactiveCaps::default(),
-            decline: DeclinePolicy::default(),
-            weights: PriorityWeights::default(),
-            timeout_minutes: 30,
-        },
-        zones: vec![
-            VisitZone {
-                zone: "right".into(),
-                candidates: vec![candidate("chat", Class::OnlineConversation, true)],
-            },
-            VisitZone {
-                zone: "left".into(),
-                candidates: vec![candidate("msg", Class::ContentOrMessaging, true)],
-            },
-            VisitZone {
-                zone: "embedded:banner".into(),
-                candidates: vec![candidate("banner", Class::ContentOrMessaging, false)],
-            },
+        &policy,
+        vec![
+            (
+                "right",
+                vec![candidate("chat", Class::OnlineConversation, true)],
+            ),
+            (
+                "left",
+                vec![candidate("msg", Class::ContentOrMessaging, true)],
+            ),
+            (
+                "embedded:banner",
+                vec![candidate("banner", Class::ContentOrMessaging, false)],
+            ),
         ],
-        explain: false,
-    }
+    )
 }
 
 fn names(batch: &edge_engage::measure::funnel::FactBatch) -> Vec<String> {

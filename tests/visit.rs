@@ -2,14 +2,16 @@
 //! invite-after-decline policies (R-D7), idle timeout, and idempotent events (R-D9).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
+use common::visit_request as req;
+
 use edge_engage::engine::agent::AgentState;
 use edge_engage::engine::arbitrate::Class;
 use edge_engage::engine::decision::Verdict;
 use edge_engage::engine::events::EventName;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
-use edge_engage::engine::visit::{
-    VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone,
-};
+use edge_engage::engine::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitState};
 
 fn cand(
     id: &str,
@@ -44,33 +46,6 @@ fn policy(conversation_cap: Option<u8>, decline: DeclinePolicy) -> VisitPolicy {
         decline,
         weights: PriorityWeights::default(),
         timeout_minutes: 30,
-    }
-}
-
-fn req(
-    page: &str,
-    now_ms: u64,
-    policy: &VisitPolicy,
-    zones: Vec<(&str, Vec<VisitCandidate<'static>>)>,
-) -> VisitRequest<'static> {
-    VisitRequest {
-        account: "acme".into(),
-        visitor_id: "visitor".into(),
-        visit_id: "visit".into(),
-        page_id: page.into(),
-        now_ms,
-        day: "2027-01-15".into(),
-        page_url: format!("https://acme.example/{page}"),
-        attributes: serde_json::Value::Null,
-        policy: policy.clone(),
-        explain: true,
-        zones: zones
-            .into_iter()
-            .map(|(z, c)| VisitZone {
-                zone: z.into(),
-                candidates: c,
-            })
-            .collect(),
     }
 }
 

@@ -23,3 +23,35 @@ pub fn demo() -> Snapshot {
 pub fn availability(v: &Value) -> Availability {
     serde_json::from_value(v.clone()).expect("availability")
 }
+
+/// A visit request of account `acme`, visitor `visitor`, visit `visit` on page `page` of
+/// `https://acme.example/`, explaining, with `zones` and their candidates.
+pub fn visit_request(
+    page: &str,
+    now_ms: u64,
+    policy: &edge_engage::engine::visit::VisitPolicy,
+    zones: Vec<(
+        &str,
+        Vec<edge_engage::engine::visit::VisitCandidate<'static>>,
+    )>,
+) -> edge_engage::engine::visit::VisitRequest<'static> {
+    edge_engage::engine::visit::VisitRequest {
+        account: "acme".into(),
+        visitor_id: "visitor".into(),
+        visit_id: "visit".into(),
+        page_id: page.into(),
+        now_ms,
+        day: "2027-01-15".into(),
+        page_url: format!("https://acme.example/{page}"),
+        attributes: Value::Null,
+        policy: policy.clone(),
+        explain: true,
+        zones: zones
+            .into_iter()
+            .map(|(z, c)| edge_engage::engine::visit::VisitZone {
+                zone: z.into(),
+                candidates: c,
+            })
+            .collect(),
+    }
+}
