@@ -19,7 +19,7 @@ pub const LP_OFFERS: &str = "LP_OFFERS";
 /// object by hand, so that a wrong type is refused naming its field; the fields it does not
 /// read (`engagementType`, `state`, `tglName`, `done`, `engagementName`, and anything unknown)
 /// are ignored.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 struct RawEvent {
     event: Option<Value>,
     app_name: Option<Value>,
