@@ -18,7 +18,7 @@ fi
 # one is then a no-op instead of another compile and wasm-opt pass.)
 STAMP=build/.edge-build
 if [ -f build/worker/shim.mjs ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "features=$features" ] &&
-  [ -z "$(find src demo docs Cargo.toml Cargo.lock wrangler.toml -newer "$STAMP" -print 2>/dev/null | head -n 1)" ]; then
+  [ -z "$(find src demo docs report migrations Cargo.toml Cargo.lock wrangler.toml -newer "$STAMP" -print 2>/dev/null | head -n 1)" ]; then
   echo "build: up to date (features: ${features:-none})"
   exit 0
 fi

@@ -88,10 +88,13 @@ fn r_m1_a_visit_counts_each_metric_once_per_entity() {
             "//exposed",
             "//prospects",
             "//visits",
+            "c-banner//exposed",
             "c-banner/banner/exposed",
             "c-banner/banner/exposed_content",
+            "c-chat//exposed",
             "c-chat/chat/exposed",
             "c-chat/chat/exposed_online",
+            "c-msg//exposed",
             "c-msg/msg/exposed",
             "c-msg/msg/exposed_messaging",
         ]
@@ -110,10 +113,17 @@ fn r_m1_a_visit_counts_each_metric_once_per_entity() {
     );
     // Events: an impression and a click count once each, and make the visit engaged.
     let (_, record) = answer.new_contexts[0].clone();
+    assert_eq!(
+        (batch.visitor.as_str(), batch.visit.as_str(), batch.at_ms),
+        ("visitor", "visit", T0),
+        "R-M2: a batch says whose visit it is and when"
+    );
     let at = VisitAt {
         account: "acme",
+        visitor: "visitor",
         visit: "visit",
         started_ms: visit.first_activity_ms,
+        now_ms: T0 + 2_000,
         day: "2027-01-15",
     };
     let click = tally.event(at, &record, EventName::OfferClick).unwrap();
@@ -125,9 +135,11 @@ fn r_m1_a_visit_counts_each_metric_once_per_entity() {
         [
             format!("{c}/{e}/accepted"),
             format!("{c}/{e}/engaged"),
+            format!("{c}//engaged"),
             "//engaged".into()
         ]
     );
+    assert_eq!(click.at_ms, T0 + 2_000);
     assert_eq!(tally.event(at, &record, EventName::OfferClick), None);
     assert_eq!(
         tally.event(at, &record, EventName::OfferDisplay),
@@ -143,4 +155,69 @@ fn r_m1_a_visit_counts_each_metric_once_per_entity() {
         .unwrap();
     assert_eq!(batch.id, format!("acme:visit:{}:1", T0 + 31 * 60_000));
     assert!(batch.facts.iter().any(|f| f.metric == Metric::Visits));
+}
+
+/// R-M1, R-M3: a visitor held out counts where it would have been a prospect: held at account
+/// level by the account's control group (and shown nothing), at campaign level by a campaign's.
+#[test]
+fn r_m3_held_out_visitors_are_counted_where_they_would_have_been_prospects() {
+    let mut id = || "ctx".to_string();
+    // The account's control group: the visit decides nothing, and counts visit, prospect, held.
+    let mut req = request("p1", T0);
+    req.control.account = true;
+    let mut visit = VisitState::default();
+    let answer = visit.decide(&req, &mut id);
+    assert!(answer.chosen.is_empty(), "R-D5: nothing shown");
+    let mut tally = Tally::default();
+    let batch = tally
+        .decided(&req, &answer, visit.first_activity_ms, &req.day)
+        .unwrap();
+    let mut got = names(&batch);
+    got.sort();
+    assert_eq!(got, ["//held", "//prospects", "//visits"]);
+    // With no candidate on the page, the visitor would not have been a prospect: not held.
+    let mut empty = request("p2", T0);
+    empty.control.account = true;
+    for z in &mut empty.zones {
+        z.candidates.clear();
+    }
+    let mut tally = Tally::default();
+    let batch = tally.decided(&empty, &answer, T0, &empty.day).unwrap();
+    assert_eq!(names(&batch), ["//visits"]);
+    // A campaign's control group: held for that campaign, the others shown.
+    let mut req = request("p1", T0);
+    req.control.campaigns = vec!["c-held".into()];
+    let mut visit = VisitState::default();
+    let answer = visit.decide(&req, &mut id);
+    let mut tally = Tally::default();
+    let batch = tally
+        .decided(&req, &answer, visit.first_activity_ms, &req.day)
+        .unwrap();
+    assert!(names(&batch).contains(&"c-held//held".to_string()));
+    assert!(names(&batch).contains(&"c-chat//exposed".to_string()));
+}
+
+/// R-M2, R-M3, R-M5: the facts a visitor's history keeps: its visits (account level), the arms
+/// (held and exposed, account and campaign level) and accepted engagements.
+#[test]
+fn r_m2_a_visitors_history_keeps_visits_arms_and_accepts() {
+    use edge_engage::measure::funnel::Fact;
+    let kept = |f: Fact| f.kept_per_visitor();
+    assert!(kept(Fact::account(Metric::Visits)));
+    assert!(kept(Fact::account(Metric::Held)));
+    assert!(kept(Fact::campaign("c", Metric::Held)));
+    assert!(kept(Fact::account(Metric::Exposed)));
+    assert!(kept(Fact::campaign("c", Metric::Exposed)));
+    assert!(!kept(Fact::engagement("c", "e", Metric::Exposed)));
+    assert!(kept(Fact::engagement("c", "e", Metric::Accepted)));
+    assert!(!kept(Fact::engagement("c", "e", Metric::Views)));
+    assert!(!kept(Fact::account(Metric::Prospects)));
+    for m in [
+        Metric::Visits,
+        Metric::Held,
+        Metric::ExposedMessaging,
+        Metric::Timeouts,
+    ] {
+        assert_eq!(Metric::parse(m.name()), Some(m));
+    }
 }

@@ -74,8 +74,14 @@ pub const MAX_EVENTS_PER_REPORT: usize = 20;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallClick {
+    /// Account id.
+    pub account: String,
+    /// Visit id.
+    pub visit_id: String,
     /// Request time, ms.
     pub now_ms: u64,
+    /// The request's day in the account's time zone (R-M1).
+    pub day: String,
     /// The display clicked.
     pub context_id: String,
     /// Its engagement.

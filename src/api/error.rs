@@ -90,6 +90,9 @@ pub enum ApiError {
         /// The live revision.
         current: u64,
     },
+    /// 409 `still_published`: a campaign's measurements are deleted only once it has left the
+    /// live snapshot (R-M5).
+    StillPublished(String),
     /// 413 `body_too_large`.
     TooLarge {
         /// The route's limit in bytes.
@@ -123,7 +126,7 @@ impl ApiError {
             ApiError::Expired => 410,
             ApiError::UnknownAccount(_) | ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::RevisionConflict { .. } => 409,
+            ApiError::RevisionConflict { .. } | ApiError::StillPublished(_) => 409,
             ApiError::TooLarge { .. } => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::InvalidSnapshot(_) => 422,
@@ -146,6 +149,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::RevisionConflict { .. } => "revision_conflict",
+            ApiError::StillPublished(_) => "still_published",
             ApiError::TooLarge { .. } => "body_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::InvalidSnapshot(_) => "invalid_snapshot",
@@ -174,6 +178,9 @@ impl ApiError {
             ApiError::RevisionConflict { current } => {
                 format!("the live revision is {current}; re-read it and publish with If-Match: {current}")
             }
+            ApiError::StillPublished(c) => format!(
+                "campaign \"{c}\" is in the live snapshot: publish a snapshot without it first"
+            ),
             ApiError::TooLarge { limit } => format!("body larger than {limit} bytes"),
             ApiError::UnsupportedMediaType => "send application/json".to_string(),
             ApiError::InvalidSnapshot(p) => {

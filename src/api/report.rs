@@ -3,7 +3,8 @@
 
 use super::error::*;
 use crate::engine::schedule::parse_date;
-use serde::{Deserialize, Serialize};
+pub use crate::measure::conversion::ReportRow;
+use crate::measure::stats::ControlVsExposed;
 
 /// Longest date range one report covers, in days (the rollups' retention).
 pub const MAX_REPORT_DAYS: i32 = 400;
@@ -11,10 +12,12 @@ pub const MAX_REPORT_DAYS: i32 = 400;
 /// How the report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
-    /// `application/json` (default).
+    /// `application/json` (default): the rows and the control-against-exposed table.
     Json,
-    /// `text/csv`, one row per line.
+    /// `text/csv`: the rows, one per line.
     Csv,
+    /// `text/csv`: the control-against-exposed table (`format=csv&table=comparisons`).
+    ComparisonsCsv,
 }
 
 /// A checked report query: `from` and `to` (`YYYY-MM-DD`, inclusive, by visit start in the
@@ -34,7 +37,8 @@ impl ReportQuery {
     pub fn from_query<'a>(
         pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
     ) -> Result<ReportQuery, ApiError> {
-        let (mut from, mut to, mut format) = (None, None, ReportFormat::Json);
+        let (mut from, mut to, mut format, mut comparisons) =
+            (None, None, ReportFormat::Json, false);
         for (k, v) in pairs {
             match k.as_ref() {
                 "from" => from = Some(v.into_owned()),
@@ -44,6 +48,13 @@ impl ReportQuery {
                         "json" => ReportFormat::Json,
                         "csv" => ReportFormat::Csv,
                         _ => return Err(ApiError::invalid("format", "json or csv")),
+                    }
+                }
+                "table" => {
+                    comparisons = match v.as_ref() {
+                        "rows" => false,
+                        "comparisons" => true,
+                        _ => return Err(ApiError::invalid("table", "rows or comparisons")),
                     }
                 }
                 _ => {}
@@ -65,8 +76,93 @@ impl ReportQuery {
                 format!("at most {MAX_REPORT_DAYS} days after from"),
             ));
         }
+        if comparisons && format == ReportFormat::Csv {
+            format = ReportFormat::ComparisonsCsv;
+        }
         Ok(ReportQuery { from, to, format })
     }
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`): by hand, because jiff's span
+/// arithmetic would bring its rounding and formatting machinery into the wasm.
+fn day_number(d: jiff::civil::Date) -> i64 {
+    let (y, m, day) = (
+        i64::from(d.year()),
+        i64::from(d.month()),
+        i64::from(d.day()),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The rows as CSV, with a header line; ids and metric names need no quoting (ids are
+/// `A-Z a-z 0-9 - _ .`).
+pub fn csv(rows: &[ReportRow]) -> String {
+    let mut out = String::from("day,campaign,engagement,metric,count,currency,value\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r.day,
+            r.campaign,
+            r.engagement,
+            r.metric,
+            r.n,
+            r.currency.as_deref().unwrap_or(""),
+            r.value.map(|v| format!("{v:.2}")).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// The control-against-exposed table as CSV, with a header line (empty cells where there is no
+/// comparison; `not_comparable` says why).
+pub fn comparisons_csv(table: &[ControlVsExposed]) -> String {
+    let mut out = String::from(
+        "campaign,goal,metric,currency,control_visitors,control_mean,exposed_visitors,exposed_mean,\
+         incremental,lift,ci_low,ci_high,p_value,sequential_ci_low,sequential_ci_high,sequential_p_value,not_comparable\n",
+    );
+    for c in table {
+        let figures = c.result.as_ref().map_or_else(
+            || ",,,,,,,".to_string(),
+            |r| {
+                format!(
+                    "{},{},{},{},{},{},{},{}",
+                    r.incremental,
+                    r.lift,
+                    r.ci.0,
+                    r.ci.1,
+                    r.p_value,
+                    r.sequential_ci.0,
+                    r.sequential_ci.1,
+                    r.sequential_p_value
+                )
+            },
+        );
+        let why = c
+            .not_comparable
+            .and_then(|n| serde_json::to_value(n).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            c.campaign,
+            c.goal,
+            c.metric,
+            c.currency.as_deref().unwrap_or(""),
+            c.control.visitors,
+            c.control.mean,
+            c.exposed.visitors,
+            c.exposed.mean,
+            figures,
+            why
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -106,50 +202,4 @@ mod tests {
             Ok(ReportFormat::Csv)
         );
     }
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`): by hand, because jiff's span
-/// arithmetic would bring its rounding and formatting machinery into the wasm.
-fn day_number(d: jiff::civil::Date) -> i64 {
-    let (y, m, day) = (
-        i64::from(d.year()),
-        i64::from(d.month()),
-        i64::from(d.day()),
-    );
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// One rollup row: how many visits `metric` held for on `day`, for the campaign and engagement
-/// (empty: the account level).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportRow {
-    /// `YYYY-MM-DD`.
-    pub day: String,
-    /// Campaign id, or empty.
-    pub campaign: String,
-    /// Engagement id, or empty.
-    pub engagement: String,
-    /// Metric name (docs/measurement.md).
-    pub metric: String,
-    /// Distinct visits.
-    pub n: u64,
-}
-
-/// The rows as CSV, with a header line; ids and metric names need no quoting (ids are
-/// `A-Z a-z 0-9 - _ .`).
-pub fn csv(rows: &[ReportRow]) -> String {
-    let mut out = String::from("day,campaign,engagement,metric,visits\n");
-    for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{}\n",
-            r.day, r.campaign, r.engagement, r.metric, r.n
-        ));
-    }
-    out
 }

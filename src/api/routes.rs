@@ -28,6 +28,16 @@ pub enum Route {
     AgentContext,
     /// Admin: the measurement report for a date range (R-M5).
     Report,
+    /// The tag reports a conversion (R-M2).
+    Conversion,
+    /// Admin: the brand's server reports a conversion (R-M2).
+    ConversionAdmin,
+    /// Admin: erase a visitor everywhere (R-M5).
+    EraseVisitor,
+    /// Admin: delete a campaign's measurements once it has left the live snapshot (R-M5).
+    DeleteCampaignMeasurements,
+    /// The report page (R-M5): its data comes from the report route, with the token.
+    ReportPage,
     /// A click on a click-to-call engagement (R-C1).
     ClickToCall,
     /// Brand API: validate a click-to-call token (R-C2).
@@ -75,6 +85,25 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("POST", "/v1/state", Route::State),
     ("GET", "/o/{account}/{engagement}", Route::Offsite),
     ("HEAD", "/o/{account}/{engagement}", Route::Offsite),
+    ("OPTIONS", "/v1/conversions/{account}", Route::Preflight),
+    ("POST", "/v1/conversions/{account}", Route::Conversion),
+    ("GET", "/report/{account}", Route::ReportPage),
+    ("GET", "/report/{account}/{asset}", Route::ReportPage),
+    (
+        "POST",
+        "/v1/admin/accounts/{account}/conversions",
+        Route::ConversionAdmin,
+    ),
+    (
+        "DELETE",
+        "/v1/admin/accounts/{account}/visitors/{visitor}",
+        Route::EraseVisitor,
+    ),
+    (
+        "DELETE",
+        "/v1/admin/accounts/{account}/campaigns/{campaign}/measurements",
+        Route::DeleteCampaignMeasurements,
+    ),
     ("OPTIONS", "/v1/landing/{account}", Route::Preflight),
     ("GET", "/v1/landing/{account}", Route::Landing),
     (

@@ -223,7 +223,8 @@ pub struct ZoneCandidates {
 pub struct Evaluation {
     /// Control-group membership.
     pub control_groups: ControlGroups,
-    /// Candidates per requested zone (empty for account-control visitors).
+    /// Candidates per requested zone (for account-control visitors: what they would have
+    /// had, kept only to count them as prospects; nothing is shown).
     pub zones: Vec<ZoneCandidates>,
     /// Verdicts of the engagements already excluded (when explaining).
     pub explanation: Vec<Explained>,
@@ -237,25 +238,24 @@ pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
         zones: Vec::new(),
         explanation: Vec::new(),
     };
-    if account.control.holds(&input.visitor.visitor_id) {
+    let held_out = account.control.holds(&input.visitor.visitor_id);
+    if held_out && input.explain {
         out.control_groups.account = true;
-        if input.explain {
-            let reason = format!(
-                "visitor is in the account's {}% control group",
-                account.control.percent
-            );
-            out.explanation = snap
-                .engagements
-                .iter()
-                .map(|e| {
-                    let verdict = Verdict::Excluded {
-                        rule: Rule::D5,
-                        reason: reason.clone(),
-                    };
-                    explained(snap, e, verdict)
-                })
-                .collect();
-        }
+        let reason = format!(
+            "visitor is in the account's {}% control group",
+            account.control.percent
+        );
+        out.explanation = snap
+            .engagements
+            .iter()
+            .map(|e| {
+                let verdict = Verdict::Excluded {
+                    rule: Rule::D5,
+                    reason: reason.clone(),
+                };
+                explained(snap, e, verdict)
+            })
+            .collect();
         return out;
     }
     let mut walk = Walk {
@@ -298,7 +298,13 @@ pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
         .filter_map(|&i| snap.campaigns.get(i).map(|c| c.spec.id.clone()))
         .collect();
     ids.sort();
-    out.control_groups.campaigns = ids;
+    if held_out {
+        // R-D5: the account's control group holds the visitor from everything; its candidates
+        // are kept only so that the visit counts it where it would have been a prospect (R-M3).
+        out.control_groups.account = true;
+    } else {
+        out.control_groups.campaigns = ids;
+    }
     out
 }
 

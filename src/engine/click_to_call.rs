@@ -2,6 +2,8 @@
 //! click-to-call engagement is a content engagement for every decision rule (R-C1); the call
 //! record is kept by its own object so that it outlives the visit.
 
+use super::money::check_money;
+pub use super::money::{FieldProblem, MAX_VALUE};
 use super::snapshot::{valid_id, ID_RULE};
 use super::visit::VisitState;
 use crate::call_token::deadline_ms;
@@ -84,8 +86,6 @@ pub struct StatusReport {
 
 /// Most visitor events one call keeps.
 pub const MAX_CALL_EVENTS: usize = 100;
-/// Largest purchase or lead value accepted.
-pub const MAX_VALUE: f64 = 1e9;
 
 /// The kinds of visitor event a brand may report (R-C2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,34 +146,12 @@ pub struct VisitorEvent {
     pub at_ms: u64,
 }
 
-/// A problem with one field of a visitor event: the field (empty: the event itself) and what
-/// is wrong.
-pub type FieldProblem = (&'static str, String);
-
 fn string(v: Option<Value>, field: &'static str) -> Result<Option<String>, FieldProblem> {
     match v {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err((field, "must be a string".into())),
     }
-}
-
-fn check_money(value: &Value, currency: &str) -> Result<(), FieldProblem> {
-    let amount = value.as_f64().filter(|v| v.is_finite());
-    let ok = amount.is_some_and(|v| {
-        let cents = v * 100.0;
-        (0.0..=MAX_VALUE).contains(&v) && (cents - cents.round()).abs() < 1e-6
-    });
-    if !ok {
-        return Err((
-            "value",
-            format!("a number from 0 to {MAX_VALUE}, at most 2 decimals"),
-        ));
-    }
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(("currency", "an ISO 4217 code such as GBP".to_string()));
-    }
-    Ok(())
 }
 
 impl VisitorEvent {
@@ -200,7 +178,9 @@ impl VisitorEvent {
         use VisitorEventKind::*;
         match (kind, &value, &currency, &name) {
             (Purchase | Lead, _, _, Some(_)) => return Err(("name", "only for attributes".into())),
-            (Purchase | Lead, Some(v), Some(c), None) => check_money(v, c)?,
+            (Purchase | Lead, Some(v), Some(c), None) => {
+                check_money(v, c)?;
+            }
             (Lead, None, None, None) => {}
             (Purchase | Lead, _, _, None) => {
                 return Err(("value", "a value and its currency go together".into()))

@@ -100,7 +100,7 @@ pub struct Explained {
 }
 
 /// Control-group membership of the visitor (R-D5).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ControlGroups {
     /// In the account control group: no engagement at all.
@@ -346,6 +346,7 @@ pub fn visit_request<'s>(
             timeout_minutes: account.visit_timeout_minutes,
         },
         zones,
+        control: eval.control_groups.clone(),
         explain,
     }
 }

@@ -5,7 +5,7 @@
 
 use super::agent::AgentState;
 use super::arbitrate::{arbitrate, Class};
-use super::decision::{Explained, Rule, Verdict};
+use super::decision::{ControlGroups, Explained, Rule, Verdict};
 use super::events::ContextRecord;
 use super::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,10 @@ pub struct VisitRequest<'a> {
     pub policy: VisitPolicy,
     /// Requested zones.
     pub zones: Vec<VisitZone<'a>>,
+    /// Control groups holding the visitor: an account-control visitor is shown nothing, and
+    /// is asked about only to be counted (R-D5, R-M1, R-M3).
+    #[serde(default)]
+    pub control: ControlGroups,
     /// Answer with every candidate's verdict (R-P3).
     #[serde(default)]
     pub explain: bool,
@@ -356,6 +360,10 @@ impl VisitState {
             page_context_id: self.page_context_id.clone(),
             ..VisitAnswer::default()
         };
+        if req.control.account {
+            // R-D5: the account's control group sees nothing; the visit only counts it.
+            return answer;
+        }
         for vz in &req.zones {
             if let Some(h) = self.holder(&vz.zone) {
                 answer.chosen.push(Chosen {

@@ -37,8 +37,12 @@ pub enum Metric {
     Declines,
     /// Timed out (OFFER_TIMEOUT).
     Timeouts,
-    /// Visits with at least one accepted engagement (account level, and per engagement).
+    /// Visits with at least one accepted engagement (account level, and per campaign and
+    /// engagement).
     Engaged,
+    /// Visits held out by a control group where they would have been prospects: by the
+    /// account's (account level) or a campaign's (campaign level) (R-D5, R-M3).
+    Held,
 }
 
 impl Metric {
@@ -58,7 +62,31 @@ impl Metric {
             Metric::Declines => "declines",
             Metric::Timeouts => "timeouts",
             Metric::Engaged => "engaged",
+            Metric::Held => "held",
         }
+    }
+
+    /// The metric the report names `name`.
+    pub fn parse(name: &str) -> Option<Metric> {
+        use Metric::*;
+        [
+            Visits,
+            Prospects,
+            Exposed,
+            ExposedOnline,
+            ExposedBusy,
+            ExposedOffline,
+            ExposedContent,
+            ExposedMessaging,
+            Views,
+            Accepted,
+            Declines,
+            Timeouts,
+            Engaged,
+            Held,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 }
 
@@ -75,6 +103,39 @@ pub struct Fact {
     pub metric: Metric,
 }
 
+impl Fact {
+    /// True for the facts a visitor's history keeps (R-M2, R-M3, R-M5): the visit (to find a
+    /// visitor's visits when erasing it), the account's and each campaign's control and exposed
+    /// arms, and each accepted engagement.
+    pub fn kept_per_visitor(&self) -> bool {
+        match self.metric {
+            Metric::Visits => self.campaign.is_empty(),
+            Metric::Held | Metric::Exposed => self.engagement.is_empty(),
+            Metric::Accepted => !self.engagement.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// A fact at account level.
+    pub fn account(metric: Metric) -> Fact {
+        Fact::engagement("", "", metric)
+    }
+
+    /// A fact at campaign level.
+    pub fn campaign(campaign: &str, metric: Metric) -> Fact {
+        Fact::engagement(campaign, "", metric)
+    }
+
+    /// A fact of one engagement.
+    pub fn engagement(campaign: &str, engagement: &str, metric: Metric) -> Fact {
+        Fact {
+            campaign: campaign.to_string(),
+            engagement: engagement.to_string(),
+            metric,
+        }
+    }
+}
+
 /// Facts of one change of one visit, shipped as one queue message. `id` is unique per visit
 /// and change: the consumer applies each id once (R-M4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +145,15 @@ pub struct FactBatch {
     pub id: String,
     /// Account id.
     pub account: String,
+    /// Visitor id.
+    #[serde(default)]
+    pub visitor: String,
+    /// Visit id.
+    #[serde(default)]
+    pub visit: String,
+    /// When the change happened, ms.
+    #[serde(default)]
+    pub at_ms: u64,
     /// The visit's day (its start, in the account's time zone), `YYYY-MM-DD`.
     pub day: String,
     /// The facts.
@@ -111,7 +181,7 @@ pub struct Tally {
 impl Tally {
     /// Keeps the facts not yet counted in this visit and returns them as the next batch, or
     /// `None` when nothing is new.
-    fn batch(&mut self, account: &str, visit: &str, facts: Vec<Fact>) -> Option<FactBatch> {
+    fn batch(&mut self, at: VisitAt<'_>, facts: Vec<Fact>) -> Option<FactBatch> {
         let new: Vec<Fact> = facts
             .into_iter()
             .filter(|f| self.counted.insert(f.clone()))
@@ -121,8 +191,14 @@ impl Tally {
         }
         self.sequence += 1;
         Some(FactBatch {
-            id: format!("{account}:{visit}:{}:{}", self.started_ms, self.sequence),
-            account: account.to_string(),
+            id: format!(
+                "{}:{}:{}:{}",
+                at.account, at.visit, self.started_ms, self.sequence
+            ),
+            account: at.account.to_string(),
+            visitor: at.visitor.to_string(),
+            visit: at.visit.to_string(),
+            at_ms: at.now_ms,
             day: self.day.clone(),
             facts: new,
             fault: None,
@@ -141,9 +217,11 @@ impl Tally {
         }
     }
 
-    /// R-M1: the facts of a decision: the visit, a prospect when any engagement was a
-    /// candidate, exposed when any was shown, and each shown engagement's exposure by state.
-    /// `started_ms` is the visit's first activity, `day` the request's day.
+    /// R-M1, R-M3: the facts of a decision: the visit; a prospect when any engagement was a
+    /// candidate (control visitors included); held, for the account's or each campaign's
+    /// control group that kept the visitor from a candidate; exposed when any engagement was
+    /// shown, with each shown engagement's exposure by state. `started_ms` is the visit's
+    /// first activity, `day` the request's day.
     pub fn decided(
         &mut self,
         req: &VisitRequest<'_>,
@@ -152,14 +230,16 @@ impl Tally {
         day: &str,
     ) -> Option<FactBatch> {
         self.start(started_ms, day);
-        let account = |metric| Fact {
-            campaign: String::new(),
-            engagement: String::new(),
-            metric,
-        };
-        let mut facts = vec![account(Metric::Visits)];
-        if req.zones.iter().any(|z| !z.candidates.is_empty()) {
-            facts.push(account(Metric::Prospects));
+        let mut facts = vec![Fact::account(Metric::Visits)];
+        let prospect = req.zones.iter().any(|z| !z.candidates.is_empty());
+        if prospect {
+            facts.push(Fact::account(Metric::Prospects));
+        }
+        if prospect && req.control.account {
+            facts.push(Fact::account(Metric::Held));
+        }
+        for campaign in &req.control.campaigns {
+            facts.push(Fact::campaign(campaign, Metric::Held));
         }
         for chosen in answer.chosen.iter().filter(|c| !c.held) {
             let Some(c) = req
@@ -179,16 +259,21 @@ impl Tally {
                 (true, _, AgentState::Busy) => Metric::ExposedBusy,
                 (true, _, AgentState::Offline) => Metric::ExposedOffline,
             };
-            facts.push(account(Metric::Exposed));
+            facts.push(Fact::account(Metric::Exposed));
+            facts.push(Fact::campaign(&c.campaign_id, Metric::Exposed));
             for metric in [Metric::Exposed, state] {
-                facts.push(Fact {
-                    campaign: c.campaign_id.to_string(),
-                    engagement: c.engagement_id.to_string(),
-                    metric,
-                });
+                facts.push(Fact::engagement(&c.campaign_id, &c.engagement_id, metric));
             }
         }
-        self.batch(&req.account, &req.visit_id, facts)
+        let at = VisitAt {
+            account: &req.account,
+            visitor: &req.visitor_id,
+            visit: &req.visit_id,
+            started_ms,
+            now_ms: req.now_ms,
+            day,
+        };
+        self.batch(at, facts)
     }
 
     /// R-M1: the facts of an event applied for `record`'s engagement (the visit counts too:
@@ -207,26 +292,14 @@ impl Tally {
             EventName::OfferTimeout => Metric::Timeouts,
             EventName::Start | EventName::OfferDisplay | EventName::OfferRemove => return None,
         };
-        let of = |metric| Fact {
-            campaign: record.campaign_id.clone(),
-            engagement: record.engagement_id.clone(),
-            metric,
-        };
-        let visits = Fact {
-            campaign: String::new(),
-            engagement: String::new(),
-            metric: Metric::Visits,
-        };
-        let mut facts = vec![visits, of(metric)];
+        let of = |metric| Fact::engagement(&record.campaign_id, &record.engagement_id, metric);
+        let mut facts = vec![Fact::account(Metric::Visits), of(metric)];
         if metric == Metric::Accepted {
             facts.push(of(Metric::Engaged));
-            facts.push(Fact {
-                campaign: String::new(),
-                engagement: String::new(),
-                metric: Metric::Engaged,
-            });
+            facts.push(Fact::campaign(&record.campaign_id, Metric::Engaged));
+            facts.push(Fact::account(Metric::Engaged));
         }
-        self.batch(at.account, at.visit, facts)
+        self.batch(at, facts)
     }
 }
 
@@ -235,10 +308,14 @@ impl Tally {
 pub struct VisitAt<'a> {
     /// Account id.
     pub account: &'a str,
+    /// Visitor id.
+    pub visitor: &'a str,
     /// Visit id.
     pub visit: &'a str,
     /// The visit's first activity, ms.
     pub started_ms: u64,
+    /// The change's time, ms.
+    pub now_ms: u64,
     /// The request's day in the account's time zone.
     pub day: &'a str,
 }

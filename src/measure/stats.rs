@@ -277,3 +277,75 @@ pub fn student_t_quantile(p: f64, dof: f64) -> f64 {
     }
     0.5 * (lo + hi)
 }
+
+/// One arm as the report shows it: visitors and the mean per visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArmShown {
+    /// Visitors.
+    pub visitors: u64,
+    /// Mean per visitor (conversion rate, or value per visitor).
+    pub mean: f64,
+}
+
+/// One line of the report's control-against-exposed table (R-M3): a campaign (or the account,
+/// `campaign` empty), one metric per visitor, both arms, and the comparison or why there is
+/// none. `decideWith` names the figures a decision should use: the always-valid ones, since the
+/// report is read as data comes in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlVsExposed {
+    /// Campaign id, or empty for the account.
+    pub campaign: String,
+    /// The goal whose conversions count (the campaign's), or empty for any (the account).
+    pub goal: String,
+    /// `conversion_rate` or `value_per_visitor`.
+    pub metric: &'static str,
+    /// The currency of `value_per_visitor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Held-out visitors.
+    pub control: ArmShown,
+    /// Exposed visitors.
+    pub exposed: ArmShown,
+    /// The comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Comparison>,
+    /// Why there is no comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_comparable: Option<NotComparable>,
+    /// `sequential`: decide on `sequentialCi` / `sequentialPValue`.
+    pub decide_with: &'static str,
+}
+
+impl ControlVsExposed {
+    /// R-M3: compares the two arms of `campaign` for `metric`.
+    pub fn new(
+        campaign: &str,
+        goal: &str,
+        metric: &'static str,
+        currency: Option<&str>,
+        control: Arm,
+        exposed: Arm,
+    ) -> ControlVsExposed {
+        let shown = |a: &Arm| ArmShown {
+            visitors: a.n,
+            mean: a.mean(),
+        };
+        let (result, not_comparable) = match compare(&control, &exposed) {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e)),
+        };
+        ControlVsExposed {
+            campaign: campaign.to_string(),
+            goal: goal.to_string(),
+            metric,
+            currency: currency.map(str::to_string),
+            control: shown(&control),
+            exposed: shown(&exposed),
+            result,
+            not_comparable,
+            decide_with: "sequential",
+        }
+    }
+}

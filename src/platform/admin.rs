@@ -54,6 +54,11 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
             json(200, &json!({ "account": account, "clicks": totals }))
         }
         Route::Report => super::measure::report(req, env, account).await,
+        Route::ConversionAdmin => super::conversions::record(req, env, account, false).await,
+        Route::EraseVisitor => super::conversions::erase_visitor(&req, env, account, param).await,
+        Route::DeleteCampaignMeasurements => {
+            super::conversions::delete_campaign(&req, env, account, param).await
+        }
         Route::AvailabilityPush => push_availability(req, env, account, None).await,
         Route::SkillAvailabilityPush => push_availability(req, env, account, Some(param)).await,
         _ => Err(ApiError::NotFound("route".to_string())),

@@ -134,6 +134,8 @@ pub enum Visit {
     Context(String),
     /// Read the visit → [`crate::engine::visit::VisitState`].
     Read,
+    /// Delete everything the visit keeps, its unshipped facts included (R-M5).
+    Erase,
 }
 
 impl ObjectClass for Visit {
@@ -147,6 +149,7 @@ impl ObjectClass for Visit {
             Visit::Land => (Method::Post, "/land".into()),
             Visit::Context(id) => (Method::Get, format!("/contexts/{id}").into()),
             Visit::Read => (Method::Get, "/state".into()),
+            Visit::Erase => (Method::Delete, "/state".into()),
         }
     }
 
@@ -160,6 +163,7 @@ impl ObjectClass for Visit {
             Visit::CallClick,
             Visit::Land,
             Visit::Read,
+            Visit::Erase,
         ]
         .into_iter()
         .find(|c| is_route(c, method, path))
@@ -185,6 +189,8 @@ pub enum Call {
     /// Read it or report a status ([`crate::api::click_to_call::CallOp`]) → `CallRecord`;
     /// 404 when there is none, 410 after its window.
     Op,
+    /// Delete the call record (R-M5).
+    Erase,
 }
 
 impl ObjectClass for Call {
@@ -194,11 +200,12 @@ impl ObjectClass for Call {
         match self {
             Call::Create => (Method::Put, "/call".into()),
             Call::Op => (Method::Post, "/call".into()),
+            Call::Erase => (Method::Delete, "/call".into()),
         }
     }
 
     fn parse(method: &Method, path: &str) -> Option<Call> {
-        [Call::Create, Call::Op]
+        [Call::Create, Call::Op, Call::Erase]
             .into_iter()
             .find(|c| is_route(c, method, path))
     }

@@ -81,6 +81,11 @@ impl DurableObject for CallSession {
         match Call::parse(&req.method(), &req.path()) {
             Some(Call::Create) => self.create(req).await,
             Some(Call::Op) => self.op(req).await,
+            Some(Call::Erase) => {
+                self.state.storage().delete_all().await?;
+                self.state.storage().delete_alarm().await?;
+                Response::empty()
+            }
             None => Response::error("no such call route", 404),
         }
     }

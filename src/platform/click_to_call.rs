@@ -5,15 +5,19 @@
 
 use super::bindings::{self, call_instance, visit_instance, Call, Visit};
 use super::http::{body, header, json, redirect, require_json, Answer};
+use super::internal;
+use super::measure::send;
 use super::offsite::{not_found, page};
 use super::{clock, now_ms};
 use crate::api::click_to_call::{BrandRequest, CallClick, CallOp, CallOpAnswer, MAX_BRAND_BODY};
 use crate::api::routes::Route;
 use crate::api::{valid_id, ApiError, MAX_SMALL_DEPTH};
 use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
-use crate::engine::click_to_call::{CallRecord, CallVisit, MAX_CALL_EVENTS};
+use crate::engine::click_to_call::{CallRecord, CallVisit, VisitorEvent, MAX_CALL_EVENTS};
 use crate::engine::snapshot::Source;
 use crate::engine::zone::Channel;
+use crate::measure::conversion::Conversion;
+use crate::measure::{CallOfVisitor, Message};
 use subtle::ConstantTimeEq;
 use worker::{Env, Request, Response, Result};
 
@@ -63,7 +67,10 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
         return not_found();
     };
     let click = CallClick {
+        account: account.to_string(),
+        visit_id: visit.clone(),
         now_ms: now,
+        day: loaded.snapshot.account.day(now),
         context_id: context.clone(),
         engagement_id: engagement.to_string(),
     };
@@ -101,6 +108,16 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
         .is_err()
     {
         return page(503, "Please try again", "Calling is briefly unavailable.");
+    }
+    // R-M5: the call is found again when its visitor is erased.
+    let indexed = Message::Call(CallOfVisitor {
+        account: account.to_string(),
+        visitor: record.visit.visitor_id.clone(),
+        instance,
+        at_ms: now,
+    });
+    if let Err(e) = send(env, &indexed).await {
+        worker::console_error!("click-to-call: call not indexed for erasure: {e:?}");
     }
     let mut dest = target;
     dest.query_pairs_mut().append_pair("ee_ctc_token", &token);
@@ -151,6 +168,7 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
         call: record,
         added,
     } = bindings::answer(resp).await?;
+    count_conversions(env, &record, &b.token, &op.events).await?;
     let deadline = record.deadline_ms();
     match route {
         Route::CallEvents => json(
@@ -173,6 +191,37 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
             &serde_json::json!({ "call": record, "answersUntilMs": deadline }),
         ),
     }
+}
+
+/// R-M2: the purchases and leads of this report, as the call keeps them, become conversions
+/// (queued; a repeated report is the same conversion).
+async fn count_conversions(
+    env: &Env,
+    record: &CallRecord,
+    token: &str,
+    reported: &[VisitorEvent],
+) -> std::result::Result<(), ApiError> {
+    if reported.is_empty() {
+        return Ok(());
+    }
+    let loaded = super::snapshots::load(env, &record.account, record.issued_ms).await?;
+    let snap = &loaded.snapshot;
+    let goal = snap
+        .engagement(&record.engagement_id)
+        .and_then(|e| snap.campaign_of(e))
+        .and_then(|c| c.spec.goal.as_deref());
+    let key = call_instance(&record.account, token);
+    for event in record
+        .visitor_events
+        .iter()
+        .filter(|e| reported.iter().any(|r| r.id == e.id))
+    {
+        let day = snap.account.day(event.at_ms);
+        if let Some(c) = Conversion::of_call_event(record, &key, event, goal, day) {
+            send(env, &Message::Conversion(c)).await.map_err(internal)?;
+        }
+    }
+    Ok(())
 }
 
 /// `GET /v1/admin/accounts/{account}/click-to-call-key`: the brand key for this account.

@@ -5,6 +5,7 @@ use super::auth::is_admin;
 use super::bindings::{self, visit_instance, Visit, TEST_FAULT};
 use super::http::{
     allow_origin, body, check_origin, cookie, header, json, label, require_json, Answer,
+    VISITOR_COOKIE,
 };
 use super::{now_ms, random_id, snapshots};
 use crate::api::decide::{DecideRequest, DecideResponse, Degraded};
@@ -14,7 +15,7 @@ use crate::engine::decision::{decision, on_empty_visit, visit_request};
 use crate::engine::visit::{VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
 use crate::engine::zone::Channel;
-use worker::{Env, Method, Request};
+use worker::{Context, Env, Method, Request};
 
 /// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
 /// cannot change. `wrangler dev` has no real geo (its placeholder says Austin, US), so local
@@ -40,12 +41,11 @@ pub(super) fn edge(req: &Request, env: &Env) -> Edge {
 }
 
 /// Cookies that keep the ids where the worker serves the brand's own host (first party).
-const VISITOR_COOKIE: &str = "ee_vid";
 const VISIT_COOKIE: &str = "ee_sid";
 
 /// Handles a decision request: stateless candidates here, then one call to the visit's
 /// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7).
-pub async fn handle(mut req: Request, env: &Env) -> Answer {
+pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let url = req
         .url()
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
@@ -91,7 +91,14 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
     let stateless = url.query_pairs().any(|(k, v)| k == "visit" && v == "0");
     let eval = evaluate(snap, &input);
     let mut decision = if eval.control_groups.account {
-        // R-D5: nothing to show, so nothing for the visit to decide.
+        // R-D5: nothing to show, so the answer does not wait for the visit; the visit still
+        // counts the visitor (R-M1, R-M3), after the answer has gone.
+        if !explain {
+            let mut vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, false)
+                .keep_page(&parsed.visitor);
+            vreq.day = snap.account.day(now);
+            count_held_out(ctx, env, &parsed.account, &vreq, fault(&req, env));
+        }
         decision(snap, eval, VisitAnswer::default(), explain)
     } else if stateless {
         let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain);
@@ -169,13 +176,33 @@ fn fault(req: &Request, env: &Env) -> Option<&'static str> {
     None
 }
 
-async fn ask_visit(
+/// R-M1, R-M3: an account-control visitor's page view, counted by its visit after the answer
+/// (`wait_until`); a failure loses only this count, and says so in the log.
+fn count_held_out(
+    ctx: &Context,
     env: &Env,
     account: &str,
     vreq: &VisitRequest<'_>,
+    fault: Option<&'static str>,
+) {
+    let Ok(body) = serde_json::to_string(vreq) else {
+        return;
+    };
+    let (env, instance) = (env.clone(), visit_instance(account, &vreq.visit_id));
+    ctx.wait_until(async move {
+        if let Err(e) = send_decide(&env, &instance, body, fault).await {
+            worker::console_error!("control visit not counted: {e:?}");
+        }
+    });
+}
+
+/// Sends a decide request to a visit's object.
+async fn send_decide(
+    env: &Env,
+    instance: &str,
+    body: String,
     fault: Option<&str>,
-) -> Result<VisitAnswer, ApiError> {
-    let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+) -> Result<worker::Response, ApiError> {
     let forwarded;
     let headers: &[(&str, &str)] = match fault {
         Some(v) => {
@@ -184,8 +211,18 @@ async fn ask_visit(
         }
         None => &[],
     };
+    bindings::send(env, instance, &Visit::Decide, headers, Some(body)).await
+}
+
+async fn ask_visit(
+    env: &Env,
+    account: &str,
+    vreq: &VisitRequest<'_>,
+    fault: Option<&str>,
+) -> Result<VisitAnswer, ApiError> {
+    let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let instance = visit_instance(account, &vreq.visit_id);
-    let resp = bindings::send(env, &instance, &Visit::Decide, headers, Some(body)).await?;
+    let resp = send_decide(env, &instance, body, fault).await?;
     if resp.status_code() != 200 {
         return Err(ApiError::Unavailable(format!(
             "visit object answered {}",

@@ -133,6 +133,9 @@ pub fn redirect(dest: &url::Url) -> worker::Result<Response> {
     Ok(resp)
 }
 
+/// The first-party cookie that keeps the visitor id (the tag routes and offsite links).
+pub const VISITOR_COOKIE: &str = "ee_vid";
+
 /// Internal response header naming the account, read by the request log and then removed.
 pub const LOG_ACCOUNT: &str = "X-Edge-Account";
 /// Public response header: the snapshot revision an answer was decided on.

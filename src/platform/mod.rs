@@ -7,6 +7,7 @@ mod auth;
 mod bindings;
 pub mod call_do;
 mod click_to_call;
+mod conversions;
 mod decide;
 mod demo;
 mod events;
@@ -15,6 +16,7 @@ mod landing;
 mod measure;
 mod offsite;
 mod refresh;
+mod report_page;
 mod snapshots;
 pub mod visit_do;
 
@@ -46,7 +48,13 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Err(e) => (error_response(&e)?, Some(e)),
     };
     if let Resolved::Found {
-        route: Route::Decide | Route::Events | Route::State | Route::Landing | Route::Preflight,
+        route:
+            Route::Decide
+            | Route::Events
+            | Route::State
+            | Route::Landing
+            | Route::Conversion
+            | Route::Preflight,
         ..
     } = resolved
     {
@@ -127,13 +135,15 @@ async fn route(
         Route::SnapshotSchema => http::document(SNAPSHOT_SCHEMA, "application/schema+json"),
         Route::OpenApi => http::document(OPENAPI, "application/yaml"),
         Route::Preflight => Ok(Response::empty().map_err(internal)?.with_status(204)),
-        Route::Decide => decide::handle(req, env).await,
+        Route::Decide => decide::handle(req, env, ctx).await,
         Route::Events => events::handle(req, env).await,
         Route::State => refresh::handle(req, env).await,
         Route::Offsite => offsite::handle(req, env, ctx, account, second)
             .await
             .map_err(internal),
         Route::Landing => landing::exchange(req, env, account).await,
+        Route::Conversion => conversions::record(req, env, account, true).await,
+        Route::ReportPage => report_page::serve(account, second),
         Route::AgentContext => landing::agent_context(req, env, account).await,
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
@@ -151,7 +161,12 @@ async fn route(
         | Route::ClickToCallKey
         | Route::OffsiteLinks
         | Route::Clicks
-        | Route::Report => admin::handle(req, env, route, account, second).await,
+        | Route::Report
+        | Route::ConversionAdmin
+        | Route::EraseVisitor
+        | Route::DeleteCampaignMeasurements => {
+            admin::handle(req, env, route, account, second).await
+        }
     }
 }
 

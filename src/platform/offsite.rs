@@ -5,7 +5,7 @@
 
 use super::bindings::{self, account_instance, visit_instance, Account, Visit};
 use super::decide::edge;
-use super::http::{cookie, header, label, redirect};
+use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
 use super::{now_ms, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
@@ -17,9 +17,6 @@ use serde_json::Map;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{Context, Env, Request, Response, Result};
-
-/// Cookie that keeps an offsite visitor's id on the worker's host (control groups, R-D5).
-const VISITOR_COOKIE: &str = "ee_vid";
 
 /// How long clicks gather in the isolate before they are added to the account's totals.
 const FLUSH_MS: u64 = 2_000;

@@ -5,15 +5,16 @@
 //! step (R-M1); the alarm ships them to the queue at once (R-M4), and deletes the visit once it
 //! has been idle past its timeout.
 
-use super::bindings::{self, ObjectClass, Visit};
+use super::bindings::{ObjectClass, Visit};
 use super::random_id;
 use crate::api::click_to_call::CallClick;
 use crate::api::events::{EventBatch, EventOutcome, Refusal};
 use crate::api::landing::ContextRead;
-use crate::engine::events::ContextRecord;
+use crate::engine::events::{ContextRecord, EventName};
 use crate::engine::landing::LandingClick;
 use crate::engine::visit::{VisitRequest, VisitState};
 use crate::measure::funnel::{FactBatch, Tally, VisitAt};
+use crate::measure::Message;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,7 +31,7 @@ const COUNTING: &str = "counting";
 /// once after committing them (R-M4's retried delivery, docs/api.md).
 fn test_fault(req: &Request) -> Result<Option<String>> {
     #[cfg(feature = "test-clock")]
-    if req.headers().get(bindings::TEST_FAULT)?.as_deref() == Some("consumer") {
+    if req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("consumer") {
         return Ok(Some("after_commit".to_string()));
     }
     let _ = req;
@@ -134,9 +135,8 @@ impl VisitorSession {
         if counting.outbox.is_empty() {
             return Ok(());
         }
-        let queue = self.env.queue(bindings::FACTS)?;
         while let Some(batch) = counting.outbox.first() {
-            queue.send_raw(super::measure::message(batch)?).await?;
+            super::measure::send(&self.env, &Message::Facts(batch.clone())).await?;
             counting.outbox.remove(0);
             storage.put(COUNTING, &counting).await?;
         }
@@ -219,8 +219,10 @@ impl VisitorSession {
         visit.active(batch.now_ms);
         let at = VisitAt {
             account: &batch.account,
+            visitor: &visit.visitor_id,
             visit: &batch.visit_id,
             started_ms: visit.first_activity_ms,
+            now_ms: batch.now_ms,
             day: &batch.day,
         };
         let pending = self
@@ -249,15 +251,34 @@ impl VisitorSession {
         let click: CallClick = req.json().await?;
         let mut visit = self.load(click.now_ms).await?;
         let storage = self.state.storage();
-        let shown = storage
+        let Some(record) = storage
             .get::<ContextRecord>(&ctx_key(&click.context_id))
             .await?
-            .is_some_and(|r| r.engagement_id == click.engagement_id);
-        if !shown {
+            .filter(|r| r.engagement_id == click.engagement_id)
+        else {
             return Response::error("this visit was not shown that engagement", 404);
-        }
+        };
         visit.accepted.insert(click.engagement_id);
-        let pending = !self.counting().await?.outbox.is_empty();
+        visit.active(click.now_ms);
+        // R-M1: the click accepts the engagement, as OFFER_CLICK does for the other channels.
+        let at = VisitAt {
+            account: &click.account,
+            visitor: &visit.visitor_id,
+            visit: &click.visit_id,
+            started_ms: visit.first_activity_ms,
+            now_ms: click.now_ms,
+            day: &click.day,
+        };
+        let pending = self
+            .count(
+                |t| {
+                    t.event(at, &record, EventName::OfferClick)
+                        .into_iter()
+                        .collect()
+                },
+                None,
+            )
+            .await?;
         self.save(&visit, pending).await?;
         Response::from_json(&visit.call_view())
     }
@@ -320,6 +341,12 @@ impl DurableObject for VisitorSession {
                     Some(v) => Response::from_json(&v),
                     None => Response::error("no such visit", 404),
                 }
+            }
+            Some(Visit::Erase) => {
+                // R-M5: the visitor is erased; its unshipped facts go too.
+                self.state.storage().delete_all().await?;
+                self.state.storage().delete_alarm().await?;
+                Response::empty()
             }
             None => Response::error("no such visit route", 404),
         }

@@ -45,6 +45,7 @@ pub fn visit_request(
         page_url: format!("https://acme.example/{page}"),
         attributes: Value::Null,
         policy: policy.clone(),
+        control: Default::default(),
         explain: true,
         zones: zones
             .into_iter()

@@ -74,6 +74,7 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
     const a = answers[2 * i];
     assert.equal(a.status, 200, a.text);
     add(want, "//visits"); add(want, "//prospects"); add(want, "//exposed");
+    for (const c of new Set(a.json.engagements.map((e) => e.campaignId))) add(want, `${c}//exposed`);
     for (const e of a.json.engagements) {
       add(want, `${e.campaignId}/${e.engagementId}/exposed`);
       add(want, `${e.campaignId}/${e.engagementId}/${exposure(e)}`);
@@ -87,6 +88,7 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
       add(want, `${first.campaignId}/${first.engagementId}/views`);
       add(want, `${first.campaignId}/${first.engagementId}/accepted`);
       add(want, `${first.campaignId}/${first.engagementId}/engaged`);
+      add(want, `${first.campaignId}//engaged`);
       add(want, "//engaged");
     }
     if (i % 3 === 0 && last !== first) {
@@ -111,10 +113,11 @@ test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field",
   assert.equal(r.status, 200);
   assert.match(r.headers.get("content-type"), /^text\/csv/);
   const lines = (await r.text()).trim().split("\n");
-  assert.equal(lines[0], "day,campaign,engagement,metric,visits");
+  assert.equal(lines[0], "day,campaign,engagement,metric,count,currency,value");
   assert.ok(lines.some((l) => l.startsWith(`${DAY},,,visits,`)), lines.join("\n"));
   for (const [q, field] of [["from=2026-11-24&to=2026-11-23", "to"], ["from=2026-13-01&to=2026-12-01", "from"],
-    ["to=2026-11-23", "from"], ["from=2024-01-01&to=2026-01-01", "to"], [`from=${DAY}&to=${DAY}&format=xml`, "format"]]) {
+    ["to=2026-11-23", "from"], ["from=2024-01-01&to=2026-01-01", "to"], [`from=${DAY}&to=${DAY}&format=xml`, "format"],
+    [`from=${DAY}&to=${DAY}&table=all`, "table"]]) {
     const bad = await report(q);
     assert.equal(bad.status, 400, q);
     assert.equal(bad.json.error.field, field, q);

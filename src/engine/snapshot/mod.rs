@@ -156,6 +156,8 @@ impl Snapshot {
                     visit_timeout_minutes: thirty(),
                     default_offline_survey_url: String::new(),
                     inactive_engagement: InactiveTarget::default(),
+                    cross_session_days: fourteen(),
+                    attribution: Attribution::default(),
                     allowed_origins: None,
                 },
             },

@@ -143,6 +143,19 @@ impl Default for DeclinePolicy {
     }
 }
 
+/// Which accepted engagement a conversion counts for when the visitor accepted several within
+/// the cross-session period (R-M2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Attribution {
+    /// The first one.
+    First,
+    /// The last one (default).
+    #[default]
+    Last,
+}
+
 /// Where clicks on inactive offsite engagements go (R-O4).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -168,6 +181,9 @@ fn yes() -> bool {
 }
 fn five() -> u8 {
     5
+}
+pub(super) fn fourteen() -> u8 {
+    14
 }
 fn ten() -> u8 {
     10
@@ -211,6 +227,13 @@ pub struct AccountSpec {
     /// Target of clicks on inactive offsite engagements.
     #[serde(default)]
     pub inactive_engagement: InactiveTarget,
+    /// Days after an accepted engagement during which a later visit's conversion still counts
+    /// for it (R-M2; 1–30, default 14).
+    #[serde(default = "fourteen")]
+    pub cross_session_days: u8,
+    /// Which accepted engagement a conversion counts for (R-M2; default `last`).
+    #[serde(default)]
+    pub attribution: Attribution,
     /// Web origins whose pages may call the tag routes (`https://www.brand.example`, or
     /// `https://*.brand.example` for every subdomain). Absent: any origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]

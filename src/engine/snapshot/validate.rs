@@ -329,6 +329,9 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     if !(5..=720).contains(&a.visit_timeout_minutes) {
         c.add("account.visitTimeoutMinutes", "must be 5-720");
     }
+    if !(1..=30).contains(&a.cross_session_days) {
+        c.add("account.crossSessionDays", "must be 1-30");
+    }
     c.url(
         "account.defaultOfflineSurveyUrl",
         &a.default_offline_survey_url,
