@@ -43,8 +43,13 @@ async function csvLink(link, extra) {
 
 function auth() { return { Authorization: `Bearer ${$("token").value}` }; }
 
+// Views and accepted offers are counted per engagement only: their totals add the engagements.
+const PER_ENGAGEMENT = new Set(["views", "accepted", "declines", "timeouts"]);
+
 function sum(rows, metric, campaign = "", engagement = "") {
-  return rows.filter((r) => r.metric === metric && r.campaign === campaign && r.engagement === engagement)
+  const all = PER_ENGAGEMENT.has(metric) && !engagement;
+  return rows.filter((r) => r.metric === metric && (all ? r.engagement !== "" && (!campaign || r.campaign === campaign)
+    : r.campaign === campaign && r.engagement === engagement))
     .reduce((a, r) => a + r.n, 0);
 }
 
@@ -67,7 +72,7 @@ function totals(rows) {
     ["After engagement", sum(rows, "conversions_engaged")], ["Revenue", revenue(rows, "revenue")],
   ];
   for (const [k, v] of items) {
-    const d = el("div");
+    const d = el("div", typeof v === "number" ? {} : { class: "wide" });
     d.append(el("dt", {}, k), el("dd", {}, typeof v === "number" ? fmt.format(v) : v));
     dl.append(d);
   }
@@ -120,7 +125,9 @@ function lift(report) {
   const x = (v) => left + ((Math.max(-bound, Math.min(bound, v)) + bound) * (w - left - right)) / (2 * bound);
   const svg = el("svg:svg", { viewBox: `0 0 ${w} ${rows.length * line + 40}`, role: "img", "aria-label": "Lift with intervals, per campaign" });
   svg.append(el("svg:line", { x1: x(0), x2: x(0), y1: 0, y2: rows.length * line, stroke: "#8a919c", "stroke-dasharray": "4 3" }));
-  for (const v of [-bound, 0, bound]) svg.append(el("svg:text", { x: x(v) - 16, y: rows.length * line + 20 }, pct(v)));
+  for (const v of [-bound, 0, bound]) {
+    svg.append(el("svg:text", { x: x(v), y: rows.length * line + 20, "text-anchor": v < 0 ? "start" : v > 0 ? "end" : "middle" }, pct(v)));
+  }
   rows.forEach((c, i) => {
     const y = i * line + line / 2;
     svg.append(el("svg:text", { x: 0, y: y + 4 }, label(c)));
@@ -164,7 +171,7 @@ function campaigns(report) {
   t.append(head);
   for (const c of report.campaigns) {
     const rows = report.rows;
-    const accepted = rows.filter((r) => r.campaign === c.id && r.metric === "accepted").reduce((a, r) => a + r.n, 0);
+    const accepted = sum(rows, "accepted", c.id);
     const cells = [c.name || c.id, c.lineOfBusiness || "–", c.controlGroupPercent, sum(rows, "held", c.id), sum(rows, "exposed", c.id),
       accepted, sum(rows, "engaged", c.id), sum(rows, "conversions_engaged", c.id), sum(rows, "conversions_exposed", c.id), revenue(rows, "revenue_engaged", c.id)];
     const tr = el("tr", { "data-campaign": c.id });

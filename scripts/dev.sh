@@ -15,6 +15,15 @@ TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | head -n 1)"
 
 echo "dev: applying the measurement database's migrations (local D1)"
 npx wrangler d1 migrations apply MEASURE --local >/dev/null
+# A real demo: the report page shows two weeks of simulated visits (once per local state).
+if npx wrangler d1 execute MEASURE --local --json \
+  --command "SELECT COUNT(*) AS n FROM touch WHERE account = 'demo' AND visitor LIKE 'sim-%'" 2>/dev/null |
+  grep -q '"n": 0'; then
+  echo "dev: filling the demo account with two weeks of simulated visits (scripts/demo-data.mjs)"
+  mkdir -p build
+  node scripts/demo-data.mjs > build/demo-data.sql
+  npx wrangler d1 execute MEASURE --local --file build/demo-data.sql >/dev/null
+fi
 if [ ! -f build/worker/shim.mjs ]; then
   echo "dev: first start: compiling the worker to wasm (a few minutes, once)"
 fi
@@ -47,6 +56,8 @@ cat <<MSG
 
   curl -s -X POST $BASE/v1/decide -H 'CF-IPCountry: GB' -H 'Content-Type: application/json' \\
     -d '{"account":"demo","visitorId":"visitor-0001","visitId":"visit-1","page":{"url":"https://www.demo-outfitters.example/shop/boots"}}'
+
+  The report: open $BASE/report/demo and enter the token from .dev.vars.
 
 MSG
 wait $WRANGLER

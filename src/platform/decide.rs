@@ -162,13 +162,14 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
 
 /// Test builds only, with the admin token: `X-Test-Fault: visit` makes the visit object
 /// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
-/// this decision's facts. The value forwarded to the visit object, if any.
+/// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once. The value forwarded to the visit object, if any.
 fn fault(req: &Request, env: &Env) -> Option<&'static str> {
     #[cfg(feature = "test-clock")]
     if is_admin(req, env) {
         return match header(req.headers(), TEST_FAULT).as_deref() {
             Some("visit") => Some("throw"),
             Some("consumer") => Some("consumer"),
+            Some("queue") => Some("queue"),
             _ => None,
         };
     }

@@ -77,6 +77,8 @@ const CALL: &str = "INSERT INTO call_index (account, visitor, instance, at_ms) \
      WHERE NOT EXISTS (SELECT 1 FROM erased WHERE account = ?1 AND visitor = ?2 AND erased_ms >= ?4) \
      ON CONFLICT DO NOTHING";
 const OWNED: &str = "SELECT id FROM applied WHERE id = ?1 AND token = ?2";
+/// Test fault: fail once after committing (visit_do.rs sets it).
+pub(super) const AFTER_COMMIT: &str = "after_commit";
 
 /// The statements that apply `m` once, under this delivery's `token`.
 fn statements(
@@ -176,7 +178,7 @@ pub async fn consume(batch: MessageBatch<Message>, env: Env, _ctx: Context) -> w
         // Test builds: a batch marked by `X-Test-Fault: consumer` is retried once after its
         // commit, as if the consumer had died before acknowledging it.
         if let Message::Facts(body) = body {
-            if body.fault.as_deref() == Some("after_commit") {
+            if body.fault.as_deref() == Some(AFTER_COMMIT) {
                 let rows = db
                     .prepare(OWNED)
                     .bind(&[body.id.as_str().into(), token.as_str().into()])?

@@ -29,7 +29,7 @@ pub fn serve(account: &str, asset: &str) -> Answer {
     h.set(
         "Content-Security-Policy",
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-         img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+         img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     )
     .map_err(internal)?;
     Ok(resp)

@@ -28,15 +28,21 @@ const LAST_REAL_MS: &str = "lastRealMs";
 const COUNTING: &str = "counting";
 
 /// Test builds: `X-Test-Fault: consumer` marks the request's facts so that the consumer fails
-/// once after committing them (R-M4's retried delivery, docs/api.md).
+/// once after committing them; `X-Test-Fault: queue`, so that the queue refuses them once
+/// (R-M4's retried delivery and refused send, docs/api.md).
 fn test_fault(req: &Request) -> Result<Option<String>> {
     #[cfg(feature = "test-clock")]
-    if req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("consumer") {
-        return Ok(Some("after_commit".to_string()));
+    match req.headers().get(super::bindings::TEST_FAULT)?.as_deref() {
+        Some("consumer") => return Ok(Some(super::measure::AFTER_COMMIT.to_string())),
+        Some("queue") => return Ok(Some(REFUSE_SEND.to_string())),
+        _ => {}
     }
     let _ = req;
     Ok(None)
 }
+
+/// Test fault: the queue refuses the batch once.
+const REFUSE_SEND: &str = "refuse_send";
 
 /// The per-visit Durable Object.
 #[durable_object]
@@ -135,7 +141,16 @@ impl VisitorSession {
         if counting.outbox.is_empty() {
             return Ok(());
         }
-        while let Some(batch) = counting.outbox.first() {
+        while let Some(batch) = counting.outbox.first_mut() {
+            if batch.fault.as_deref() == Some(REFUSE_SEND) {
+                // Test builds: the queue "refuses" this batch once; the alarm fails and is
+                // retried with the batch still in the outbox.
+                batch.fault = None;
+                storage.put(COUNTING, &counting).await?;
+                return Err(worker::Error::RustError(
+                    "queue refused (test fault)".into(),
+                ));
+            }
             super::measure::send(&self.env, &Message::Facts(batch.clone())).await?;
             counting.outbox.remove(0);
             storage.put(COUNTING, &counting).await?;
