@@ -5,7 +5,9 @@
 //   * per visit, the events the visit object applied equal the `applied` counts it answered,
 //     and the contexts it issued equal the distinct context ids the decisions carried;
 //   * the offsite click totals equal the redirects counted here, per engagement and outcome;
-//   * the last published snapshot is the live one (admin read-back and decisions).
+//   * the last published snapshot is the live one (admin read-back and decisions);
+//   * the measurement report (R-M4) counts every visit that decided, and every conversion
+//     once (a quarter are sent twice) with its revenue, exactly as tallied here.
 // Usage: node scripts/soak.mjs [seconds=600]   (scripts/test.sh runs a short one)
 import { startWorker, publishDemo, admin, fixture, devProxy } from "../tests/worker/harness.mjs";
 
@@ -43,6 +45,8 @@ const visits = Array.from({ length: VISITS }, (_, i) => ({
 }));
 const clicks = {};
 let lastRevision = 0;
+const conversions = { n: 0, cents: 0 };
+const decided = new Set();
 
 async function decideLoop(n) {
   for (let i = n; running(); i += 4) {
@@ -56,6 +60,7 @@ async function decideLoop(n) {
     const d = await r.json().catch(() => null);
     if (r.status === 200 && d) {
       if (d.degraded) problems.push(`decide degraded: ${d.degraded}`);
+      decided.add(v.visitId);
       v.control = d.controlGroups.account; // R-D5: no engagement, so no visit object
       for (const e of d.engagements) {
         if (!v.contexts.has(e.contextId)) {
@@ -107,6 +112,26 @@ async function offsiteLoop(n) {
   }
 }
 
+async function conversionLoop() {
+  for (let i = 0; running(); i++) {
+    await sleep(150);
+    const v = visits[(i * 7) % VISITS];
+    const cents = 1000 + (i % 50) * 99;
+    const body = JSON.stringify({ id: `soak-order-${i}`, goal: "purchase", value: cents / 100, currency: "GBP", visitorId: v.visitorId, visitId: v.visitId });
+    const send = () => timed("conversion", () => fetch(`${w.base}/v1/conversions/demo`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body,
+    }));
+    const r = await send();
+    if (r.status !== 202) { problems.push(`conversion ${r.status}: ${await r.text()}`); continue; }
+    conversions.n++;
+    conversions.cents += cents;
+    if (i % 4 === 0) { // a retried report: the same id again, counted once
+      const again = await send();
+      if (again.status !== 202) problems.push(`conversion retry ${again.status}`);
+    }
+  }
+}
+
 async function publishLoop() {
   for (let n = 1; running(); n++) {
     await sleep(30_000);
@@ -139,7 +164,7 @@ try {
   const started = Date.now();
   await Promise.all([
     ...[0, 1, 2, 3].map(decideLoop), ...[0, 1].map(eventsLoop), ...[0, 1].map(offsiteLoop),
-    publishLoop(), availabilityLoop(),
+    publishLoop(), availabilityLoop(), conversionLoop(),
   ]);
   const elapsed = (Date.now() - started) / 1000;
   // Drain: the last events, then the isolate's 2-second click batch.
@@ -176,6 +201,25 @@ try {
   const d = await fetch(`${w.base}/v1/decide?account=demo&url=${encodeURIComponent(SHOP + "/")}&visit=0`).then((r) => r.json());
   if (d.revision !== lastRevision) problems.push(`decisions on revision ${d.revision}, last published ${lastRevision}`);
 
+  // R-M4: the report counts what was sent, once: visits that decided, conversions, revenue.
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const range = `from=${day(started - 86_400_000)}&to=${day(Date.now() + 86_400_000)}`;
+  let measured;
+  for (let i = 0; i < 60; i++) {
+    const rep = (await admin(w.base, "GET", `demo/report?${range}`)).json;
+    const at = (m) => rep.rows.filter((r) => r.metric === m && !r.campaign && !r.engagement);
+    measured = {
+      visits: at("visits").reduce((a, r) => a + r.n, 0),
+      conversions: at("conversions").reduce((a, r) => a + r.n, 0),
+      cents: Math.round(at("revenue").reduce((a, r) => a + r.value, 0) * 100),
+    };
+    if (measured.visits === decided.size && measured.conversions === conversions.n && measured.cents === conversions.cents) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (measured.visits !== decided.size) problems.push(`report visits ${measured.visits}, visits that decided ${decided.size}`);
+  if (measured.conversions !== conversions.n) problems.push(`report conversions ${measured.conversions}, sent ${conversions.n}`);
+  if (measured.cents !== conversions.cents) problems.push(`report revenue ${measured.cents / 100}, sent ${conversions.cents / 100}`);
+
   const rows = Object.entries(stats).map(([kind, byStatus]) => {
     const n = Object.values(byStatus).reduce((a, b) => a + b, 0);
     return `${kind.padEnd(13)} ${String(n).padStart(7)} req ${(n / elapsed).toFixed(1).padStart(7)}/s  p50 ${pct(latencies[kind], 50).toFixed(1).padStart(6)} ms  p99 ${pct(latencies[kind], 99).toFixed(1).padStart(6)} ms  ${JSON.stringify(byStatus)}`;
@@ -184,6 +228,7 @@ try {
   console.log(rows.join("\n"));
   console.log(`events applied (visit objects): ${eventsApplied}; duplicates answered: ${visits.reduce((a, v) => a + v.duplicates, 0)}; contexts: ${visits.reduce((a, v) => a + v.contexts.size, 0)}`);
   console.log(`offsite clicks: ${JSON.stringify(sortKeys(clicks))}`);
+  console.log(`measured: ${measured.visits} visits (${decided.size} decided), ${measured.conversions} conversions (${conversions.n} sent, a quarter twice), revenue ${measured.cents / 100} GBP (${conversions.cents / 100} sent)`);
   console.log(`last published revision: ${lastRevision} (live: ${live.headers.get("etag")})`);
   console.log(`wrangler dev proxy 503s retried (its own answer, workers-sdk#14641): ${devProxy.retries}`);
   if (problems.length) {

@@ -182,3 +182,36 @@ pub fn offsite_link(data: &[u8]) {
     );
     assert!(!dest.as_str().contains(['\r', '\n']));
 }
+
+/// `/v1/conversions/{account}` and the measurement queue's messages (R-M2, R-M4): any body is
+/// either a checked conversion (a valid id, a goal the demo's campaigns name, money with its
+/// currency) or a field error, and any message either reads back to itself or is refused.
+pub fn measurement(data: &[u8]) {
+    use crate::api::MAX_SMALL_DEPTH;
+    use crate::measure::conversion::ConversionIn;
+    use crate::measure::Message;
+    if let Ok(m) = serde_json::from_slice::<Message>(data) {
+        let text = serde_json::to_string(&m).unwrap_or_default();
+        let again: Option<Message> = serde_json::from_str(&text).ok();
+        assert_eq!(again.as_ref(), Some(&m), "a message reads back to itself");
+    }
+    if check_depth(data, MAX_SMALL_DEPTH).is_err() {
+        return;
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let d = demo();
+    let goals = d
+        .snapshot
+        .campaigns
+        .iter()
+        .filter_map(|c| c.spec.goal.as_deref())
+        .collect();
+    if let Ok(c) = ConversionIn::from_json(value, &goals) {
+        assert!(crate::engine::snapshot::valid_id(&c.id));
+        assert!(goals.contains(c.goal.as_str()));
+        assert_eq!(c.value.is_some(), c.currency.is_some());
+        assert!(c.value.is_none_or(|v| v >= 0.0 && v.is_finite()));
+    }
+}

@@ -1,6 +1,7 @@
 //! Replays the committed `cargo fuzz` corpus (fuzz/corpus/) through the same entry points the
 //! fuzz targets run, so every interesting input found once stays a regression test: snapshot
-//! publish (R-P1), decide requests, events (R-D9) and offsite links (R-O2, R-O5).
+//! publish (R-P1), decide requests, events (R-D9), offsite links (R-O2, R-O5) and conversions
+//! and measurement messages (R-M2, R-M4).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
@@ -39,4 +40,9 @@ fn events_corpus() {
 #[test]
 fn offsite_link_corpus() {
     replay("offsite_link", edge_engage::fuzzing::offsite_link);
+}
+
+#[test]
+fn measurement_corpus() {
+    replay("measurement", edge_engage::fuzzing::measurement);
 }

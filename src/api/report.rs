@@ -7,7 +7,7 @@ pub use crate::measure::conversion::ReportRow;
 use crate::measure::stats::ControlVsExposed;
 
 /// Longest date range one report covers, in days (the rollups' retention).
-pub const MAX_REPORT_DAYS: i32 = 400;
+pub const MAX_REPORT_DAYS: i32 = crate::measure::REPORT_DAYS as i32;
 
 /// How the report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

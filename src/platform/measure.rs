@@ -12,17 +12,19 @@ use super::http::{json, Answer};
 use super::{internal, now_ms, random_id, snapshots};
 use crate::api::report::{comparisons_csv, csv, ReportFormat, ReportQuery, ReportRow};
 use crate::api::ApiError;
+use crate::engine::snapshot::day_in;
 use crate::engine::snapshot::Snapshot;
 use crate::measure::conversion::{AttributionRules, Conversion, ConversionIn, Credit, Touch};
 use crate::measure::funnel::Metric;
 use crate::measure::stats::{Arm, ControlVsExposed};
-use crate::measure::Message;
+use crate::measure::{Message, RETENTION};
 use serde::de::DeserializeOwned;
 use worker::js_sys::JSON;
 use worker::wasm_bindgen::JsValue;
 use worker::{
     event, Context, D1Database, D1PreparedStatement, Env, MessageBatch, MessageExt,
-    QueueContentType, RawMessageBuilder, Request, Response, SendMessage,
+    QueueContentType, RawMessageBuilder, Request, Response, ScheduleContext, ScheduledEvent,
+    SendMessage,
 };
 
 /// A JavaScript value read through JSON text: the worker's one set of serde_json readers,
@@ -169,11 +171,25 @@ pub async fn consume(batch: MessageBatch<Message>, env: Env, _ctx: Context) -> w
             }
         }
     }
-    if let Err(e) = db.batch(all).await {
-        worker::console_error!("measurement: transaction failed, retried: {e:?}");
-        batch.retry_all();
-        return Ok(());
-    }
+    let statements = all.len();
+    let started = worker::Date::now().as_millis();
+    let results = match db.batch(all).await {
+        Ok(r) => r,
+        Err(e) => {
+            worker::console_error!("measurement: transaction failed, retried: {e:?}");
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    let written: usize = results
+        .iter()
+        .filter_map(|r| r.meta().ok().flatten().and_then(|m| m.rows_written))
+        .sum();
+    worker::console_log!(
+        "measurement: delivery of {} messages, {statements} statements, {written} rows written in {} ms",
+        messages.len(),
+        worker::Date::now().as_millis().saturating_sub(started)
+    );
     for (m, body) in &messages {
         // Test builds: a batch marked by `X-Test-Fault: consumer` is retried once after its
         // commit, as if the consumer had died before acknowledging it.
@@ -202,6 +218,40 @@ pub async fn consume(batch: MessageBatch<Message>, env: Env, _ctx: Context) -> w
         m.ack();
     }
     Ok(())
+}
+
+/// R-M5: deletes what the measurement store keeps past its retention ([`RETENTION`]); daily,
+/// by the cron trigger in wrangler.toml.
+#[event(scheduled)]
+pub async fn prune(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let now = worker::Date::now().as_millis();
+    let Ok(db) = env.d1(bindings::MEASURE) else {
+        worker::console_error!("retention: no measurement database");
+        return;
+    };
+    for r in RETENTION {
+        let cutoff = now.saturating_sub(r.days * 86_400_000);
+        let bound: JsValue = if r.by_day {
+            day_in(&jiff::tz::TimeZone::UTC, cutoff).into()
+        } else {
+            (cutoff as f64).into()
+        };
+        let run = async { db.prepare(r.delete).bind(&[bound])?.run().await };
+        match run.await {
+            Ok(result) => worker::console_log!(
+                "retention: {} rows of {} past {} days deleted",
+                result
+                    .meta()
+                    .ok()
+                    .flatten()
+                    .and_then(|m| m.changes)
+                    .unwrap_or(0),
+                r.what,
+                r.days
+            ),
+            Err(e) => worker::console_error!("retention: {} not pruned: {e:?}", r.what),
+        }
+    }
 }
 
 /// Most conversions one report attributes; a longer range is refused (narrow it).

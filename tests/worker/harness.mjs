@@ -77,7 +77,7 @@ export async function startWorker({ persist: reuse } = {}) {
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
     ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist,
-      "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--var", "DEMO_ENABLED:true", "--var", `CTC_SIGNING_KEY:${SIGNING_KEY}`, "--show-interactive-dev-session=false"],
+      "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--var", "DEMO_ENABLED:true", "--var", `CTC_SIGNING_KEY:${SIGNING_KEY}`, "--test-scheduled", "--show-interactive-dev-session=false"],
     {
       cwd: ROOT,
       detached: true,

@@ -36,13 +36,17 @@ pub struct Account {
 impl Account {
     /// R-M1: the account's day at `now_ms`, `YYYY-MM-DD`.
     pub fn day(&self, now_ms: u64) -> String {
-        // A civil date-time, not a `Zoned`: the latter brings jiff's formatting into the wasm.
-        let at = self.time_zone.to_datetime(
-            jiff::Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
-                .unwrap_or_default(),
-        );
-        format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+        day_in(&self.time_zone, now_ms)
     }
+}
+
+/// The day in `time_zone` at `ms`, `YYYY-MM-DD`.
+pub fn day_in(time_zone: &jiff::tz::TimeZone, ms: u64) -> String {
+    // A civil date-time, not a `Zoned`: the latter brings jiff's formatting into the wasm.
+    let at = time_zone.to_datetime(
+        jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(0)).unwrap_or_default(),
+    );
+    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
 }
 
 /// Which skill a conversation engagement follows.
