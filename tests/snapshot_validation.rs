@@ -229,3 +229,30 @@ fn r_d5_control_groups_in_force_are_listed() {
         [("c-offsite", 7), ("c-sales-chat", 10), ("c-uk-promo", 10)]
     );
 }
+
+/// R-M2: the cross-session period is 1-30 days (default 14) and attribution first or last
+/// (default last).
+#[test]
+fn r_m2_cross_session_period_and_attribution_are_checked() {
+    use edge_engage::engine::snapshot::Attribution;
+    let snap = common::demo();
+    assert_eq!(snap.account.spec.cross_session_days, 14);
+    assert_eq!(snap.account.spec.attribution, Attribution::Last);
+    for (days, ok) in [(0, false), (1, true), (30, true), (31, false)] {
+        let mut doc = demo_json();
+        doc["account"]["crossSessionDays"] = serde_json::json!(days);
+        let p = problems(&doc);
+        assert_eq!(p.is_empty(), ok, "{days}: {p:?}");
+        if !ok {
+            assert!(
+                p.iter().any(|x| x.contains("account.crossSessionDays")),
+                "{p:?}"
+            );
+        }
+    }
+    let mut doc = demo_json();
+    doc["account"]["attribution"] = serde_json::json!("first");
+    assert!(problems(&doc).is_empty());
+    doc["account"]["attribution"] = serde_json::json!("middle");
+    assert!(!problems(&doc).is_empty());
+}
