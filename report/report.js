@@ -6,7 +6,7 @@ const account = decodeURIComponent(location.pathname.split("/")[2] || "");
 const SVG = "http://www.w3.org/2000/svg";
 const FUNNEL = [
   ["visits", "Visits"], ["prospects", "Prospects"], ["held", "Held out (control)"],
-  ["exposed", "Exposed"], ["views", "Views"], ["accepted", "Accepted"], ["engaged", "Engaged"],
+  ["exposed", "Exposed"], ["views", "Views (all engagements)"], ["accepted", "Accepted (all engagements)"], ["engaged", "Engaged"],
   ["conversions_engaged", "Conversions after engagement"],
   ["conversions_exposed", "Conversions after exposure, not engagement"],
 ];
