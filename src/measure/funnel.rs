@@ -303,6 +303,26 @@ impl Tally {
     }
 }
 
+impl<'a> VisitAt<'a> {
+    /// The visit `visit` (of `account`, id `visit_id`) at `now_ms` on `day`.
+    pub fn of(
+        visit: &'a crate::engine::visit::VisitState,
+        account: &'a str,
+        visit_id: &'a str,
+        now_ms: u64,
+        day: &'a str,
+    ) -> VisitAt<'a> {
+        VisitAt {
+            account,
+            visitor: &visit.visitor_id,
+            visit: visit_id,
+            started_ms: visit.first_activity_ms,
+            now_ms,
+            day,
+        }
+    }
+}
+
 /// Where and when a visit is: what an event's facts need.
 #[derive(Debug, Clone, Copy)]
 pub struct VisitAt<'a> {

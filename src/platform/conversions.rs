@@ -68,11 +68,25 @@ pub async fn record(mut req: Request, env: &Env, account: &str, from_tag: bool) 
     Ok(resp)
 }
 
-/// Runs statements in one transaction and returns the rows each changed.
-async fn changes(
+/// Deletes the account's rows whose `column` is `value` from each of `tables`, in one
+/// transaction; the rows deleted per table.
+async fn delete(
     db: &D1Database,
-    statements: Vec<worker::D1PreparedStatement>,
+    tables: &[&str],
+    column: &str,
+    account: &str,
+    value: &str,
 ) -> Result<Vec<usize>, ApiError> {
+    let statements = tables
+        .iter()
+        .map(|table| {
+            db.prepare(format!(
+                "DELETE FROM {table} WHERE account = ?1 AND {column} = ?2"
+            ))
+            .bind(&[account.into(), value.into()])
+        })
+        .collect::<worker::Result<Vec<_>>>()
+        .map_err(internal)?;
     let results = db.batch(statements).await.map_err(internal)?;
     Ok(results
         .iter()
@@ -133,17 +147,14 @@ pub async fn erase_visitor(req: &Request, env: &Env, account: &str, visitor: &st
     for call in &calls {
         bindings::send(env, call, &Call::Erase, &[], None).await?;
     }
-    let statements = ["touch", "conversion", "call_index"]
-        .iter()
-        .map(|table| {
-            db.prepare(format!(
-                "DELETE FROM {table} WHERE account = ?1 AND visitor = ?2"
-            ))
-            .bind(&args)
-        })
-        .collect::<worker::Result<Vec<_>>>()
-        .map_err(internal)?;
-    let deleted = changes(&db, statements).await?;
+    let deleted = delete(
+        &db,
+        &["touch", "conversion", "call_index"],
+        "visitor",
+        account,
+        visitor,
+    )
+    .await?;
     json(
         200,
         &json!({
@@ -169,17 +180,7 @@ pub async fn delete_campaign(req: &Request, env: &Env, account: &str, campaign: 
         return Err(ApiError::StillPublished(campaign.to_string()));
     }
     let db = env.d1(bindings::MEASURE).map_err(internal)?;
-    let statements = ["rollup", "touch"]
-        .iter()
-        .map(|table| {
-            db.prepare(format!(
-                "DELETE FROM {table} WHERE account = ?1 AND campaign = ?2"
-            ))
-            .bind(&[account.into(), campaign.into()])
-        })
-        .collect::<worker::Result<Vec<_>>>()
-        .map_err(internal)?;
-    let deleted = changes(&db, statements).await?;
+    let deleted = delete(&db, &["rollup", "touch"], "campaign", account, campaign).await?;
     json(
         200,
         &json!({

@@ -232,14 +232,13 @@ impl VisitorSession {
             }
         }
         visit.active(batch.now_ms);
-        let at = VisitAt {
-            account: &batch.account,
-            visitor: &visit.visitor_id,
-            visit: &batch.visit_id,
-            started_ms: visit.first_activity_ms,
-            now_ms: batch.now_ms,
-            day: &batch.day,
-        };
+        let at = VisitAt::of(
+            &visit,
+            &batch.account,
+            &batch.visit_id,
+            batch.now_ms,
+            &batch.day,
+        );
         let pending = self
             .count(
                 |t| {
@@ -276,14 +275,13 @@ impl VisitorSession {
         visit.accepted.insert(click.engagement_id);
         visit.active(click.now_ms);
         // R-M1: the click accepts the engagement, as OFFER_CLICK does for the other channels.
-        let at = VisitAt {
-            account: &click.account,
-            visitor: &visit.visitor_id,
-            visit: &click.visit_id,
-            started_ms: visit.first_activity_ms,
-            now_ms: click.now_ms,
-            day: &click.day,
-        };
+        let at = VisitAt::of(
+            &visit,
+            &click.account,
+            &click.visit_id,
+            click.now_ms,
+            &click.day,
+        );
         let pending = self
             .count(
                 |t| {
