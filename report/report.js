@@ -46,11 +46,25 @@ function auth() { return { Authorization: `Bearer ${$("token").value}` }; }
 // Views and accepted offers are counted per engagement only: their totals add the engagements.
 const PER_ENGAGEMENT = new Set(["views", "accepted", "declines", "timeouts"]);
 
+// Rows of the campaign and engagement levels (lines of business and entry points are apart).
+const plain = (r) => !r.lineOfBusiness && !r.entryPoint;
+
 function sum(rows, metric, campaign = "", engagement = "") {
   const all = PER_ENGAGEMENT.has(metric) && !engagement;
-  return rows.filter((r) => r.metric === metric && (all ? r.engagement !== "" && (!campaign || r.campaign === campaign)
+  return rows.filter((r) => plain(r) && r.metric === metric && (all ? r.engagement !== "" && (!campaign || r.campaign === campaign)
     : r.campaign === campaign && r.engagement === engagement))
     .reduce((a, r) => a + r.n, 0);
+}
+
+/** Per line of business or entry point (`field`): metric → value → count. */
+function by(rows, field) {
+  const out = {};
+  for (const r of rows) {
+    if (!r[field]) continue;
+    ((out[r[field]] ??= {})[r.metric] ??= 0);
+    out[r[field]][r.metric] += r.n;
+  }
+  return out;
 }
 
 function revenue(rows, metric, campaign = "", engagement = "") {
@@ -95,7 +109,7 @@ function funnel(rows) {
 function trend(rows, from, to) {
   const days = [];
   for (let d = new Date(from + "T00:00:00Z"); isoDay(d) <= to; d.setUTCDate(d.getUTCDate() + 1)) days.push(isoDay(d));
-  const series = TREND.map(([m, color]) => [m, color, days.map((day) => rows.filter((r) => r.day === day && r.metric === m && !r.campaign && !r.engagement).reduce((a, r) => a + r.n, 0))]);
+  const series = TREND.map(([m, color]) => [m, color, days.map((day) => rows.filter((r) => r.day === day && r.metric === m && !r.campaign && !r.engagement && plain(r)).reduce((a, r) => a + r.n, 0))]);
   const max = Math.max(1, ...series.flatMap((s) => s[2]));
   const w = 900, h = 260, l = 50, b = 30, t = 10;
   const x = (i) => l + (days.length < 2 ? 0 : (i * (w - l - 10)) / (days.length - 1));
@@ -180,6 +194,22 @@ function campaigns(report) {
   }
 }
 
+function levels(report) {
+  const t = $("levels");
+  t.replaceChildren();
+  const head = el("tr");
+  for (const h of ["Level", "Name", "Prospects", "Exposed", "Views", "Accepted", "Engaged"]) head.append(el("th", { scope: "col" }, h));
+  t.append(head);
+  for (const [field, label] of [["lineOfBusiness", "Line of business"], ["entryPoint", "Entry point"]]) {
+    for (const [name, m] of Object.entries(by(report.rows, field)).sort()) {
+      const tr = el("tr", { "data-level": field, "data-name": name });
+      tr.append(el("th", { scope: "row" }, label), el("td", {}, name));
+      for (const metric of ["prospects", "exposed", "views", "accepted", "engaged"]) tr.append(el("td", {}, fmt.format(m[metric] ?? 0)));
+      t.append(tr);
+    }
+  }
+}
+
 async function load(ev) {
   ev?.preventDefault();
   sessionStorage.setItem("ee-report-token", $("token").value);
@@ -195,6 +225,7 @@ async function load(ev) {
     trend(body.rows, body.from, body.to);
     lift(body);
     campaigns(body);
+    levels(body);
     $("report").hidden = false;
     status.textContent = `${body.from} to ${body.to}, days in ${body.timeZone}; conversions count for the ${body.attribution} accepted engagement within ${body.crossSessionDays} days.`;
   } catch (e) {

@@ -42,9 +42,19 @@ const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
 const rollup = new Map();
 const touches = [];
 const conversions = [];
-const count = (day, campaign, engagement, metric) => {
-  const k = [day, campaign, engagement, metric].join("\u0000");
+const count = (day, campaign, engagement, metric, lob = "", ep = "") => {
+  const k = [day, campaign, engagement, lob, ep, metric].join("\u0000");
   rollup.set(k, (rollup.get(k) ?? 0) + 1);
+};
+// A visit counts once per line of business and entry point too (R-M1).
+const levels = (day, campaigns, metric, seen = new Set()) => {
+  for (const c of campaigns) {
+    const e = c.engagements[0];
+    for (const [lob, ep] of [[c.lineOfBusiness, ""], ["", e.entryPoint]]) {
+      const k = `${lob}|${ep}`;
+      if ((lob || ep) && !seen.has(k)) { seen.add(k); count(day, "", "", metric, lob ?? "", ep ?? ""); }
+    }
+  }
 };
 const dayOf = (ms) => new Date(ms).toISOString().slice(0, 10); // Europe/London, near enough
 
@@ -64,6 +74,7 @@ for (let d = 13; d >= 0; d--) {
     const met = campaigns.filter((c) => random() < MEETS[c.id]);
     if (!met.length) continue;
     count(day, "", "", "prospects");
+    levels(day, met, "prospects");
     const accountHeld = hash(visitor) < snapshot.account.controlGroupPercent / 100;
     let converts = 0.03;
     if (accountHeld) {
@@ -81,19 +92,24 @@ for (let d = 13; d >= 0; d--) {
         converts = 0.04;
         count(day, "", "", "exposed");
         touch("exposed");
+        levels(day, shown, "exposed");
+        const viewed = [];
         for (const c of shown) {
           const e = c.engagements[0].id;
           count(day, c.id, "", "exposed");
           touch("exposed", c.id);
           count(day, c.id, e, "exposed");
           count(day, c.id, e, exposure(c));
-          if (random() < 0.8) count(day, c.id, e, "views");
+          if (random() < 0.8) { count(day, c.id, e, "views"); viewed.push(c); }
         }
+        levels(day, viewed, "views");
         if (random() < 0.12) {
           const c = shown[Math.floor(random() * shown.length)];
           const e = c.engagements[0].id;
           for (const [cam, eng] of [[c.id, e], [c.id, ""], ["", ""]]) count(day, cam, eng, "engaged");
           count(day, c.id, e, "accepted");
+          levels(day, [c], "accepted");
+          levels(day, [c], "engaged");
           touch("accepted", c.id, e);
           converts = 0.15;
         } else if (random() < 0.1) {
@@ -132,8 +148,8 @@ function inserts(table, columns, rows, conflict) {
 const rollupRows = [...rollup].map(([k, n]) => ["demo", ...k.split("\u0000"), n]);
 process.stdout.write([
   "-- Simulated demo measurements (scripts/demo-data.mjs).",
-  inserts("rollup", "account, day, campaign, engagement, metric, n", rollupRows,
-    "ON CONFLICT (account, day, campaign, engagement, metric) DO UPDATE SET n = n + excluded.n"),
+  inserts("rollup", "account, day, campaign, engagement, line_of_business, entry_point, metric, n", rollupRows,
+    "ON CONFLICT (account, day, campaign, engagement, line_of_business, entry_point, metric) DO UPDATE SET n = n + excluded.n"),
   inserts("touch", "account, visitor, metric, campaign, engagement, visit, at_ms, day",
     touches.map((t) => ["demo", ...t]), "ON CONFLICT DO NOTHING"),
   inserts("conversion", "account, id, visitor, visit, goal, value_cents, currency, at_ms, day",

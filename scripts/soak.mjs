@@ -207,7 +207,7 @@ try {
   let measured;
   for (let i = 0; i < 60; i++) {
     const rep = (await admin(w.base, "GET", `demo/report?${range}`)).json;
-    const at = (m) => rep.rows.filter((r) => r.metric === m && !r.campaign && !r.engagement);
+    const at = (m) => rep.rows.filter((r) => r.metric === m && !r.campaign && !r.engagement && !r.lineOfBusiness && !r.entryPoint);
     measured = {
       visits: at("visits").reduce((a, r) => a + r.n, 0),
       conversions: at("conversions").reduce((a, r) => a + r.n, 0),

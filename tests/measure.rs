@@ -23,6 +23,7 @@ fn candidate(id: &str, class: Class, conversation: bool) -> VisitCandidate<'stat
         proactive: false,
         conversation,
         line_of_business: None,
+        entry_point: None,
     }
 }
 
@@ -220,4 +221,92 @@ fn r_m2_a_visitors_history_keeps_visits_arms_and_accepts() {
     ] {
         assert_eq!(Metric::parse(m.name()), Some(m));
     }
+}
+
+/// R-M1: the funnel per line of business and per entry point: prospects and exposures from the
+/// candidates, views, accepts and engaged visits from the events, each once per visit.
+#[test]
+fn r_m1_lines_of_business_and_entry_points_are_levels_of_the_funnel() {
+    let mut req = request("p1", T0);
+    for z in &mut req.zones {
+        for c in &mut z.candidates {
+            c.line_of_business = Some("sales".into());
+            c.entry_point = Some(format!("ep-{}", c.engagement_id).into());
+        }
+    }
+    let mut visit = VisitState::default();
+    let mut id = || "ctx".to_string();
+    let answer = visit.decide(&req, &mut id);
+    let mut tally = Tally::default();
+    let batch = tally
+        .decided(&req, &answer, visit.first_activity_ms, &req.day)
+        .unwrap();
+    let level = |f: &edge_engage::measure::funnel::Fact| {
+        format!(
+            "{}|{}|{}",
+            f.line_of_business,
+            f.entry_point,
+            f.metric.name()
+        )
+    };
+    let mut got: Vec<String> = batch
+        .facts
+        .iter()
+        .filter(|f| !f.line_of_business.is_empty() || !f.entry_point.is_empty())
+        .map(level)
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "sales||exposed",
+            "sales||prospects",
+            "|ep-banner|exposed",
+            "|ep-banner|prospects",
+            "|ep-chat|exposed",
+            "|ep-chat|prospects",
+            "|ep-msg|exposed",
+            "|ep-msg|prospects",
+        ],
+        "a visit counts once per line of business, however many of its engagements it saw"
+    );
+    assert!(
+        batch
+            .facts
+            .iter()
+            .all(|f| f.line_of_business.is_empty() || f.entry_point.is_empty()),
+        "one level per fact"
+    );
+    let (_, record) = answer.new_contexts[0].clone();
+    assert_eq!(
+        record.entry_point.as_deref(),
+        Some(format!("ep-{}", record.engagement_id).as_str())
+    );
+    let at = VisitAt::of(&visit, "acme", "visit", T0 + 1_000, "2027-01-15");
+    let click = tally.event(at, &record, EventName::OfferClick).unwrap();
+    let mut got: Vec<String> = click
+        .facts
+        .iter()
+        .filter(|f| !f.line_of_business.is_empty() || !f.entry_point.is_empty())
+        .map(level)
+        .collect();
+    got.sort();
+    let ep = format!("ep-{}", record.engagement_id);
+    assert_eq!(
+        got,
+        [
+            "sales||accepted".to_string(),
+            "sales||engaged".to_string(),
+            format!("|{ep}|accepted"),
+            format!("|{ep}|engaged"),
+        ]
+    );
+    assert!(
+        click
+            .facts
+            .iter()
+            .filter(|f| !f.entry_point.is_empty())
+            .all(|f| !f.kept_per_visitor()),
+        "levels of the funnel, not a visitor's history"
+    );
 }

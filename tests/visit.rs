@@ -34,6 +34,7 @@ fn cand(
         proactive,
         conversation,
         line_of_business: Some(lob.to_string().into()),
+        entry_point: None,
     }
 }
 

@@ -103,13 +103,17 @@ fn day_number(d: jiff::civil::Date) -> i64 {
 /// The rows as CSV, with a header line; ids and metric names need no quoting (ids are
 /// `A-Z a-z 0-9 - _ .`).
 pub fn csv(rows: &[ReportRow]) -> String {
-    let mut out = String::from("day,campaign,engagement,metric,count,currency,value\n");
+    let mut out = String::from(
+        "day,campaign,engagement,line_of_business,entry_point,metric,count,currency,value\n",
+    );
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{}\n",
             r.day,
             r.campaign,
             r.engagement,
+            r.line_of_business,
+            r.entry_point,
             r.metric,
             r.n,
             r.currency.as_deref().unwrap_or(""),

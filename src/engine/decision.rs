@@ -311,6 +311,10 @@ pub fn visit_request<'s>(
                 .filter_map(|c| {
                     let e = snap.engagements.get(c.index)?;
                     let campaign = snap.campaign_of(e)?;
+                    let entry_point = e
+                        .entry_point
+                        .and_then(|i| snap.entry_points.get(i))
+                        .map(|ep| Cow::Borrowed(ep.id.as_str()));
                     Some(VisitCandidate {
                         engagement_id: Cow::Borrowed(&e.spec.id),
                         campaign_id: Cow::Borrowed(&campaign.spec.id),
@@ -325,6 +329,7 @@ pub fn visit_request<'s>(
                             .line_of_business
                             .as_deref()
                             .map(Cow::Borrowed),
+                        entry_point,
                     })
                 })
                 .collect(),

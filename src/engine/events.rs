@@ -87,6 +87,9 @@ pub struct ContextRecord {
     /// Line of business.
     #[serde(default)]
     pub line_of_business: Option<String>,
+    /// The engagement's entry point (R-M1), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<String>,
     /// Names of the events applied for this context (strings, as stored: one set type for
     /// the whole worker keeps the wasm smaller).
     #[serde(default)]

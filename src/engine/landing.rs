@@ -54,6 +54,7 @@ impl LandingClick {
                 proactive: false,
                 conversation: e.spec.channel.is_conversation(),
                 line_of_business: campaign.spec.line_of_business.clone(),
+                entry_point: None,
                 page_context_id: String::new(),
                 issued_ms: now_ms,
                 events: Default::default(),

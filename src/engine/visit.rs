@@ -38,6 +38,9 @@ pub struct VisitCandidate<'a> {
     /// The campaign's line of business (R-D7).
     #[serde(default)]
     pub line_of_business: Option<Cow<'a, str>>,
+    /// The engagement's entry point (R-M1), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Cow<'a, str>>,
 }
 
 /// One requested zone and its candidates.
@@ -433,6 +436,7 @@ impl VisitState {
                     proactive: winner.proactive,
                     conversation: winner.conversation,
                     line_of_business: winner.line_of_business.as_deref().map(str::to_string),
+                    entry_point: winner.entry_point.as_deref().map(str::to_string),
                     events: BTreeSet::new(),
                 },
             ));

@@ -235,6 +235,20 @@ pub struct ReportRow {
     pub campaign: String,
     /// Engagement id, or empty.
     pub engagement: String,
+    /// Line of business, at that level only.
+    #[serde(
+        default,
+        rename = "lineOfBusiness",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub line_of_business: String,
+    /// Entry point id, at that level only.
+    #[serde(
+        default,
+        rename = "entryPoint",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub entry_point: String,
     /// Metric name (docs/measurement.md).
     pub metric: String,
     /// Distinct visits (funnel) or conversions.
@@ -245,6 +259,21 @@ pub struct ReportRow {
     /// Revenue rows: the sum of values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+}
+
+impl ReportRow {
+    /// The order the report lists rows in.
+    pub fn key(&self) -> (&str, &str, &str, &str, &str, &str, Option<&str>) {
+        (
+            &self.day,
+            &self.campaign,
+            &self.engagement,
+            &self.line_of_business,
+            &self.entry_point,
+            &self.metric,
+            self.currency.as_deref(),
+        )
+    }
 }
 
 /// Conversion metrics as the report names them.
@@ -328,6 +357,8 @@ pub fn conversion_rows(credited: &[(Conversion, Credit)]) -> Vec<ReportRow> {
                     day,
                     campaign,
                     engagement,
+                    line_of_business: String::new(),
+                    entry_point: String::new(),
                     metric: metric.to_string(),
                     n,
                     currency: revenue.then_some(currency),

@@ -90,17 +90,24 @@ impl Metric {
     }
 }
 
-/// One counted fact: `metric` became true in this visit for the campaign and engagement
-/// (both empty for the account level).
+/// One counted fact: `metric` became true in this visit at one level: the account (every id
+/// empty), a campaign, an engagement (campaign and engagement), a line of business or an
+/// entry point.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fact {
-    /// Campaign id, or empty at account level.
+    /// Campaign id, or empty.
     pub campaign: String,
-    /// Engagement id, or empty at account or campaign level.
+    /// Engagement id, or empty.
     pub engagement: String,
     /// The metric.
     pub metric: Metric,
+    /// Line of business, at that level only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub line_of_business: String,
+    /// Entry point id, at that level only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub entry_point: String,
 }
 
 impl Fact {
@@ -108,6 +115,9 @@ impl Fact {
     /// visitor's visits when erasing it), the account's and each campaign's control and exposed
     /// arms, and each accepted engagement.
     pub fn kept_per_visitor(&self) -> bool {
+        if !self.line_of_business.is_empty() || !self.entry_point.is_empty() {
+            return false;
+        }
         match self.metric {
             Metric::Visits => self.campaign.is_empty(),
             Metric::Held | Metric::Exposed => self.engagement.is_empty(),
@@ -132,7 +142,28 @@ impl Fact {
             campaign: campaign.to_string(),
             engagement: engagement.to_string(),
             metric,
+            line_of_business: String::new(),
+            entry_point: String::new(),
         }
+    }
+
+    /// The facts at the line-of-business and entry-point levels of an engagement that has
+    /// them (R-M1).
+    fn dimensions(lob: Option<&str>, entry_point: Option<&str>, metric: Metric) -> Vec<Fact> {
+        let mut out = Vec::new();
+        if let Some(lob) = lob {
+            out.push(Fact {
+                line_of_business: lob.to_string(),
+                ..Fact::account(metric)
+            });
+        }
+        if let Some(ep) = entry_point {
+            out.push(Fact {
+                entry_point: ep.to_string(),
+                ..Fact::account(metric)
+            });
+        }
+        out
     }
 }
 
@@ -235,6 +266,10 @@ impl Tally {
         if prospect {
             facts.push(Fact::account(Metric::Prospects));
         }
+        for c in req.zones.iter().flat_map(|z| z.candidates.iter()) {
+            let (lob, ep) = (c.line_of_business.as_deref(), c.entry_point.as_deref());
+            facts.extend(Fact::dimensions(lob, ep, Metric::Prospects));
+        }
         if prospect && req.control.account {
             facts.push(Fact::account(Metric::Held));
         }
@@ -261,6 +296,8 @@ impl Tally {
             };
             facts.push(Fact::account(Metric::Exposed));
             facts.push(Fact::campaign(&c.campaign_id, Metric::Exposed));
+            let (lob, ep) = (c.line_of_business.as_deref(), c.entry_point.as_deref());
+            facts.extend(Fact::dimensions(lob, ep, Metric::Exposed));
             for metric in [Metric::Exposed, state] {
                 facts.push(Fact::engagement(&c.campaign_id, &c.engagement_id, metric));
             }
@@ -293,11 +330,20 @@ impl Tally {
             EventName::Start | EventName::OfferDisplay | EventName::OfferRemove => return None,
         };
         let of = |metric| Fact::engagement(&record.campaign_id, &record.engagement_id, metric);
+        let dimensions = |metric| {
+            Fact::dimensions(
+                record.line_of_business.as_deref(),
+                record.entry_point.as_deref(),
+                metric,
+            )
+        };
         let mut facts = vec![Fact::account(Metric::Visits), of(metric)];
+        facts.extend(dimensions(metric));
         if metric == Metric::Accepted {
             facts.push(of(Metric::Engaged));
             facts.push(Fact::campaign(&record.campaign_id, Metric::Engaged));
             facts.push(Fact::account(Metric::Engaged));
+            facts.extend(dimensions(Metric::Engaged));
         }
         self.batch(at, facts)
     }

@@ -59,9 +59,9 @@ fn read_message(body: &JsValue) -> worker::Result<Message> {
 
 const RECORD: &str = "INSERT INTO applied (id, token, applied_ms) VALUES (?1, ?2, ?3) \
      ON CONFLICT (id) DO NOTHING";
-const ADD: &str = "INSERT INTO rollup (account, day, campaign, engagement, metric, n) \
-     SELECT ?1, ?2, ?3, ?4, ?5, 1 WHERE EXISTS (SELECT 1 FROM applied WHERE id = ?6 AND token = ?7) \
-     ON CONFLICT (account, day, campaign, engagement, metric) DO UPDATE SET n = n + 1";
+const ADD: &str = "INSERT INTO rollup (account, day, campaign, engagement, line_of_business, entry_point, metric, n) \
+     SELECT ?1, ?2, ?3, ?4, ?8, ?9, ?5, 1 WHERE EXISTS (SELECT 1 FROM applied WHERE id = ?6 AND token = ?7) \
+     ON CONFLICT (account, day, campaign, engagement, line_of_business, entry_point, metric) DO UPDATE SET n = n + 1";
 /// A visitor's history entry, under the batch's guard, unless the visitor was erased since.
 const TOUCH: &str =
     "INSERT INTO touch (account, visitor, metric, campaign, engagement, visit, at_ms, day) \
@@ -130,6 +130,8 @@ fn statements(
             f.metric.name().into(),
             batch.id.as_str().into(),
             token.into(),
+            f.line_of_business.as_str().into(),
+            f.entry_point.as_str().into(),
         ])?);
         if f.kept_per_visitor() && !batch.visitor.is_empty() {
             out.push(db.prepare(TOUCH).bind(&[
@@ -277,24 +279,30 @@ async fn funnel_rows(
 ) -> Result<Vec<ReportRow>, ApiError> {
     let statement = db
         .prepare(
-            "SELECT day, campaign, engagement, metric, n FROM rollup \
+            "SELECT day, campaign, engagement, line_of_business, entry_point, metric, n FROM rollup \
              WHERE account = ?1 AND day BETWEEN ?2 AND ?3",
         )
         .bind(&[account.into(), q.from.as_str().into(), q.to.as_str().into()])
         .map_err(internal)?;
-    Ok(rows::<(String, String, String, String, u64)>(statement)
-        .await?
-        .into_iter()
-        .map(|(day, campaign, engagement, metric, n)| ReportRow {
-            day,
-            campaign,
-            engagement,
-            metric,
-            n,
-            currency: None,
-            value: None,
-        })
-        .collect())
+    Ok(
+        rows::<(String, String, String, String, String, String, u64)>(statement)
+            .await?
+            .into_iter()
+            .map(
+                |(day, campaign, engagement, lob, entry_point, metric, n)| ReportRow {
+                    day,
+                    campaign,
+                    engagement,
+                    line_of_business: lob,
+                    entry_point,
+                    metric,
+                    n,
+                    currency: None,
+                    value: None,
+                },
+            )
+            .collect(),
+    )
 }
 
 /// A conversion of the range beside one entry of its visitor's history (none: `None`s).
@@ -538,15 +546,7 @@ pub async fn report(req: Request, env: &Env, account: &str) -> Answer {
     let rules = AttributionRules::of(snap);
     let mut rows = funnel_rows(&db, account, &q).await?;
     rows.extend(conversion_rows(&db, account, &q, &rules).await?);
-    rows.sort_by(|a, b| {
-        (&a.day, &a.campaign, &a.engagement, &a.metric, &a.currency).cmp(&(
-            &b.day,
-            &b.campaign,
-            &b.engagement,
-            &b.metric,
-            &b.currency,
-        ))
-    });
+    rows.sort_by(|a, b| a.key().cmp(&b.key()));
     let csv_answer = |text: String| {
         let mut resp = Response::ok(text).map_err(internal)?;
         resp.headers_mut()

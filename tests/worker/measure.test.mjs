@@ -34,8 +34,15 @@ async function report(query = `from=${DAY}&to=${DAY}`) {
 async function counts() {
   const r = await report();
   assert.equal(r.status, 200, r.text);
-  return Object.fromEntries(r.json.rows.map((x) => [`${x.campaign}/${x.engagement}/${x.metric}`, x.n]));
+  // Prospects per line of business and entry point depend on candidates no answer shows:
+  // checked apart below.
+  return Object.fromEntries(r.json.rows.filter((x) => !(x.metric === "prospects" && (x.lineOfBusiness || x.entryPoint)))
+    .map((x) => [level(x), x.n]));
 }
+
+/** A row's level and metric: "campaign/engagement/metric", or "lob:…/metric", "ep:…/metric". */
+const level = (x) => x.lineOfBusiness ? `lob:${x.lineOfBusiness}/${x.metric}`
+  : x.entryPoint ? `ep:${x.entryPoint}/${x.metric}` : `${x.campaign}/${x.engagement}/${x.metric}`;
 
 function add(t, key, n = 1) { t[key] = (t[key] ?? 0) + n; }
 
@@ -60,6 +67,16 @@ async function events(visitId, list) {
   assert.equal(r.status, 200, await r.text());
 }
 
+// R-M1: each shown engagement's line of business (its campaign's) and entry point.
+const lobOf = Object.fromEntries(demo.campaigns.flatMap((c) => c.engagements.map((e) => [e.id, c.lineOfBusiness])));
+const epOf = Object.fromEntries(demo.campaigns.flatMap((c) => c.engagements.map((e) => [e.id, e.entryPoint])));
+/** Adds `metric` once per line of business and entry point of `engagements` (one visit). */
+function addLevels(want, engagements, metric) {
+  const keys = new Set(engagements.flatMap((e) => [lobOf[e.engagementId] && `lob:${lobOf[e.engagementId]}/${metric}`,
+    epOf[e.engagementId] && `ep:${epOf[e.engagementId]}/${metric}`]).filter(Boolean));
+  for (const k of keys) add(want, k);
+}
+
 const exposure = (e) => e.channel === "banner" || e.channel === "clickToCall" ? "exposed_content"
   : e.channel === "messaging" ? "exposed_messaging" : `exposed_${e.stateName}`;
 
@@ -75,6 +92,7 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
     assert.equal(a.status, 200, a.text);
     add(want, "//visits"); add(want, "//prospects"); add(want, "//exposed");
     for (const c of new Set(a.json.engagements.map((e) => e.campaignId))) add(want, `${c}//exposed`);
+    addLevels(want, a.json.engagements, "exposed");
     for (const e of a.json.engagements) {
       add(want, `${e.campaignId}/${e.engagementId}/exposed`);
       add(want, `${e.campaignId}/${e.engagementId}/${exposure(e)}`);
@@ -90,10 +108,12 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
       add(want, `${first.campaignId}/${first.engagementId}/engaged`);
       add(want, `${first.campaignId}//engaged`);
       add(want, "//engaged");
+      for (const m of ["views", "accepted", "engaged"]) addLevels(want, [first], m);
     }
     if (i % 3 === 0 && last !== first) {
       list.push({ event: "OFFER_DECLINED", contextId: last.contextId });
       add(want, `${last.campaignId}/${last.engagementId}/declines`);
+      addLevels(want, [last], "declines");
     }
     if (list.length) {
       await events(v, list);
@@ -101,6 +121,14 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
     }
   }
   await settles(want);
+  // Prospects per line of business and entry point: at least the visits exposed there, at
+  // most every visit.
+  const rows = (await report()).json.rows;
+  for (const x of rows.filter((r) => r.metric === "prospects" && (r.lineOfBusiness || r.entryPoint))) {
+    const exposed = want[`${x.lineOfBusiness ? `lob:${x.lineOfBusiness}` : `ep:${x.entryPoint}`}/exposed`]?.valueOf() ?? 0;
+    assert.ok(x.n >= exposed && x.n <= visits.length, JSON.stringify(x));
+  }
+  assert.ok(rows.some((r) => r.lineOfBusiness === "sales" && r.metric === "prospects"), "a line of business is a level");
   // The first visit's batch really was delivered again after its commit, and added nothing.
   const logs = w.logs.join("");
   const id = /measurement: batch (\S+) committed, retried \(test fault\)/.exec(logs)?.[1];
@@ -113,8 +141,8 @@ test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field",
   assert.equal(r.status, 200);
   assert.match(r.headers.get("content-type"), /^text\/csv/);
   const lines = (await r.text()).trim().split("\n");
-  assert.equal(lines[0], "day,campaign,engagement,metric,count,currency,value");
-  assert.ok(lines.some((l) => l.startsWith(`${DAY},,,visits,`)), lines.join("\n"));
+  assert.equal(lines[0], "day,campaign,engagement,line_of_business,entry_point,metric,count,currency,value");
+  assert.ok(lines.some((l) => l.startsWith(`${DAY},,,,,visits,`)), lines.join("\n"));
   for (const [q, field] of [["from=2026-11-24&to=2026-11-23", "to"], ["from=2026-13-01&to=2026-12-01", "from"],
     ["to=2026-11-23", "from"], ["from=2024-01-01&to=2026-01-01", "to"], [`from=${DAY}&to=${DAY}&format=xml`, "format"],
     [`from=${DAY}&to=${DAY}&table=all`, "table"]]) {

@@ -56,7 +56,7 @@ test("R-M5 a wrong token shows an error and no numbers", async () => {
 test("R-M5 R-M3 the report page draws the API's funnel, trend and control against exposed", async () => {
   const api = await admin(w.base, "GET", `demo/report?from=${from}&to=${today}`);
   assert.equal(api.status, 200);
-  const rows = api.json.rows.filter((r) => r.campaign === "" && r.engagement === "");
+  const rows = api.json.rows.filter((r) => r.campaign === "" && r.engagement === "" && !r.lineOfBusiness && !r.entryPoint);
   const total = (m) => rows.filter((r) => r.metric === m).reduce((a, r) => a + r.n, 0);
   assert.ok(total("visits") >= 3000, "the simulated weeks are there");
   // The wrong token above was kept for the tab: forget it (and its expected 401s).
@@ -98,6 +98,11 @@ test("R-M5 R-M3 the report page draws the API's funnel, trend and control agains
   }
   const account = page.locator("#comparisons tr", { hasText: "conversion rate" }).first();
   assert.match(await account.textContent(), /^Account/);
+  // R-M1: lines of business and entry points have their rows.
+  const levels = api.json.rows.filter((r) => r.lineOfBusiness === "sales" && r.metric === "exposed").reduce((a, r) => a + r.n, 0);
+  assert.ok(levels > 0);
+  assert.equal(await page.textContent('#levels tr[data-level="lineOfBusiness"][data-name="sales"] td:nth-of-type(3)'), fmt.format(levels));
+  assert.ok(await page.locator('#levels tr[data-level="entryPoint"]').count() > 0);
   await page.screenshot({ path: join(OUT, "report.png"), fullPage: true });
   assert.deepEqual(problems, [], "no script or CSP error");
 });
