@@ -216,6 +216,16 @@ try {
     if (measured.visits === decided.size && measured.conversions === conversions.n && measured.cents === conversions.cents) break;
     await new Promise((r) => setTimeout(r, 500));
   }
+  // Offsite clicks in the report (R-M1): per engagement, the outcomes counted here.
+  const rep = (await admin(w.base, "GET", `demo/report?${range}`)).json;
+  const reported = {};
+  for (const r of rep.rows.filter((x) => x.metric.startsWith("offsite_"))) {
+    reported[r.engagement] ??= {};
+    reported[r.engagement][r.metric.slice("offsite_".length)] = (reported[r.engagement][r.metric.slice("offsite_".length)] ?? 0) + r.n;
+  }
+  if (JSON.stringify(sortKeys(reported)) !== JSON.stringify(sortKeys(clicks))) {
+    problems.push(`report offsite clicks ${JSON.stringify(reported)} != counted ${JSON.stringify(clicks)}`);
+  }
   if (measured.visits !== decided.size) problems.push(`report visits ${measured.visits}, visits that decided ${decided.size}`);
   if (measured.conversions !== conversions.n) problems.push(`report conversions ${measured.conversions}, sent ${conversions.n}`);
   if (measured.cents !== conversions.cents) problems.push(`report revenue ${measured.cents / 100}, sent ${conversions.cents / 100}`);

@@ -18,6 +18,30 @@ pub enum Message {
     Conversion(conversion::Conversion),
     /// A click-to-call call of a visitor, so that erasing the visitor finds it (R-M5).
     Call(CallOfVisitor),
+    /// Offsite clicks by outcome, gathered in one isolate (R-M1).
+    Clicks(ClickCounts),
+}
+
+/// Offsite clicks one isolate gathered for an account (R-M1): per campaign, engagement and
+/// outcome, on one day. `id` is unique per batch: the consumer adds each batch once (R-M4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClickCounts {
+    /// Batch id.
+    pub id: String,
+    /// Account id.
+    pub account: String,
+    /// The clicks' day in the account's time zone.
+    pub day: String,
+    /// (campaign, engagement, outcome, clicks); an unknown engagement is `(unknown)` with no
+    /// campaign.
+    pub counts: Vec<(String, String, String, u64)>,
+}
+
+/// The report's metric for offsite clicks with `outcome` (R-M1): `offsite_{outcome}`, counting
+/// clicks, not distinct visits.
+pub fn offsite_metric(outcome: &str) -> String {
+    format!("offsite_{outcome}")
 }
 
 /// A call's object and its visitor (R-M5).

@@ -17,7 +17,7 @@ use crate::engine::snapshot::Snapshot;
 use crate::measure::conversion::{AttributionRules, Conversion, ConversionIn, Credit, Touch};
 use crate::measure::funnel::Metric;
 use crate::measure::stats::{Arm, ControlVsExposed};
-use crate::measure::{Message, RETENTION};
+use crate::measure::{offsite_metric, Message, RETENTION};
 use serde::de::DeserializeOwned;
 use worker::js_sys::JSON;
 use worker::wasm_bindgen::JsValue;
@@ -62,6 +62,10 @@ const RECORD: &str = "INSERT INTO applied (id, token, applied_ms) VALUES (?1, ?2
 const ADD: &str = "INSERT INTO rollup (account, day, campaign, engagement, line_of_business, entry_point, metric, n) \
      SELECT ?1, ?2, ?3, ?4, ?8, ?9, ?5, 1 WHERE EXISTS (SELECT 1 FROM applied WHERE id = ?6 AND token = ?7) \
      ON CONFLICT (account, day, campaign, engagement, line_of_business, entry_point, metric) DO UPDATE SET n = n + 1";
+/// Offsite clicks: `n` more, under the batch's guard.
+const ADD_N: &str = "INSERT INTO rollup (account, day, campaign, engagement, metric, n) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?8 WHERE EXISTS (SELECT 1 FROM applied WHERE id = ?6 AND token = ?7) \
+     ON CONFLICT (account, day, campaign, engagement, line_of_business, entry_point, metric) DO UPDATE SET n = n + excluded.n";
 /// A visitor's history entry, under the batch's guard, unless the visitor was erased since.
 const TOUCH: &str =
     "INSERT INTO touch (account, visitor, metric, campaign, engagement, visit, at_ms, day) \
@@ -107,6 +111,26 @@ fn statements(
                 (c.at_ms as f64).into(),
                 c.day.as_str().into(),
             ])?]);
+        }
+        Message::Clicks(clicks) => {
+            let mut out = vec![db.prepare(RECORD).bind(&[
+                clicks.id.as_str().into(),
+                token.into(),
+                now_ms.into(),
+            ])?];
+            for (campaign, engagement, outcome, n) in &clicks.counts {
+                out.push(db.prepare(ADD_N).bind(&[
+                    clicks.account.as_str().into(),
+                    clicks.day.as_str().into(),
+                    campaign.as_str().into(),
+                    engagement.as_str().into(),
+                    offsite_metric(outcome).into(),
+                    clicks.id.as_str().into(),
+                    token.into(),
+                    (*n as f64).into(),
+                ])?);
+            }
+            return Ok(out);
         }
         Message::Call(call) => {
             return Ok(vec![db.prepare(CALL).bind(&[

@@ -6,6 +6,7 @@
 use super::bindings::{self, account_instance, visit_instance, Account, Visit};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
+use super::measure::send;
 use super::{now_ms, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
@@ -13,32 +14,65 @@ use crate::engine::landing::LandingClick;
 use crate::engine::offsite::{click, location, Handoff};
 use crate::engine::snapshot::Snapshot;
 use crate::engine::visitor::{PageView, Visitor};
+use crate::measure::{ClickCounts, Message};
 use serde_json::Map;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use worker::{Context, Env, Request, Response, Result};
 
 /// How long clicks gather in the isolate before they are added to the account's totals.
 const FLUSH_MS: u64 = 2_000;
 
+/// Clicks of one account gathered in this isolate: the totals for the account's object and
+/// the day's counts per campaign, engagement and outcome for the report (R-M1).
+#[derive(Default)]
+struct Pending {
+    totals: ClickTotals,
+    day: String,
+    counts: BTreeMap<(String, String, String), u64>,
+}
+
 thread_local! {
     /// Clicks not yet sent, per account (an entry exists while a send is scheduled).
-    static PENDING: RefCell<HashMap<String, ClickTotals>> = RefCell::new(HashMap::new());
+    static PENDING: RefCell<HashMap<String, Pending>> = RefCell::new(HashMap::new());
 }
 
 /// Counts a click after the redirect has gone out: the first click of a quiet spell schedules
-/// one send to the account's object [`FLUSH_MS`] later with every click gathered meanwhile.
-/// A busy link then costs one object call per isolate every two seconds, not one per click.
-fn count_click(env: &Env, ctx: &Context, account: &str, engagement: &str, outcome: &str) {
+/// one send to the account's object and one queue message [`FLUSH_MS`] later with every click
+/// gathered meanwhile (on the first click's day). A busy link then costs one object call and
+/// one message per isolate every two seconds, not one per click.
+fn count_click(
+    env: &Env,
+    ctx: &Context,
+    snap: &Snapshot,
+    engagement: &str,
+    outcome: &str,
+    now: u64,
+) {
+    let account = snap.account.spec.id.as_str();
+    let campaign = snap
+        .engagement(engagement)
+        .and_then(|e| snap.campaign_of(e))
+        .map_or("", |c| c.spec.id.as_str());
     let first = PENDING.with(|p| {
         let mut p = p.borrow_mut();
         let first = !p.contains_key(account);
-        *p.entry(account.to_string())
-            .or_default()
+        let pending = p.entry(account.to_string()).or_default();
+        if first {
+            pending.day = snap.account.day(now);
+        }
+        *pending
+            .totals
             .entry(engagement.to_string())
             .or_default()
             .entry(outcome.to_string())
             .or_default() += 1;
+        let key = (
+            campaign.to_string(),
+            engagement.to_string(),
+            outcome.to_string(),
+        );
+        *pending.counts.entry(key).or_default() += 1;
         first
     });
     if !first {
@@ -51,8 +85,23 @@ fn count_click(env: &Env, ctx: &Context, account: &str, engagement: &str, outcom
             .with(|p| p.borrow_mut().remove(&account))
             .unwrap_or_default();
         let instance = account_instance(&account);
-        if let Err(e) = bindings::send_json(&env, &instance, &Account::AddClicks, &batch).await {
+        if let Err(e) =
+            bindings::send_json(&env, &instance, &Account::AddClicks, &batch.totals).await
+        {
             worker::console_warn!("click counts for {account} lost: {e:?}");
+        }
+        let counts = Message::Clicks(ClickCounts {
+            id: format!("{account}:clicks:{}", random_id()),
+            account: account.clone(),
+            day: batch.day,
+            counts: batch
+                .counts
+                .into_iter()
+                .map(|((c, e, o), n)| (c, e, o, n))
+                .collect(),
+        });
+        if let Err(e) = send(&env, &counts).await {
+            worker::console_warn!("click counts for {account} not measured: {e:?}");
         }
     });
 }
@@ -183,7 +232,14 @@ pub async fn handle(
     } else {
         "(unknown)"
     };
-    count_click(env, ctx, account, counted, decision.outcome.code());
+    count_click(
+        env,
+        ctx,
+        &loaded.snapshot,
+        counted,
+        decision.outcome.code(),
+        now,
+    );
     let (visit_id, context_id) = (random_id(), random_id());
     if decision.window.is_some() {
         record_click(

@@ -152,3 +152,24 @@ test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field",
   }
   assert.equal((await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${DAY}&to=${DAY}`)).status, 401);
 });
+
+test("R-M1 offsite clicks count per day, campaign, engagement and outcome", async () => {
+  const outcomes = {};
+  for (const [link, n] of [["e-offsite-email", 3], ["e-offsite-qr", 2], ["e-nope", 1]]) {
+    for (let i = 0; i < n; i++) {
+      const r = await fetch(`${w.base}/o/demo/${link}?utm_source=test`, { redirect: "manual",
+        headers: { "CF-IPCountry": "GB", "X-Test-Now": NOW, Authorization: `Bearer ${TOKEN}`, Cookie: `ee_vid=clicker-${i}` } });
+      assert.equal(r.status, 302);
+      const key = `${link === "e-nope" ? "" : "c-offsite"}/${link === "e-nope" ? "(unknown)" : link}/offsite_${r.headers.get("x-edge-outcome")}`;
+      outcomes[key] = (outcomes[key] ?? 0) + 1;
+    }
+  }
+  const offsite = async () => Object.fromEntries(Object.entries(await counts()).filter(([k]) => /\/offsite_[a-z_]+$/.test(k)));
+  let got;
+  for (let i = 0; i < 60; i++) {
+    got = await offsite();
+    if (JSON.stringify(sorted(got)) === JSON.stringify(sorted(outcomes))) break;
+    await sleep(250);
+  }
+  assert.deepEqual(sorted(got), sorted(outcomes));
+});
