@@ -155,3 +155,41 @@ test("R-C2 clicks for displays the visit never had are refused", async () => {
     assert.equal(r.status, 404, path);
   }
 });
+
+test("R-M2 R-M5 a call's purchase is a conversion after engagement of the click-to-call engagement; erasing the visitor ends the call", async () => {
+  // The click-to-call campaign judged by purchases; its own day, apart from the tests above.
+  const doc = JSON.parse(fixture("demo/snapshot.json"));
+  doc.campaigns.find((c) => c.id === "c-callback").goal = "purchase";
+  assert.equal((await admin(w.base, "PUT", "demo/snapshot", doc, { "If-Match": "*" })).status, 200);
+  const at = (hm) => `2026-11-24T${hm}:00Z`;
+  const visitorId = "ctc-buyer";
+  const d = await decide(w.base, { account: "demo", visitorId, visitId: "ctc-visit-buy", page: { url: SHOP }, zones: ["embedded:call-me"] },
+    { now: at("10:00"), country: "GB" });
+  const e = d.json.engagements[0];
+  const r = await fetch(`${w.base}${e.clickUrl}`, { redirect: "manual", headers: clock(at("10:00")) });
+  const token = new URL(r.headers.get("location")).searchParams.get("ee_ctc_token");
+  const events = [{ type: "purchase", id: "p-1", value: 120.5, currency: "EUR" }, { type: "attribute", id: "a-1", name: "tier", value: "gold" }];
+  for (let i = 0; i < 2; i++) { // reported twice: one conversion
+    const sent = await brand("events", { token, events }, { now: at("10:20") });
+    assert.equal(sent.status, 200, JSON.stringify(sent.json));
+  }
+  const report = async () => (await admin(w.base, "GET", "demo/report?from=2026-11-24&to=2026-11-24")).json.rows;
+  const find = (rows, campaign, engagement, metric) => rows.find((x) => x.campaign === campaign && x.engagement === engagement && x.metric === metric);
+  let rows;
+  for (let i = 0; i < 60; i++) {
+    rows = await report();
+    if (find(rows, "c-callback", "e-callback", "conversions_engaged")) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  const conv = JSON.stringify(rows.filter((x) => x.metric.startsWith("conv") || x.metric.startsWith("rev")));
+  assert.equal(find(rows, "", "", "conversions")?.n, 1, conv);
+  assert.equal(find(rows, "c-callback", "e-callback", "conversions_engaged")?.n, 1, conv);
+  assert.equal(find(rows, "c-callback", "e-callback", "revenue_engaged")?.value, 120.5, conv);
+  assert.equal(find(rows, "c-callback", "e-callback", "accepted")?.n, 1, "the call's click accepted the engagement");
+  // R-M5: erasing the visitor empties the call's object: the brand API no longer answers.
+  const erased = await admin(w.base, "DELETE", `demo/visitors/${visitorId}`, undefined, clock(at("10:30")));
+  assert.equal(erased.status, 200, erased.text);
+  assert.equal(erased.json.calls, 1);
+  assert.equal(erased.json.conversions, 1);
+  assert.equal((await brand("visit", { token }, { now: at("10:31") })).status, 410);
+});
