@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 # The test harness builds once, then lets wrangler's own build step (run at start, and again
 # after it) be a no-op, so the worker is not reloaded while tests run.
-if [ "${EDGE_SKIP_BUILD:-0}" = "1" ] && [ -f build/worker/shim.mjs ]; then
+if [ "${EDGE_SKIP_BUILD:-0}" = "1" ] && [ -f build/worker/shim.mjs ] && [ -f build/assets/_headers ]; then
   exit 0
 fi
 features=""
@@ -17,6 +17,10 @@ fi
 # (wrangler dev builds once at start and again when its file watcher is ready; the second
 # one is then a no-op instead of another compile and wasm-opt pass.)
 STAMP=build/.edge-build
+# The web tag (tag/): its snippet build is served as a static asset from build/assets.
+if [ ! -f build/assets/_headers ] || [ -n "$(find tag/src tag/build.mjs tag/package.json -newer build/assets/_headers -print 2>/dev/null | head -n 1)" ]; then
+  node tag/build.mjs
+fi
 if [ -f build/worker/shim.mjs ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "features=$features" ] &&
   [ -z "$(find src demo docs report migrations Cargo.toml Cargo.lock wrangler.toml -newer "$STAMP" -print 2>/dev/null | head -n 1)" ]; then
   echo "build: up to date (features: ${features:-none})"

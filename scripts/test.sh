@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, the native engine tests, then the worker tests
-# against the real worker under `wrangler dev` (workerd with local KV and Durable Objects).
+# Runs every test: formatting and lints, the native engine tests, the web tag's unit tests,
+# then the worker tests against the real worker under `wrangler dev` (workerd with local KV,
+# Durable Objects, D1, Queues and static assets) and in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,9 +16,12 @@ cargo clippy --target wasm32-unknown-unknown -- -D warnings
 echo "== native tests (the R-M3 statistics against scipy's figures, regenerated first)"
 .venv/bin/python scripts/stats_reference.py --check
 cargo test --features testing
-echo "== build the worker (with the test clock) and check its size"
+echo "== build the worker (with the test clock and the web tag) and check their sizes"
 EDGE_TEST_CLOCK=1 sh scripts/build.sh
 bash scripts/wasm-size.sh
+node tag/build.mjs
+echo "== the web tag's unit tests (R-T1..R-T5; happy-dom)"
+node --test tag/test/
 echo "== worker tests against wrangler dev"
 EDGE_PREBUILT=1 node --test --test-concurrency=1 tests/worker/
 echo "== soak: one minute of mixed load (node scripts/soak.mjs 600 runs the full ten)"
