@@ -178,7 +178,7 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/demo/shop/boots", Route::Demo),
     ("GET", "/demo/p/trail-boot-42", Route::Demo),
     ("GET", "/demo/help", Route::Demo),
-    ("GET", "/demo/tag.js", Route::Demo),
+    ("GET", "/demo/panel.js", Route::Demo),
     ("GET", "/demo/demo.css", Route::Demo),
 ];
 

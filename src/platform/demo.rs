@@ -1,4 +1,4 @@
-//! `/demo`: a small demo site for the demo account, with a minimal tag. Served only where the
+//! `/demo`: a small demo site for the demo account, running the web tag (tag/). Served only where the
 //! `DEMO_ENABLED` var is `true` (local setups; unset in production, where it is a 404).
 
 use super::bindings;
@@ -6,7 +6,7 @@ use super::offsite::not_found;
 use worker::{Env, Response, Result};
 
 const PAGE: &str = include_str!("../../demo/index.html");
-const TAG: &str = include_str!("../../demo/tag.js");
+const PANEL: &str = include_str!("../../demo/panel.js");
 const CSS: &str = include_str!("../../demo/demo.css");
 
 /// Serves a demo page or asset.
@@ -15,7 +15,7 @@ pub fn serve(env: &Env, path: &str) -> Result<Response> {
         return not_found();
     }
     let (body, kind) = match path {
-        "/demo/tag.js" => (TAG, "text/javascript; charset=utf-8"),
+        "/demo/panel.js" => (PANEL, "text/javascript; charset=utf-8"),
         "/demo/demo.css" => (CSS, "text/css; charset=utf-8"),
         "/demo" | "/demo/" | "/demo/shop/boots" | "/demo/p/trail-boot-42" | "/demo/help" => {
             (PAGE, "text/html; charset=utf-8")

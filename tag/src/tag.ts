@@ -46,6 +46,12 @@ export interface TagConfig {
   consentRequired?: boolean;
   /** Milliseconds before a worker that does not answer is given up on (default 3000). */
   timeoutMs?: number;
+  /** The page URL decisions see (default `location.href`): for pages served under another
+   * address than the one the campaigns' entry points name (a proxy, a staging host). */
+  url?: string;
+  /** Extra request headers, same-origin setups only (local development: `CF-IPCountry` where
+   * the worker runs with `GEO_FROM_HEADERS`). */
+  headers?: Record<string, string>;
 }
 
 /** Draws one engagement: returns the element, or nothing to draw nothing. */
@@ -78,7 +84,7 @@ export class Tag {
   private readonly handlers = new Map<string, ((e: TagEvent) => void)[]>();
   private readonly renderers = new Map<string, Renderer>();
   private windowHook?: (data: unknown) => void;
-  private shown = new Map<string, { e: Engagement; el?: HTMLElement; timer?: number }>();
+  private shown = new Map<string, { e: Engagement; el?: HTMLElement; timer?: number; api?: RenderApi }>();
   private pageContextId = "";
   private pageId = rand();
   private refreshTimer?: number;
@@ -115,7 +121,7 @@ export class Tag {
       // No cookies either way: the worker's ids travel in the body, kept by the tag itself.
       const r = await fetch(this.url(path), {
         method: body === undefined ? "GET" : "POST", credentials: "omit", signal: abort.signal,
-        headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+        headers: { ...this.config.headers, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       return r.ok ? await r.json() : undefined;
@@ -181,7 +187,7 @@ export class Tag {
       const { visitorId, visitId } = this.ids();
       const d = await this.call(visitId ? "/v1/decide" : "/v1/decide?visit=0", {
         account: this.config.account, visitorId, visitId, zones: this.zones(), attributes: this.attributes,
-        page: { url: this.w.location.href, id: this.pageId, sections: this.config.section || [], referrer: this.w.document.referrer || undefined },
+        page: { url: this.config.url || this.w.location.href, id: this.pageId, sections: this.config.section || [], referrer: this.w.document.referrer || undefined },
       });
       if (!d) return [];
       this.pageContextId = d.pageContextId || "";
@@ -189,6 +195,9 @@ export class Tag {
       const list: Engagement[] = (d.engagements || []).filter((e: Engagement) => visitId || !e.proactive);
       for (const e of list) safe(() => this.show(e))();
       this.scheduleRefresh();
+      // The page may follow decisions: `document.addEventListener("eetag:decision", …)`.
+      const detail = { ...d, engagements: list };
+      safe(() => this.w.document.dispatchEvent(new (this.w as any).CustomEvent("eetag:decision", { detail })))();
       return list;
     } catch (err) {
       console.warn("eeTag: no decision", err);
@@ -202,12 +211,11 @@ export class Tag {
       accept: () => this.accept(e),
       decline: () => { this.emit("OFFER_DECLINED", e); this.remove(e); },
     };
-    const custom = this.renderers.get(e.zoneId) || this.renderers.get(e.format);
     const draw = () => {
-      const el = custom ? custom(e, api) || undefined : render(this.w.document, e, api);
+      const el = this.draw(e, api);
       if (!el) return;
       if (!el.isConnected) place(this.w.document, e, el);
-      this.shown.set(e.engagementId, { e, el });
+      this.shown.set(e.engagementId, { e, el, api });
       this.emit("OFFER_DISPLAY", e);
       this.emit("OFFER_IMPRESSION", e);
       if (e.proactive) el.focus?.();
@@ -216,8 +224,14 @@ export class Tag {
         if (item) item.timer = this.w.setTimeout(() => { this.emit("OFFER_TIMEOUT", e); this.remove(e); }, e.displayDurationSeconds * 1000);
       }
     };
-    this.shown.set(e.engagementId, { e });
+    this.shown.set(e.engagementId, { e, api });
     if (e.displayDelaySeconds) this.w.setTimeout(safe(draw), e.displayDelaySeconds * 1000); else draw();
+  }
+
+  /** The element for `e`: the brand's renderer for its zone or format, else the default. */
+  private draw(e: Engagement, api: RenderApi): HTMLElement | undefined {
+    const custom = this.renderers.get(e.zoneId) || this.renderers.get(e.format);
+    return custom ? custom(e, api) || undefined : render(this.w.document, e, api);
   }
 
   private accept(e: Engagement): void {
@@ -255,7 +269,13 @@ export class Tag {
         if (!item || !s.stateName || s.stateName === item.e.stateName) continue;
         item.e.stateName = s.stateName;
         item.e.state = s.state;
-        if (item.el && !this.renderers.size) paint(item.el, item.e);
+        const custom = this.renderers.get(item.e.zoneId) || this.renderers.get(item.e.format);
+        if (item.el && !custom) paint(item.el, item.e);
+        else if (item.el && item.api) {
+          // The brand's renderer draws the new state; its element takes the old one's place.
+          const el = this.draw(item.e, item.api);
+          if (el && el !== item.el) { if (!el.isConnected) item.el.replaceWith(el); item.el = el; }
+        }
       }
     } catch (err) {
       console.warn("eeTag: refresh", err);

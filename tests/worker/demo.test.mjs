@@ -40,7 +40,7 @@ before(async () => {
   await context.addCookies([{ name: "ee_vid", value: "visitor-0001", url: `${w.base}/o/` }]);
   page = await context.newPage();
   // A visitor id outside every control group, so the page is the same on every run (R-D5).
-  await page.addInitScript(() => localStorage.setItem("ee_visitor", "visitor-0001"));
+  await page.addInitScript(() => localStorage.setItem("ee_vid", "visitor-0001"));
 });
 after(async () => {
   await browser?.close();
