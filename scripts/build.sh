@@ -17,9 +17,9 @@ fi
 # (wrangler dev builds once at start and again when its file watcher is ready; the second
 # one is then a no-op instead of another compile and wasm-opt pass.)
 STAMP=build/.edge-build
-# The web tag (tag/): its snippet build is served as a static asset from build/assets.
-if [ ! -f build/assets/_headers ] || [ -n "$(find tag/src tag/build.mjs tag/package.json -newer build/assets/_headers -print 2>/dev/null | head -n 1)" ]; then
-  node tag/build.mjs
+# Static assets (the web tag, the API documents, the report page's files): build/assets.
+if [ ! -f build/assets/_headers ] || [ -n "$(find tag/src tag/build.mjs tag/package.json scripts/assets.mjs docs/openapi.yaml docs/snapshot.schema.json report -newer build/assets/_headers -print 2>/dev/null | head -n 1)" ]; then
+  node scripts/assets.mjs
 fi
 if [ -f build/worker/shim.mjs ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "features=$features" ] &&
   [ -z "$(find src demo docs report migrations Cargo.toml Cargo.lock wrangler.toml -newer "$STAMP" -print 2>/dev/null | head -n 1)" ]; then

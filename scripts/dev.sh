@@ -24,8 +24,8 @@ if npx wrangler d1 execute MEASURE --local --json \
   node scripts/demo-data.mjs > build/demo-data.sql
   npx wrangler d1 execute MEASURE --local --file build/demo-data.sql >/dev/null
 fi
-# The web tag's snippet build: the static assets wrangler serves must exist before it starts.
-[ -f build/assets/_headers ] || node tag/build.mjs >/dev/null
+# The static assets wrangler serves (the web tag, the API documents) must exist before it starts.
+[ -f build/assets/_headers ] || node scripts/assets.mjs >/dev/null
 if [ ! -f build/worker/shim.mjs ]; then
   echo "dev: first start: compiling the worker to wasm (a few minutes, once)"
 fi

@@ -19,7 +19,6 @@ cargo test --features testing
 echo "== build the worker (with the test clock and the web tag) and check their sizes"
 EDGE_TEST_CLOCK=1 sh scripts/build.sh
 bash scripts/wasm-size.sh
-node tag/build.mjs
 echo "== the web tag's unit tests (R-T1..R-T5; happy-dom)"
 node --test tag/test/
 echo "== worker tests against wrangler dev"

@@ -24,18 +24,10 @@ execFileSync(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", join(HERE, "tscon
 const snippet = readFileSync(join(HERE, "dist/tag.js"));
 const gzip = gzipSync(snippet, { level: 9 }).length;
 const sri = `sha384-${createHash("sha384").update(snippet).digest("base64")}`;
-// The worker's static assets: the snippet at a versioned path, cached for a year.
+// The worker's static assets (scripts/assets.mjs): the snippet at a versioned path.
 const assets = join(ROOT, "build", "assets");
 mkdirSync(join(assets, "tag", version), { recursive: true });
 copyFileSync(join(HERE, "dist/tag.js"), join(assets, "tag", version, "tag.js"));
-writeFileSync(join(assets, "_headers"), [
-  "/tag/*",
-  "  Cache-Control: public, max-age=31536000, immutable",
-  "  Access-Control-Allow-Origin: *",
-  "  Cross-Origin-Resource-Policy: cross-origin",
-  "  X-Content-Type-Options: nosniff",
-  "",
-].join("\n"));
 writeFileSync(join(HERE, "dist/build.json"), JSON.stringify({ version, bytes: snippet.length, gzip, integrity: sri }, null, 2) + "\n");
 console.log(`tag ${version}: ${snippet.length} B, gzip ${gzip} B (budget ${BUDGET_GZIP}), integrity ${sri}`);
 // `--readme`: writes this build's version and integrity into the README's snippet (the worker

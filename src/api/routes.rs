@@ -8,10 +8,6 @@
 pub enum Route {
     /// `GET /v1/health`.
     Health,
-    /// The snapshot's JSON Schema.
-    SnapshotSchema,
-    /// This API's OpenAPI document.
-    OpenApi,
     /// CORS preflight of a tag route.
     Preflight,
     /// A decision (R-D1..R-D7).
@@ -70,11 +66,19 @@ pub enum Route {
     Demo,
 }
 
+/// Paths served as the worker's static assets (scripts/assets.mjs, `[assets]` in
+/// wrangler.toml): answered by the platform before the worker runs, documented in
+/// docs/openapi.yaml like the routes.
+pub const ASSETS: &[&str] = &[
+    "/v1/openapi.yaml",
+    "/v1/schema/snapshot.json",
+    "/report/assets/report.js",
+    "/report/assets/report.css",
+];
+
 /// (method, path template, route). `{name}` matches one non-empty path segment.
 pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/v1/health", Route::Health),
-    ("GET", "/v1/schema/snapshot.json", Route::SnapshotSchema),
-    ("GET", "/v1/openapi.yaml", Route::OpenApi),
     ("OPTIONS", "/v1/decide", Route::Preflight),
     ("GET", "/v1/decide", Route::Decide),
     ("POST", "/v1/decide", Route::Decide),
@@ -88,7 +92,6 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("OPTIONS", "/v1/conversions/{account}", Route::Preflight),
     ("POST", "/v1/conversions/{account}", Route::Conversion),
     ("GET", "/report/{account}", Route::ReportPage),
-    ("GET", "/report/{account}/{asset}", Route::ReportPage),
     (
         "POST",
         "/v1/admin/accounts/{account}/conversions",

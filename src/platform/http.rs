@@ -43,17 +43,6 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Answer {
         .with_status(status))
 }
 
-/// A static document (schema, API description): cacheable for an hour, readable from any
-/// origin so that publishing tools in a browser can fetch it.
-pub fn document(text: &'static str, content_type: &str) -> Answer {
-    let mut resp = Response::ok(text).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let h = resp.headers_mut();
-    let _ = h.set("Content-Type", content_type);
-    let _ = h.set("Cache-Control", "public, max-age=3600");
-    let _ = h.set("Access-Control-Allow-Origin", "*");
-    Ok(resp)
-}
-
 /// The one mapping from [`ApiError`] to HTTP.
 pub fn error_response(err: &ApiError) -> worker::Result<Response> {
     let mut resp = Response::ok(err.body().to_string())?.with_status(err.status());

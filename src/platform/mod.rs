@@ -27,9 +27,7 @@ use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 /// The snapshot's JSON Schema (generated from the engine's types, tests/schema.rs).
-const SNAPSHOT_SCHEMA: &str = include_str!("../../docs/snapshot.schema.json");
 /// The API's OpenAPI document (kept true to the router by tests/openapi.rs).
-const OPENAPI: &str = include_str!("../../docs/openapi.yaml");
 
 #[event(start)]
 fn start() {
@@ -132,8 +130,6 @@ async fn route(
     let second = params.get(1).copied().unwrap_or_default();
     match route {
         Route::Health => json(200, &json!({ "ok": true })),
-        Route::SnapshotSchema => http::document(SNAPSHOT_SCHEMA, "application/schema+json"),
-        Route::OpenApi => http::document(OPENAPI, "application/yaml"),
         Route::Preflight => Ok(Response::empty().map_err(internal)?.with_status(204)),
         Route::Decide => decide::handle(req, env, ctx).await,
         Route::Events => events::handle(req, env).await,
@@ -143,7 +139,7 @@ async fn route(
             .map_err(internal),
         Route::Landing => landing::exchange(req, env, account).await,
         Route::Conversion => conversions::record(req, env, account, true).await,
-        Route::ReportPage => report_page::serve(account, second),
+        Route::ReportPage => report_page::serve(account),
         Route::AgentContext => landing::agent_context(req, env, account).await,
         Route::ClickToCall => click_to_call::click(req, env, account, second)
             .await
