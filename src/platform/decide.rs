@@ -74,7 +74,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     }
     let parsed = request.parse(&edge(&req, env))?;
     let now = now_ms(&req, env);
-    let loaded = snapshots::load(env, &parsed.account, now).await?;
+    let loaded = snapshots::load_for_tag(env, ctx, &parsed.account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let snap = &loaded.snapshot;
     let input = Inputs {

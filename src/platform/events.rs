@@ -8,15 +8,15 @@ use super::{now_ms, snapshots};
 use crate::api::events::{EventBatch, EventOutcome, EventsRequest, MAX_EVENTS_BODY};
 use crate::api::{ApiError, MAX_EVENTS_DEPTH};
 use serde_json::json;
-use worker::{Env, Request};
+use worker::{Context, Env, Request};
 
 /// Handles an events request.
-pub async fn handle(mut req: Request, env: &Env) -> Answer {
+pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     require_json(&req)?;
     let bytes = body(&mut req, MAX_EVENTS_BODY, MAX_EVENTS_DEPTH).await?;
     let mut b = EventsRequest::from_json(&bytes)?;
     let now = now_ms(&req, env);
-    let loaded = snapshots::load(env, &b.account, now).await?;
+    let loaded = snapshots::load_for_tag(env, ctx, &b.account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     // While the live snapshot cannot be read, engagement ids are left to the visit, which
     // checks each against the context it issued.

@@ -132,8 +132,8 @@ async fn route(
         Route::Health => json(200, &json!({ "ok": true })),
         Route::Preflight => Ok(Response::empty().map_err(internal)?.with_status(204)),
         Route::Decide => decide::handle(req, env, ctx).await,
-        Route::Events => events::handle(req, env).await,
-        Route::State => refresh::handle(req, env).await,
+        Route::Events => events::handle(req, env, ctx).await,
+        Route::State => refresh::handle(req, env, ctx).await,
         Route::Offsite => offsite::handle(req, env, ctx, account, second)
             .await
             .map_err(internal),

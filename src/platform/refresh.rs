@@ -7,10 +7,10 @@ use crate::api::refresh::{RefreshRequest, MAX_REFRESH_BODY};
 use crate::api::{ApiError, MAX_SMALL_DEPTH};
 use crate::engine::button_refresh::refresh;
 use serde_json::json;
-use worker::{Env, Method, Request};
+use worker::{Context, Env, Method, Request};
 
 /// Handles a refresh: `?account=…&engagements=a,b` or the same as a JSON body.
-pub async fn handle(mut req: Request, env: &Env) -> Answer {
+pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let url = req
         .url()
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
@@ -36,7 +36,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Answer {
             .map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
     let b = b.check()?;
-    let loaded = snapshots::load(env, &b.account, now_ms(&req, env)).await?;
+    let loaded = snapshots::load_for_tag(env, ctx, &b.account, now_ms(&req, env)).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let states = refresh(&loaded.snapshot, &b.engagements, &loaded.availability);
     let mut resp = json(

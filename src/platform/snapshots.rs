@@ -2,9 +2,12 @@
 //!
 //! Each isolate keeps, per account, the compiled snapshot (rebuilt only when the revision
 //! changes) and the last availability. It asks the account's Durable Object for the live
-//! revision and availability at most every [`VIEW_TTL_MS`], so a publish or an availability push
-//! reaches every isolate within that bound plus one round trip (R-P2: under 10 s); the isolate
-//! that handled the write sees it at once. Snapshot bodies are immutable per revision in KV, so
+//! revision and availability at most every [`VIEW_TTL_MS`]; on the tag routes a view up to
+//! [`STALE_LIMIT_MS`] old is used as it is and refreshed after the answer (`ctx.wait_until`,
+//! one refresh per account and isolate at a time, compiling a new revision there too), so the
+//! tag's answers rarely wait for the account's object. A publish or an availability push
+//! reaches every isolate within [`STALE_LIMIT_MS`] (R-P2: under 10 s); the isolate that handled
+//! the write sees it at once. Snapshot bodies are immutable per revision in KV, so
 //! a reader never sees half a publish and KV's propagation delay cannot serve a stale revision
 //! under a new number.
 
@@ -17,10 +20,12 @@ use crate::engine::snapshot::{compile, Snapshot};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use worker::Env;
+use worker::{Context, Env};
 
 /// Longest an isolate trusts its view of an account before asking again.
 pub const VIEW_TTL_MS: u64 = 5_000;
+/// Oldest view a tag route answers on while a newer one is fetched after the answer (R-P2).
+pub const STALE_LIMIT_MS: u64 = 10_000;
 /// Accounts kept per isolate before the cache is cleared.
 const MAX_ACCOUNTS: usize = 1_000;
 
@@ -46,6 +51,8 @@ struct Entry {
     snapshot: Option<Rc<Snapshot>>,
     /// The live revision could not be read: (revision, retry after, reason).
     unreadable: Option<(u64, u64, Degraded)>,
+    /// A refresh after an answer is under way.
+    refreshing: bool,
 }
 
 thread_local! {
@@ -72,6 +79,7 @@ fn with_entry(account: &str, change: impl FnOnce(&mut Entry)) {
             availability: Rc::new(Availability::default()),
             snapshot: None,
             unreadable: None,
+            refreshing: false,
         });
         change(entry);
     });
@@ -85,8 +93,52 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
         entry.fetched_at = now_ms;
         entry.revision = view.revision;
         entry.availability = availability.clone();
+        entry.refreshing = false;
     });
     availability
+}
+
+/// After the answer: fetches the account's view and, when its revision is new, reads and
+/// compiles it, so that the next request finds both ready. One at a time per account.
+fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
+    let mut start = false;
+    with_entry(account, |entry| {
+        start = !entry.refreshing;
+        entry.refreshing = true;
+    });
+    if !start {
+        return;
+    }
+    let (env, account) = (env.clone(), account.to_string());
+    ctx.wait_until(async move {
+        match fetch_view(&env, &account).await {
+            Ok(view) => {
+                let revision = view.revision;
+                remember(&account, view, now_ms);
+                let known = CACHE.with(|c| {
+                    c.borrow()
+                        .get(&account)
+                        .and_then(|e| e.snapshot.as_ref().map(|s| s.revision))
+                });
+                if revision > 0 && known != Some(revision) {
+                    if let Ok(compiled) = read_snapshot(&env, &account, revision).await {
+                        let compiled = Rc::new(compiled);
+                        update(&account, revision, |e| {
+                            e.snapshot = Some(compiled);
+                            e.unreadable = None;
+                        });
+                    }
+                }
+                worker::console_log!(
+                    "account {account}: view refreshed after the answer (revision {revision})"
+                );
+            }
+            Err(e) => {
+                with_entry(&account, |entry| entry.refreshing = false);
+                worker::console_warn!("account {account}: refresh after the answer failed: {e:?}");
+            }
+        }
+    });
 }
 
 /// Keeps the snapshot a publish just compiled as `revision`, so that this isolate does not
@@ -104,10 +156,35 @@ pub fn published(account: &str, mut snapshot: Snapshot, revision: u64) {
 
 /// Loads the compiled snapshot and availability for `account`.
 pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiError> {
+    load_with(env, None, account, now_ms).await
+}
+
+/// [`load`] for the tag routes: a view older than [`VIEW_TTL_MS`] but younger than
+/// [`STALE_LIMIT_MS`] is used as it is and refreshed after the answer.
+pub async fn load_for_tag(
+    env: &Env,
+    ctx: &Context,
+    account: &str,
+    now_ms: u64,
+) -> Result<Loaded, ApiError> {
+    load_with(env, Some(ctx), account, now_ms).await
+}
+
+async fn load_with(
+    env: &Env,
+    ctx: Option<&Context>,
+    account: &str,
+    now_ms: u64,
+) -> Result<Loaded, ApiError> {
     let cached = CACHE.with(|c| c.borrow().get(account).cloned());
-    let entry = match cached {
-        Some(e) if now_ms.saturating_sub(e.fetched_at) < VIEW_TTL_MS => e,
-        previous => match fetch_view(env, account).await {
+    let age = |e: &Entry| now_ms.saturating_sub(e.fetched_at);
+    let entry = match (cached, ctx) {
+        (Some(e), _) if age(&e) < VIEW_TTL_MS => e,
+        (Some(e), Some(ctx)) if age(&e) < STALE_LIMIT_MS => {
+            refresh_after(ctx, env, account, now_ms);
+            e
+        }
+        (previous, _) => match fetch_view(env, account).await {
             Ok(view) => {
                 let revision = view.revision;
                 let availability = remember(account, view, now_ms);
@@ -119,6 +196,7 @@ pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiEr
                     availability,
                     snapshot,
                     unreadable,
+                    refreshing: false,
                 }
             }
             // The object is unreachable: keep deciding on what this isolate last knew.
@@ -192,15 +270,33 @@ fn update(account: &str, revision: u64, change: impl FnOnce(&mut Entry)) {
     });
 }
 
-/// Reads the stored text of one immutable snapshot revision from KV.
+/// How long a location's KV cache keeps a snapshot revision it has read (`cacheTtl`): the
+/// revision keys are written once and never changed, so a day costs nothing in freshness and
+/// spares the next isolate in the location a cold KV read.
+const REVISION_CACHE_TTL_S: u64 = 86_400;
+
+/// Reads the stored text of one immutable snapshot revision from KV. A miss is read again
+/// without `cacheTtl`, so that a revision read in the moment before its write propagated is
+/// not remembered as missing for a day.
 async fn kv_text(env: &Env, account: &str, revision: u64) -> Result<String, ApiError> {
     let kv = env
         .kv(SNAPSHOTS)
         .map_err(|e| ApiError::Unavailable(format!("kv binding: {e}")))?;
-    kv.get(&snapshot_key(account, revision))
-        .text()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("kv read: {e}")))?
+    let key = snapshot_key(account, revision);
+    let read = |cached: bool| {
+        let get = kv.get(&key);
+        let get = if cached {
+            get.cache_ttl(REVISION_CACHE_TTL_S)
+        } else {
+            get
+        };
+        get.text()
+    };
+    let text = match read(true).await {
+        Ok(None) => read(false).await,
+        other => other,
+    };
+    text.map_err(|e| ApiError::Unavailable(format!("kv read: {e}")))?
         .ok_or_else(|| ApiError::NotFound(format!("snapshot {revision} in KV")))
 }
 

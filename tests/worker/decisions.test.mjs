@@ -136,3 +136,25 @@ test("R-D1..R-D5 every first-look vector also holds in the stateless preview (?v
     assert.deepEqual(withPresentation(summary(answer), answer, c.expect), c.expect, c.name);
   }
 });
+
+test("R-P2 a view 5 to 10 s old answers at once and is refreshed after the answer; one older is fetched first", async () => {
+  const c = vectors.cases[0];
+  const t0 = Date.parse(c.now) + 3_600_000; // later than every other test's clock
+  const at = (ms) => new Date(t0 + ms).toISOString();
+  const refreshed = () => w.logs.join("").split("view refreshed after the answer").length - 1;
+  const ask = async (ms, n) => {
+    const r = await decide(w.base, { ...c.request, visitId: "stale-view", page: { ...c.request.page, id: `sv${n}` } }, { now: at(ms), country: "GB" });
+    assert.equal(r.status, 200, r.text);
+  };
+  await ask(0, 0); // an hour after the last view: fetched before the answer
+  const before = refreshed();
+  await ask(2_000, 1); // 2 s old: used
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(refreshed(), before, "a fresh view is not refreshed");
+  await ask(6_000, 2); // 6 s old: used, and refreshed after the answer
+  for (let i = 0; i < 20 && refreshed() === before; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(refreshed(), before + 1);
+  await ask(7_000, 3); // 1 s after that refresh: fresh again
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(refreshed(), before + 1, "one refresh, not one per request");
+});
