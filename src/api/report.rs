@@ -1,4 +1,4 @@
-//! The measurement report (R-M5, first part): `GET /v1/admin/accounts/{account}/report` —
+//! The measurement report (R-M1..R-M3, R-M5): `GET /v1/admin/accounts/{account}/report` —
 //! its query, checked, and its rows.
 
 use super::error::*;
