@@ -147,6 +147,7 @@ impl VisitorSession {
                 // retried with the batch still in the outbox.
                 batch.fault = None;
                 storage.put(COUNTING, &counting).await?;
+                worker::console_error!("measurement: queue refused (test fault), alarm retried");
                 return Err(worker::Error::RustError(
                     "queue refused (test fault)".into(),
                 ));

@@ -58,13 +58,14 @@ test("R-M4 facts refused by the queue and left in evicted visit objects are deli
     decide(w.base, { account: "demo", visitorId: `exact-visitor-${i}`, visitId: `exact-visit-${i}`, page: { url: SHOP, id: "p1" } },
       { now: NOW, country: "GB", headers: { "X-Test-Fault": "queue", Authorization: `Bearer ${TOKEN}` } })));
   for (const a of answers) assert.equal(a.status, 200, a.text);
-  // Kill the worker at once: the facts wait in the objects' storage, each alarm having failed.
+  // As soon as the queue has refused (the alarms failed, their retries wait), kill the worker:
+  // the facts wait in the objects' storage.
+  const refused = () => w.logs.join("").includes("queue refused (test fault)");
+  for (let i = 0; i < 100 && !refused(); i++) await sleep(50);
+  assert.ok(refused(), "the queue really refused the facts");
   await w.stop();
-  const logs = w.logs.join("");
   w = await startWorker({ persist });
   await until(account, { visits: 6, prospects: 6, exposed: 6 });
-  assert.ok(logs.includes("queue refused (test fault)") || w.logs.join("").includes("queue refused (test fault)"),
-    "the queue really refused the facts once");
 });
 
 test("R-M4 concurrent visits of one visitor: every visit and conversion counts, the visitor enters an arm once", async () => {
