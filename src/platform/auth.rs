@@ -3,6 +3,7 @@
 
 use super::bindings;
 use super::http::header;
+use crate::api::bearer;
 use std::fmt;
 use subtle::ConstantTimeEq;
 use worker::{Env, Request};
@@ -23,15 +24,13 @@ impl BearerToken {
         (value.len() >= 16).then_some(BearerToken(value))
     }
 
-    /// True when `Authorization: Bearer <token>` carries this token.
+    /// True when `Authorization: Bearer <token>` carries this token (the scheme in any case).
     pub fn admits(&self, req: &Request) -> bool {
-        let Some(given) = header(req.headers(), "Authorization") else {
+        let given = header(req.headers(), "Authorization").unwrap_or_default();
+        let Some(given) = bearer(&given) else {
             return false;
         };
-        let Some(given) = given.strip_prefix("Bearer ") else {
-            return false;
-        };
-        bool::from(given.trim().as_bytes().ct_eq(self.0.as_bytes()))
+        bool::from(given.as_bytes().ct_eq(self.0.as_bytes()))
     }
 }
 

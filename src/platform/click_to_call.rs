@@ -135,7 +135,7 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
         .ok_or_else(|| ApiError::Unavailable("click-to-call is not configured".into()))?;
     let expected = brand_key(&key, account).unwrap_or_default();
     let given = header(req.headers(), "Authorization").unwrap_or_default();
-    let given = given.strip_prefix("Bearer ").unwrap_or("").trim();
+    let given = crate::api::bearer(&given).unwrap_or("");
     if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         return Err(ApiError::Unauthorized);
     }

@@ -148,3 +148,15 @@ test("R-P4 other methods, content types and routes", async () => {
   const beacon = await fetch(`${w.base}/v1/decide`, { method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify(visitor) });
   assert.equal(beacon.status, 200);
 });
+
+test("the bearer scheme is case-insensitive (RFC 7235); another scheme or a bare token is 401", async () => {
+  const read = (authorization) => fetch(`${w.base}/v1/admin/accounts/demo/availability`, { headers: { Authorization: authorization } });
+  for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) {
+    assert.equal((await read(`${scheme} ${TOKEN}`)).status, 200, scheme);
+  }
+  for (const wrong of [TOKEN, `Basic ${TOKEN}`, "Bearer", `Bearer ${TOKEN}x`]) {
+    const r = await read(wrong);
+    assert.equal(r.status, 401, wrong);
+    assert.equal((await r.json()).error.code, "unauthorized");
+  }
+});
