@@ -73,7 +73,7 @@
   async function listOffsite() {
     if (!$("token").value) return;
     const r = await admin("GET", "offsite-links");
-    if (!r.ok) { $("offsite").innerHTML = "<li>Wrong admin token.</li>"; return; }
+    if (!r.ok) { $("offsite").innerHTML = "<li>Wrong key: use the demo account's key from .dev.demo-key.</li>"; return; }
     const d = await r.json();
     $("offsite").innerHTML = "";
     for (const l of d.links) {
@@ -96,7 +96,7 @@
     b.onclick = async () => {
       localStorage.setItem("ee_token", $("token").value);
       const r = await admin("PUT", "availability/sales", JSON.stringify(presets[b.dataset.state]));
-      $("status").textContent = r.ok ? `Sales agents are now ${b.dataset.state}` : "Wrong admin token.";
+      $("status").textContent = r.ok ? `Sales agents are now ${b.dataset.state}` : "Wrong key: use the demo account's key from .dev.demo-key.";
       if (r.ok) await refresh();
     };
   });

@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, applyMigrations, admin, fixture, TOKEN } from "../tests/worker/harness.mjs";
+import { startWorker, applyMigrations, admin, fixture, someAddress, TOKEN } from "../tests/worker/harness.mjs";
 
 /** Bytes of the local D1 database files under `dir`. */
 function d1Bytes(dir) {
@@ -25,7 +25,9 @@ const CONCURRENCY = Number(process.argv[3] ?? 32);
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
 const NOW = "2026-12-03T10:00:00Z";
 const DAY = "2026-12-03";
-const clock = { "X-Test-Now": NOW, Authorization: `Bearer ${TOKEN}` };
+const clock = { "X-Test-Now": NOW, "X-Test-Root": TOKEN };
+// R-S3 limits per client address: each request comes from its own.
+const from = () => ({ "CF-Connecting-IP": someAddress() });
 
 // Its own local state, kept until the end so that the database's size can be read.
 const persist = mkdtempSync(join(tmpdir(), "edge-engage-bench-"));
@@ -41,14 +43,14 @@ try {
   const worker = async () => {
     for (let i = next++; i < N; i = next++) {
       const visitId = `bench-visit-${i}`;
-      const r = await fetch(`${w.base}/v1/decide`, { method: "POST", headers: { "Content-Type": "application/json", "CF-IPCountry": "GB", ...clock },
+      const r = await fetch(`${w.base}/v1/decide`, { method: "POST", headers: { "Content-Type": "application/json", "CF-IPCountry": "GB", ...clock, ...from() },
         body: JSON.stringify({ account: "demo", visitorId: `bench-visitor-${i}`, visitId, page: { url: SHOP, id: "p1" } }) });
       const d = await r.json();
       const first = d.engagements?.[0];
       if (i % 2 === 0 && first) {
-        await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json", ...clock },
+        await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json", ...clock, ...from() },
           body: JSON.stringify({ account: "demo", visitId, events: [{ event: "OFFER_CLICK", contextId: first.contextId }] }) });
-        await fetch(`${w.base}/v1/conversions/demo`, { method: "POST", headers: { "Content-Type": "application/json", ...clock },
+        await fetch(`${w.base}/v1/conversions/demo`, { method: "POST", headers: { "Content-Type": "application/json", ...clock, ...from() },
           body: JSON.stringify({ id: `bench-order-${i}`, goal: "purchase", value: 25, currency: "GBP", visitorId: `bench-visitor-${i}`, visitId }) });
       }
     }

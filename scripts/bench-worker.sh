@@ -12,7 +12,7 @@ SECS=${1:-10}
 CONNS=${2:-20}
 PORT=${PORT:-8797}
 BASE="http://127.0.0.1:$PORT"
-TOKEN=bench-admin-token-0123456789
+ROOT=bench-root-token-0123456789
 OUT=test-output/bench-worker.md
 mkdir -p test-output
 PERSIST=$(mktemp -d)
@@ -20,13 +20,19 @@ PERSIST=$(mktemp -d)
 sh scripts/build.sh
 npx wrangler d1 migrations apply MEASURE --local --persist-to "$PERSIST" >/dev/null
 EDGE_SKIP_BUILD=1 setsid npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
-  --var "ADMIN_TOKEN:$TOKEN" --var GEO_FROM_HEADERS:true > "$PERSIST/wrangler.log" 2>&1 &
+  --var "ROOT_TOKEN:$ROOT" --var GEO_FROM_HEADERS:true > "$PERSIST/wrangler.log" 2>&1 &
 WRANGLER=$!
 # wrangler runs workerd as a child: stop the whole process group.
 trap 'kill -- -$WRANGLER 2>/dev/null || true; rm -rf "$PERSIST"' EXIT
 for _ in $(seq 1 120); do curl -fsS "$BASE/v1/health" >/dev/null 2>&1 && break; sleep 1; done
 
-admin() { curl -fsS -X "$1" "$BASE/v1/admin/accounts/$2" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "${@:3}"; }
+# Each account's own key, made with the root token (R-S1).
+key() {
+  curl -fsS -X POST "$BASE/v1/admin/accounts/$1/keys" -H "Authorization: Bearer $ROOT" -H 'Content-Type: application/json' \
+    -d '{"name":"bench","scopes":["publish","availability"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}
+declare -A KEYS=([scale]="$(key scale)" [demo]="$(key demo)")
+admin() { curl -fsS -X "$1" "$BASE/v1/admin/accounts/$2" -H "Authorization: Bearer ${KEYS[${2%%/*}]}" -H 'Content-Type: application/json' "${@:3}"; }
 cargo run -q --release --features testing --example scale_fixture -- 2000 7 > "$PERSIST/scale.json"
 cargo run -q --release --features testing --example scale_fixture -- --availability > "$PERSIST/scale-availability.json"
 admin PUT scale/snapshot -H 'If-Match: *' --data-binary @"$PERSIST/scale.json" >/dev/null
@@ -40,9 +46,18 @@ cat > "$PERSIST/visits.lua" <<LUA
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format("GET", "/v1/decide?$Q&visitId=v" .. math.random(1, 1000000000))
+  return wrk.format("GET", "/v1/decide?$Q&visitId=v" .. math.random(1, 1000000000), spread())
 end
 LUA
+# R-S3 limits per client address: every request comes from its own, as a site's visitors do.
+cat > "$PERSIST/spread.lua" <<'LUA'
+function spread()
+  return { ["CF-Connecting-IP"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255) .. "." .. math.random(1, 254),
+           ["CF-IPCountry"] = "GB" }
+end
+request = function() return wrk.format(nil, nil, spread()) end
+LUA
+sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/visits.lua"
 CTX=$(curl -fsS "$BASE/v1/decide?$Q&visitId=bench-events" -H 'CF-IPCountry: GB' | python3 -c 'import json,sys; print(json.load(sys.stdin)["engagements"][0]["contextId"])')
 cat > "$PERSIST/events.lua" <<LUA
 wrk.method = "POST"
@@ -72,9 +87,9 @@ PY
 
 {
   run "floor: GET /v1/health" "/v1/health"
-  run "decide, no visit object (?visit=0), scale account" "/v1/decide?visit=0&$Q&visitId=bench-1"
+  run "decide, no visit object (?visit=0), scale account" "/v1/decide?visit=0&$Q&visitId=bench-1" -s "$PERSIST/spread.lua"
   run "decide with the visit object, scale account" "/v1/decide" -s "$PERSIST/visits.lua"
-  run "offsite link /o/demo/e-offsite-email" "/o/demo/e-offsite-email"
+  run "offsite link /o/demo/e-offsite-email" "/o/demo/e-offsite-email" -s "$PERSIST/spread.lua"
   run "events (duplicate impression)" "/v1/events" -s "$PERSIST/events.lua"
 } > "$PERSIST/rows.txt"
 

@@ -11,7 +11,9 @@ bash scripts/setup.sh run
 export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false
 PORT="${PORT:-8787}"
 BASE="http://127.0.0.1:$PORT"
-TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | head -n 1)"
+ROOT="$(sed -n 's/^ROOT_TOKEN=//p' .dev.vars | head -n 1)"
+# The demo account's own key (R-S1), made with the root token on first start and kept here.
+KEY_FILE=.dev.demo-key
 
 echo "dev: applying the measurement database's migrations (local D1)"
 npx wrangler d1 migrations apply MEASURE --local >/dev/null
@@ -42,24 +44,36 @@ for _ in $(seq 1 900); do
 done
 curl -fsS "$BASE/v1/health" >/dev/null
 
+# A key that still works answers 403 on the root-only key list; a missing or revoked one, 401.
+KEY="$(cat "$KEY_FILE" 2>/dev/null || true)"
+if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$BASE/v1/admin/accounts/demo/keys")" != 403 ]; then
+  echo "dev: making the demo account's key (root token from .dev.vars)"
+  curl -fsS -X POST "$BASE/v1/admin/accounts/demo/keys" \
+    -H "Authorization: Bearer $ROOT" -H "Content-Type: application/json" \
+    -d '{"name":"local development","scopes":["publish","availability","reports","conversions","explain","erase","agent","calls","identity"]}' |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).key))' > "$KEY_FILE"
+  KEY="$(cat "$KEY_FILE")"
+fi
 echo "dev: publishing the demo account"
 curl -fsS -X PUT "$BASE/v1/admin/accounts/demo/snapshot" \
-  -H "Authorization: Bearer $TOKEN" -H "If-Match: *" -H "Content-Type: application/json" \
+  -H "Authorization: Bearer $KEY" -H "If-Match: *" -H "Content-Type: application/json" \
   --data-binary @fixtures/demo/snapshot.json
 echo
 echo "dev: setting agent availability"
 curl -fsS -X PUT "$BASE/v1/admin/accounts/demo/availability" \
-  -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
+  -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
   --data-binary @fixtures/demo/availability.json
 echo
 cat <<MSG
 
-  Worker ready on $BASE with the demo account (token in .dev.vars), $(( $(date +%s) - STARTED )) s after start. Try:
+  Worker ready on $BASE with the demo account, $(( $(date +%s) - STARTED )) s after start.
+  The demo account's key (every scope) is in $KEY_FILE: $KEY
+  Try:
 
   curl -s -X POST $BASE/v1/decide -H 'CF-IPCountry: GB' -H 'Content-Type: application/json' \\
     -d '{"account":"demo","visitorId":"visitor-0001","visitId":"visit-1","page":{"url":"https://www.demo-outfitters.example/shop/boots"}}'
 
-  The report: open $BASE/report/demo and enter the token from .dev.vars.
+  The report: open $BASE/report/demo and enter the demo account's key.
 
 MSG
 wait $WRANGLER

@@ -32,7 +32,11 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.
 fi
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
-  echo "setup: wrote .dev.vars from .dev.vars.example (local admin token)"
+  echo "setup: wrote .dev.vars from .dev.vars.example (local root token)"
+elif ! grep -q '^ROOT_TOKEN=' .dev.vars; then
+  # The admin token became the root token, which only manages keys (R-S1).
+  grep '^ROOT_TOKEN=' .dev.vars.example >> .dev.vars
+  echo "setup: added ROOT_TOKEN to .dev.vars"
 fi
 [ "$MODE" = run ] && exit 0
 

@@ -9,7 +9,7 @@
 //   * the measurement report (R-M4) counts every visit that decided, and every conversion
 //     once (a quarter are sent twice) with its revenue, exactly as tallied here.
 // Usage: node scripts/soak.mjs [seconds=600]   (scripts/test.sh runs a short one)
-import { startWorker, publishDemo, admin, fixture, devProxy } from "../tests/worker/harness.mjs";
+import { startWorker, publishDemo, admin, fixture, devProxy, someAddress } from "../tests/worker/harness.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 600);
 const SHOP = "https://www.demo-outfitters.example";
@@ -55,7 +55,7 @@ async function decideLoop(n) {
     const body = { account: "demo", visitorId: v.visitorId, visitId: v.visitId, zones: ["left", "right", "proactive", "embedded:product-chat"],
       page: { url: SHOP + PAGES[v.page % PAGES.length], id: `${v.visitId}-p${v.page}` } };
     const r = await timed("decide", () => fetch(`${w.base}/v1/decide`, {
-      method: "POST", headers: { "Content-Type": "application/json", "CF-IPCountry": i % 5 ? "GB" : "US" }, body: JSON.stringify(body),
+      method: "POST", headers: { "Content-Type": "application/json", "CF-IPCountry": i % 5 ? "GB" : "US", "CF-Connecting-IP": someAddress() }, body: JSON.stringify(body),
     }));
     const d = await r.json().catch(() => null);
     if (r.status === 200 && d) {
@@ -98,7 +98,7 @@ async function offsiteLoop(n) {
   for (let i = n; running(); i += 2) {
     const link = LINKS[i % LINKS.length];
     const r = await timed("offsite", () => fetch(`${w.base}/o/demo/${link}?utm_source=soak`, {
-      redirect: "manual", headers: { "CF-IPCountry": i % 7 ? "GB" : "FR", Cookie: `ee_vid=soak-clicker-${i % 97}` },
+      redirect: "manual", headers: { "CF-IPCountry": i % 7 ? "GB" : "FR", Cookie: `ee_vid=soak-clicker-${i % 97}`, "CF-Connecting-IP": someAddress() },
     }));
     await r.arrayBuffer();
     const outcome = r.headers.get("x-edge-outcome");
@@ -119,7 +119,7 @@ async function conversionLoop() {
     const cents = 1000 + (i % 50) * 99;
     const body = JSON.stringify({ id: `soak-order-${i}`, goal: "purchase", value: cents / 100, currency: "GBP", visitorId: v.visitorId, visitId: v.visitId });
     const send = () => timed("conversion", () => fetch(`${w.base}/v1/conversions/demo`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body,
+      method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": someAddress() }, body,
     }));
     const r = await send();
     if (r.status !== 202) { problems.push(`conversion ${r.status}: ${await r.text()}`); continue; }

@@ -93,14 +93,6 @@ pub fn verify(key: &[u8], token: &str, account: &str) -> Result<Claims, TokenErr
     Ok(claims)
 }
 
-/// The per-account key brands use for the click-to-call APIs: derived from the signing key,
-/// so no per-account secret has to be stored.
-pub fn brand_key(key: &[u8], account: &str) -> Option<String> {
-    Some(hex(&mac(key, format!("brand-api:{account}").as_bytes())?
-        .finalize()
-        .into_bytes()))
-}
-
 /// Until when the call's APIs answer: 6 hours after the latest of issue, first reported
 /// status and the brand closing the call (R-C2).
 pub fn deadline_ms(issued_ms: u64, first_status_ms: Option<u64>, closed_ms: Option<u64>) -> u64 {
@@ -162,6 +154,5 @@ mod tests {
             deadline_ms(t, Some(t + 50), Some(t + 90)),
             t + 90 + CALL_WINDOW_MS
         );
-        assert_ne!(brand_key(KEY, "demo"), brand_key(KEY, "other"));
     }
 }

@@ -82,7 +82,7 @@ pub fn snapshot(data: &[u8]) {
             if let Ok(parsed) = DecideRequest::from_json(
                 br#"{"account":"demo","visitorId":"v1","visitId":"s1","page":{"url":"https://www.demo-outfitters.example/shop"}}"#,
             )
-            .and_then(|r| r.parse(&edge))
+            .and_then(|r| r.parse(&edge, |_| false))
             {
                 run_decision(&snap, &parsed.visitor, &parsed.zones);
             }
@@ -100,7 +100,7 @@ pub fn decide_request(data: &[u8]) {
     };
     let parsed = check_depth(data, MAX_DECIDE_DEPTH)
         .and_then(|()| DecideRequest::from_json(data))
-        .and_then(|r| r.parse(&edge));
+        .and_then(|r| r.parse(&edge, |_| false));
     if let Ok(parsed) = parsed {
         run_decision(&demo().snapshot, &parsed.visitor, &parsed.zones);
     }

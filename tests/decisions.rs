@@ -21,6 +21,7 @@ use edge_engage::engine::events::{ContextRecord, EventName};
 use edge_engage::engine::snapshot::Snapshot;
 use edge_engage::engine::visit::VisitState;
 use edge_engage::engine::visitor::Edge;
+use edge_engage::tenancy::identity;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -115,12 +116,26 @@ impl Visit {
             user_agent: case.edge.user_agent.clone(),
             ..Edge::default()
         };
+        let now: jiff::Timestamp = case.now.parse().unwrap();
+        // R-S2: the page's identity is a token minted for the case, verified as the worker does.
+        let secret = common::identity_secret();
+        let account = request["account"].as_str().unwrap().to_string();
+        if let Some(kind) = request["page"]["identity"].as_str().map(str::to_string) {
+            request["page"]["identity"] = Value::from(common::identity_token(
+                &kind,
+                &account,
+                now.as_second(),
+                &secret,
+            ));
+        }
+        let now_ms = u64::try_from(now.as_millisecond()).unwrap();
         let body = serde_json::to_vec(&request).unwrap();
         let parsed = DecideRequest::from_json(&body)
             .unwrap()
-            .parse(&edge)
+            .parse(&edge, |token| {
+                identity::verify(token, &account, std::slice::from_ref(&secret), now_ms).is_ok()
+            })
             .unwrap();
-        let now: jiff::Timestamp = case.now.parse().unwrap();
         let input = Inputs {
             visitor: &parsed.visitor,
             zones: &parsed.zones,
@@ -129,7 +144,6 @@ impl Visit {
             explain: true,
         };
         let eval = evaluate(snap, &input);
-        let now_ms = u64::try_from(now.as_millisecond()).unwrap();
         let req = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now_ms, true)
             .keep_page(&parsed.visitor);
         let answer = if eval.control_groups.account {

@@ -55,7 +55,7 @@ fn ten_thousand_attributes_are_refused_not_decided() {
     .to_string();
     let err = DecideRequest::from_json(body.as_bytes())
         .unwrap()
-        .parse(&Edge::default())
+        .parse(&Edge::default(), |_| false)
         .unwrap_err();
     assert_eq!(err.status(), 400);
     assert!(err.message().starts_with("attributes:"), "{err:?}");

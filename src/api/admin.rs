@@ -1,6 +1,8 @@
 //! The admin API's bodies (R-P1, R-P2) and what the account's object answers.
 
 use crate::engine::agent::Availability;
+use crate::tenancy::identity::IdentitySecret;
+use crate::tenancy::keys::{KeyOp, KeyRecord};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -23,7 +25,24 @@ pub struct AccountView {
     pub revision: u64,
     /// Agent availability per skill (R-P2).
     pub availability: Availability,
+    /// The identity-token secrets, newest first (R-S2).
+    #[serde(default)]
+    pub identity: Vec<IdentitySecret>,
 }
+
+/// A key operation at a time, sent to the account's object (R-S1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCall {
+    /// The request's time, ms since the epoch.
+    pub now_ms: u64,
+    /// The operation.
+    #[serde(flatten)]
+    pub op: KeyOp,
+}
+
+/// The account object's answer to a [`KeyCall`].
+pub type KeyAnswer = Result<Vec<KeyRecord>, crate::tenancy::keys::KeyError>;
 
 /// What a publish did in the account's object (R-P1's revision check).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -20,9 +20,11 @@ pub struct PageInput {
     /// `document.referrer`.
     #[serde(default)]
     pub referrer: Option<String>,
-    /// The page pushed an authenticated identity.
+    /// An identity token the brand signed for the logged-in visitor (R-S2): the page counts as
+    /// authenticated only when it verifies (docs/tenancy.md). There is no `authenticated` flag:
+    /// a request cannot say so by itself.
     #[serde(default)]
-    pub authenticated: bool,
+    pub identity: Option<String>,
     /// Page-view id: re-evaluations of one page view send the same value, a new page view a
     /// new one (zones are held per page view, R-D4). Defaults to the URL without fragment.
     #[serde(default)]
@@ -84,7 +86,7 @@ impl DecideRequest {
     }
 
     /// Parses the GET form: `account`, `visitorId`, `visitId`, `url`, `sections` (comma
-    /// separated), `referrer`, `authenticated` (`1`/`true`), `zones` (comma separated) and
+    /// separated), `referrer`, `identity` (a token, R-S2), `zones` (comma separated) and
     /// `attributes` (a JSON object).
     pub fn from_query<'a>(
         pairs: impl Iterator<Item = (String, String)> + 'a,
@@ -124,7 +126,7 @@ impl DecideRequest {
                 url: required("url")?,
                 sections: list("sections").unwrap_or_default(),
                 referrer: text("referrer"),
-                authenticated: matches!(text("authenticated").as_deref(), Some("1" | "true")),
+                identity: text("identity"),
                 id: text("pageId"),
             },
             zones: list("zones"),
@@ -132,8 +134,13 @@ impl DecideRequest {
         })
     }
 
-    /// Validates ids, page, zones and attributes, and builds the engine's visitor.
-    pub fn parse(self, edge: &Edge) -> Result<ParsedDecide, ApiError> {
+    /// Validates ids, page, zones and attributes, and builds the engine's visitor; the page is
+    /// authenticated when it carries an identity token and `verify` accepts it (R-S2).
+    pub fn parse(
+        self,
+        edge: &Edge,
+        verify: impl FnOnce(&str) -> bool,
+    ) -> Result<ParsedDecide, ApiError> {
         check_id("account", &self.account)?;
         let visitor_id = self.visitor_id.as_deref().unwrap_or("");
         let visit_id = self.visit_id.as_deref().unwrap_or("");
@@ -201,7 +208,7 @@ impl DecideRequest {
             url: &url,
             sections: &self.page.sections,
             referrer: self.page.referrer.as_deref(),
-            authenticated: self.page.authenticated,
+            authenticated: self.page.identity.as_deref().is_some_and(verify),
         };
         let visitor = Visitor::new(visitor_id, visit_id, &page, self.attributes, edge);
         let page_id = self.page.id.clone().unwrap_or_else(|| {

@@ -69,8 +69,20 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
-    /// 401 `unauthorized`: missing or wrong admin token.
+    /// 401 `unauthorized`: no key, or a key (or root token) that is not one (R-S1).
     Unauthorized,
+    /// 403 `forbidden`: a real key used on another account's route or without the route's
+    /// scope, or the root token on a route it does not manage (R-S1).
+    Forbidden(String),
+    /// 409 `too_many_keys`: the account has the most active keys it may have (R-S1).
+    TooManyKeys,
+    /// 409 `key_revoked`: a revoked key cannot be rotated (R-S1).
+    KeyRevoked,
+    /// 429 `rate_limited`: over a rate limit; nothing was changed (R-S3).
+    RateLimited {
+        /// Seconds until the limit's period ends (`Retry-After`).
+        retry_after_s: u32,
+    },
     /// 401 `invalid_token`: a click-to-call token that is not ours or was altered.
     InvalidToken,
     /// 403 `wrong_account`: a click-to-call token signed for another account.
@@ -122,7 +134,9 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) | ApiError::Invalid { .. } => 400,
             ApiError::Unauthorized | ApiError::InvalidToken => 401,
-            ApiError::WrongAccount | ApiError::OriginNotAllowed => 403,
+            ApiError::WrongAccount | ApiError::OriginNotAllowed | ApiError::Forbidden(_) => 403,
+            ApiError::TooManyKeys | ApiError::KeyRevoked => 409,
+            ApiError::RateLimited { .. } => 429,
             ApiError::Expired => 410,
             ApiError::UnknownAccount(_) | ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
@@ -141,6 +155,10 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::Invalid { .. } => "invalid_request",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::TooManyKeys => "too_many_keys",
+            ApiError::KeyRevoked => "key_revoked",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::InvalidToken => "invalid_token",
             ApiError::WrongAccount => "wrong_account",
             ApiError::OriginNotAllowed => "origin_not_allowed",
@@ -164,6 +182,15 @@ impl ApiError {
             ApiError::MalformedJson(m) => format!("request body is not valid: {m}"),
             ApiError::Invalid { field, message } => format!("{field}: {message}"),
             ApiError::Unauthorized => "missing or wrong bearer token".to_string(),
+            ApiError::Forbidden(why) => why.clone(),
+            ApiError::TooManyKeys => format!(
+                "the account has {} active keys: revoke one first",
+                crate::tenancy::keys::MAX_ACTIVE_KEYS
+            ),
+            ApiError::KeyRevoked => "the key is revoked: create a new one".to_string(),
+            ApiError::RateLimited { retry_after_s } => {
+                format!("too many requests: retry in {retry_after_s} s")
+            }
             ApiError::InvalidToken => "the click-to-call token is not valid".to_string(),
             ApiError::WrongAccount => {
                 "the click-to-call token belongs to another account".to_string()
@@ -208,6 +235,9 @@ impl ApiError {
                 error.insert("currentRevision".into(), json!(current))
             }
             ApiError::Invalid { field, .. } => error.insert("field".into(), json!(field)),
+            ApiError::RateLimited { retry_after_s } => {
+                error.insert("retryAfter".into(), json!(retry_after_s))
+            }
             _ => None,
         };
         json!({ "error": error })

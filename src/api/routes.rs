@@ -3,6 +3,8 @@
 //! docs/openapi.yaml name exactly the same operations, and the request log labels each request
 //! with its template (ids never appear in route names).
 
+use crate::tenancy::keys::Scope;
+
 /// What a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -56,8 +58,16 @@ pub enum Route {
     SkillAvailabilityPush,
     /// Admin: read a visit.
     VisitRead,
-    /// Admin: the account's click-to-call brand key.
-    ClickToCallKey,
+    /// Root: create a key for an account (R-S1).
+    KeyCreate,
+    /// Root: list an account's keys, never their secrets (R-S1).
+    KeyList,
+    /// Root: give a key a new secret (R-S1).
+    KeyRotate,
+    /// Root: revoke a key (R-S1).
+    KeyRevoke,
+    /// Admin: make a new identity-token secret, keeping the previous one (R-S2).
+    IdentitySecret,
     /// Admin: the account's offsite links.
     OffsiteLinks,
     /// Admin: offsite click totals.
@@ -166,9 +176,25 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
         Route::VisitRead,
     ),
     (
-        "GET",
-        "/v1/admin/accounts/{account}/click-to-call-key",
-        Route::ClickToCallKey,
+        "POST",
+        "/v1/admin/accounts/{account}/keys",
+        Route::KeyCreate,
+    ),
+    ("GET", "/v1/admin/accounts/{account}/keys", Route::KeyList),
+    (
+        "POST",
+        "/v1/admin/accounts/{account}/keys/{key}/rotate",
+        Route::KeyRotate,
+    ),
+    (
+        "DELETE",
+        "/v1/admin/accounts/{account}/keys/{key}",
+        Route::KeyRevoke,
+    ),
+    (
+        "POST",
+        "/v1/admin/accounts/{account}/identity-secret",
+        Route::IdentitySecret,
     ),
     (
         "GET",
@@ -184,6 +210,41 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/demo/panel.js", Route::Demo),
     ("GET", "/demo/demo.css", Route::Demo),
 ];
+
+/// Who may call a route (R-S1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the tag's routes, links, the report page, the demo (rate-limited, R-S3).
+    Public,
+    /// Only the operator's root token: the key API.
+    Root,
+    /// A key of the route's account with this scope.
+    Key(Scope),
+}
+
+impl Route {
+    /// Who may call the route. A decision asking for its explanation also needs
+    /// [`Scope::Explain`] (decide.rs).
+    pub fn access(self) -> Access {
+        use Route::*;
+        match self {
+            KeyCreate | KeyList | KeyRotate | KeyRevoke => Access::Root,
+            SnapshotRead | SnapshotPublish | OffsiteLinks => Access::Key(Scope::Publish),
+            AvailabilityRead | AvailabilityPush | SkillAvailabilityPush => {
+                Access::Key(Scope::Availability)
+            }
+            Report | Clicks => Access::Key(Scope::Reports),
+            ConversionAdmin => Access::Key(Scope::Conversions),
+            VisitRead => Access::Key(Scope::Explain),
+            EraseVisitor | DeleteCampaignMeasurements => Access::Key(Scope::Erase),
+            AgentContext => Access::Key(Scope::Agent),
+            CallValidate | CallVisit | CallStatus | CallEvents => Access::Key(Scope::Calls),
+            IdentitySecret => Access::Key(Scope::Identity),
+            Health | Preflight | Decide | Events | State | Offsite | Landing | Conversion
+            | ReportPage | ClickToCall | Demo => Access::Public,
+        }
+    }
+}
 
 /// A request matched against [`ROUTES`].
 #[derive(Debug, Clone, PartialEq, Eq)]

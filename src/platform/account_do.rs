@@ -10,8 +10,10 @@
 use super::bindings::{
     pointer_key, snapshot_key, Account, ObjectClass, ACCOUNT_HEADER, IF_MATCH, SNAPSHOTS,
 };
-use crate::api::admin::{AccountView, ClickTotals, PublishAnswer};
+use crate::api::admin::{AccountView, ClickTotals, KeyAnswer, KeyCall, PublishAnswer};
 use crate::engine::agent::{Availability, SkillAvailability};
+use crate::tenancy::identity::{self, IdentitySecret};
+use crate::tenancy::keys::KeyRing;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 /// Storage keys.
@@ -19,6 +21,8 @@ const REVISION: &str = "revision";
 const RESERVED: &str = "reserved";
 const AVAILABILITY: &str = "availability";
 const CLICKS: &str = "clicks";
+const KEYS: &str = "keys";
+const IDENTITY: &str = "identity";
 
 /// How long a publish may hold its reservation before another may proceed.
 const RESERVATION_MS: u64 = 60_000;
@@ -39,7 +43,38 @@ impl AccountState {
                 .get::<Availability>(AVAILABILITY)
                 .await?
                 .unwrap_or_default(),
+            identity: storage
+                .get::<Vec<IdentitySecret>>(IDENTITY)
+                .await?
+                .unwrap_or_default(),
         })
+    }
+
+    /// R-S1: applies a key operation to the account's ring (read and written inside the
+    /// object's input gate, so concurrent operations never lose one another).
+    async fn keys(&self, mut req: Request) -> Result<Response> {
+        let call: KeyCall = serde_json::from_slice(&req.bytes().await?)?;
+        let storage = self.state.storage();
+        let mut ring = storage.get::<KeyRing>(KEYS).await?.unwrap_or_default();
+        let before = ring.clone();
+        let answer: KeyAnswer = ring.apply(&call.op, call.now_ms);
+        if ring != before {
+            storage.put(KEYS, &ring).await?;
+        }
+        Response::from_json(&answer)
+    }
+
+    /// R-S2: a new identity secret becomes current; the previous one keeps working.
+    async fn rotate_identity(&self, mut req: Request) -> Result<Response> {
+        let next: IdentitySecret = serde_json::from_slice(&req.bytes().await?)?;
+        let storage = self.state.storage();
+        let mut secrets = storage
+            .get::<Vec<IdentitySecret>>(IDENTITY)
+            .await?
+            .unwrap_or_default();
+        identity::rotate(&mut secrets, next);
+        storage.put(IDENTITY, &secrets).await?;
+        Response::from_json(&self.view().await?)
     }
 
     /// Revision check and KV write. The check and the reservation happen before the first
@@ -152,6 +187,8 @@ impl DurableObject for AccountState {
             Some(Account::SkillAvailability(skill)) => {
                 self.put_availability(req, Some(&skill)).await
             }
+            Some(Account::Keys) => self.keys(req).await,
+            Some(Account::Identity) => self.rotate_identity(req).await,
             None => Response::error("no such account-state route", 404),
         }
     }

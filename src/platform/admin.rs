@@ -1,7 +1,8 @@
-//! Admin API behind the bearer token: publish and read back snapshots (R-P1), push and read
+//! Admin API, each route behind a key of its account with the route's scope (R-S1), the key
+//! API behind the root token: publish and read back snapshots (R-P1), push and read
 //! agent availability (R-P2).
 
-use super::auth::is_admin;
+use super::auth;
 use super::bindings::{
     self, account_instance, visit_instance, Account, Visit, ACCOUNT_HEADER, IF_MATCH,
 };
@@ -21,11 +22,16 @@ use worker::{Env, Request, Response};
 /// Admin routes `/v1/admin/accounts/{account}/…`; `param` is the route's second parameter
 /// (skill or visit id).
 pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param: &str) -> Answer {
-    if !is_admin(&req, env) {
-        return Err(ApiError::Unauthorized);
-    }
     check_id("account", account)?;
+    auth::require(&req, env, route, account).await?;
     match route {
+        Route::KeyCreate | Route::KeyList | Route::KeyRotate | Route::KeyRevoke => {
+            if !param.is_empty() {
+                check_id("key", param)?;
+            }
+            super::keys::handle(req, env, route, account, param).await
+        }
+        Route::IdentitySecret => super::keys::rotate_identity(env, account).await,
         Route::SnapshotRead => read_snapshot(env, account).await,
         Route::SnapshotPublish => publish(req, env, account).await,
         Route::AvailabilityRead => {
@@ -45,7 +51,6 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
                 &json!({ "account": account, "visitId": param, "visit": visit }),
             )
         }
-        Route::ClickToCallKey => super::click_to_call::key_for(env, account),
         Route::OffsiteLinks => offsite_links(&req, env, account).await,
         Route::Clicks => {
             let resp = bindings::send(env, &account_instance(account), &Account::Clicks, &[], None)
@@ -118,6 +123,7 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
     let text =
         String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("not UTF-8".to_string()))?;
     let compiled = compile(&text, account, 0).map_err(ApiError::InvalidSnapshot)?;
+    let text_len = text.len();
     let headers = [(ACCOUNT_HEADER, account), (IF_MATCH, base)];
     let instance = account_instance(account);
     let resp = bindings::send(env, &instance, &Account::Publish, &headers, Some(text)).await?;
@@ -139,7 +145,7 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
         "engagements": compiled.engagements.len(),
         "controlGroups": compiled.control_groups(),
     });
-    snapshots::published(account, compiled, answer.revision);
+    snapshots::published(account, compiled, answer.revision, text_len);
     json(200, &body)
 }
 

@@ -4,6 +4,7 @@
 //! object parses the same command back. No binding name or object path is written elsewhere.
 
 use crate::api::ApiError;
+use crate::tenancy::limits::Limit;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -27,8 +28,9 @@ pub const MEASURE: &str = "MEASURE";
 /// Queue of funnel facts from visit objects to the rollup consumer (R-M4).
 pub const FACTS: &str = "FACTS";
 
-/// Secret holding the operator's admin bearer token (local: `.dev.vars`); see `auth.rs`.
-pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// Secret holding the operator's root token, which only manages keys (R-S1; local:
+/// `.dev.vars`); see `auth.rs`.
+pub const ROOT_TOKEN: &str = "ROOT_TOKEN";
 /// Secret that signs click-to-call tokens (at least 32 characters); see `click_to_call.rs`.
 pub const CTC_SIGNING_KEY: &str = "CTC_SIGNING_KEY";
 /// Var: `true` reads the visitor's geo from `CF-IPCountry` / `CF-Region` / `CF-IPCity`
@@ -36,6 +38,12 @@ pub const CTC_SIGNING_KEY: &str = "CTC_SIGNING_KEY";
 pub const GEO_FROM_HEADERS: &str = "GEO_FROM_HEADERS";
 /// Var: `true` serves the demo site under `/demo`; unset in production.
 pub const DEMO_ENABLED: &str = "DEMO_ENABLED";
+
+/// The rate limiter of `limit` (R-S3): its binding is [`Limit::binding`], its limit and period
+/// in wrangler.toml.
+pub fn limiter(env: &Env, limit: Limit) -> worker::Result<worker::RateLimiter> {
+    env.rate_limiter(limit.binding())
+}
 
 /// A secret's value, if set.
 pub fn secret(env: &Env, name: &str) -> Option<String> {
@@ -73,6 +81,12 @@ pub enum Account {
     Availability,
     /// Set one skill's availability ([`crate::engine::agent::SkillAvailability`]) → `AccountView`.
     SkillAvailability(String),
+    /// Apply a key operation ([`crate::api::admin::KeyCall`]) →
+    /// [`crate::api::admin::KeyAnswer`] (R-S1).
+    Keys,
+    /// Make a new identity secret current ([`crate::tenancy::identity::IdentitySecret`]),
+    /// keeping the previous one → `AccountView` (R-S2).
+    Identity,
 }
 
 /// Header carrying the account id to [`Account::Publish`].
@@ -93,6 +107,8 @@ impl ObjectClass for Account {
             Account::SkillAvailability(skill) => {
                 (Method::Put, format!("/availability/{skill}").into())
             }
+            Account::Keys => (Method::Post, "/keys".into()),
+            Account::Identity => (Method::Post, "/identity".into()),
         }
     }
 
@@ -105,6 +121,8 @@ impl ObjectClass for Account {
             (Method::Get, ["clicks"]) => Account::Clicks,
             (Method::Put, ["availability"]) => Account::Availability,
             (Method::Put, ["availability", skill]) => Account::SkillAvailability((*skill).into()),
+            (Method::Post, ["keys"]) => Account::Keys,
+            (Method::Post, ["identity"]) => Account::Identity,
             _ => return None,
         })
     }

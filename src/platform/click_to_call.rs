@@ -4,21 +4,20 @@
 //! per-account key and answer for 6 hours after the first status or the close, then `410`.
 
 use super::bindings::{self, call_instance, visit_instance, Call, Visit};
-use super::http::{body, header, json, redirect, require_json, Answer};
+use super::http::{body, json, redirect, require_json, Answer};
 use super::internal;
 use super::measure::send;
 use super::offsite::{not_found, page};
 use super::{clock, now_ms};
 use crate::api::click_to_call::{BrandRequest, CallClick, CallOp, CallOpAnswer, MAX_BRAND_BODY};
 use crate::api::routes::Route;
-use crate::api::{valid_id, ApiError, MAX_SMALL_DEPTH};
-use crate::call_token::{brand_key, sign, verify, Claims, TokenError};
+use crate::api::{check_id, valid_id, ApiError, MAX_SMALL_DEPTH};
+use crate::call_token::{sign, verify, Claims, TokenError};
 use crate::engine::click_to_call::{CallRecord, CallVisit, VisitorEvent, MAX_CALL_EVENTS};
 use crate::engine::snapshot::Source;
 use crate::engine::zone::Channel;
 use crate::measure::conversion::Conversion;
 use crate::measure::{CallOfVisitor, Message};
-use subtle::ConstantTimeEq;
 use worker::{Env, Request, Response, Result};
 
 /// The signing key, if configured.
@@ -125,20 +124,13 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
 }
 
 /// `POST /v1/click-to-call/{account}/{validate|visit|status|events}` with the account's brand
-/// key; `route` is one of [`Route::CallValidate`], [`Route::CallVisit`], [`Route::CallStatus`],
+/// key with the `calls` scope (R-S1); `route` is one of [`Route::CallValidate`], [`Route::CallVisit`], [`Route::CallStatus`],
 /// [`Route::CallEvents`].
 pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route) -> Answer {
-    if !valid_id(account) {
-        return Err(ApiError::Unauthorized);
-    }
+    check_id("account", account)?;
+    super::auth::require(&req, env, route, account).await?;
     let key = signing_key(env)
         .ok_or_else(|| ApiError::Unavailable("click-to-call is not configured".into()))?;
-    let expected = brand_key(&key, account).unwrap_or_default();
-    let given = header(req.headers(), "Authorization").unwrap_or_default();
-    let given = crate::api::bearer(&given).unwrap_or("");
-    if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(ApiError::Unauthorized);
-    }
     require_json(&req)?;
     let b: BrandRequest =
         serde_json::from_slice(&body(&mut req, MAX_BRAND_BODY, MAX_SMALL_DEPTH).await?)
@@ -222,16 +214,4 @@ async fn count_conversions(
         }
     }
     Ok(())
-}
-
-/// `GET /v1/admin/accounts/{account}/click-to-call-key`: the brand key for this account.
-pub fn key_for(env: &Env, account: &str) -> Answer {
-    let key = signing_key(env)
-        .ok_or_else(|| ApiError::Unavailable("click-to-call is not configured".into()))?;
-    let brand =
-        brand_key(&key, account).ok_or_else(|| ApiError::Unavailable("key derivation".into()))?;
-    json(
-        200,
-        &serde_json::json!({ "account": account, "key": brand }),
-    )
 }

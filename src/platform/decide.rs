@@ -1,20 +1,25 @@
-//! `GET|POST /v1/decide`: what a tag request shows (R-D1..R-D5), explained with the admin
-//! token and `?explain=1` (R-P3).
+//! `GET|POST /v1/decide`: what a tag request shows (R-D1..R-D5), explained with `?explain=1`
+//! and a key with the `explain` scope (R-P3), authenticated only by a verified identity token
+//! (R-S2), rate-limited per client and account before anything changes (R-S3).
 
-use super::auth::is_admin;
+use super::auth;
 use super::bindings::{self, visit_instance, Visit, TEST_FAULT};
 use super::http::{
     allow_origin, body, check_origin, cookie, header, json, label, require_json, Answer,
     VISITOR_COOKIE,
 };
+use super::limits;
 use super::{now_ms, random_id, snapshots};
 use crate::api::decide::{DecideRequest, DecideResponse, Degraded};
-use crate::api::{ApiError, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
+use crate::api::{check_id, ApiError, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
 use crate::engine::candidate::{evaluate, Inputs};
 use crate::engine::decision::{decision, on_empty_visit, visit_request};
 use crate::engine::visit::{VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
 use crate::engine::zone::Channel;
+use crate::tenancy::identity;
+use crate::tenancy::keys::Scope;
+use crate::tenancy::limits::Limit;
 use worker::{Context, Env, Method, Request};
 
 /// Geo from the edge: `request.cf` (country, region, city), which Cloudflare fills and clients
@@ -49,7 +54,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let url = req
         .url()
         .map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    let explain = url.query_pairs().any(|(k, v)| k == "explain" && v == "1") && is_admin(&req, env);
+    let explain = url.query_pairs().any(|(k, v)| k == "explain" && v == "1");
     let mut request = if req.method() == Method::Get {
         DecideRequest::from_query(
             url.query_pairs()
@@ -72,9 +77,17 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
             });
         }
     }
-    let parsed = request.parse(&edge(&req, env))?;
+    check_id("account", &request.account)?;
+    if explain {
+        auth::require_scope(&req, env, &request.account, Scope::Explain).await?;
+    }
+    limits::check(&req, env, Limit::Tag, &[&request.account]).await?;
     let now = now_ms(&req, env);
-    let loaded = snapshots::load_for_tag(env, ctx, &parsed.account, now).await?;
+    let loaded = snapshots::load_for_tag(env, ctx, &request.account, now).await?;
+    let account = request.account.clone();
+    let parsed = request.parse(&edge(&req, env), |token| {
+        identity::verify(token, &account, &loaded.identity, now).is_ok()
+    })?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let snap = &loaded.snapshot;
     let input = Inputs {
@@ -146,6 +159,16 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     };
     allow_origin(&mut resp, origin);
     label(&mut resp, &parsed.account, snap.revision, outcome);
+    #[cfg(feature = "test-clock")]
+    {
+        // R-S4's tests read this isolate's cache and memory: accounts, estimated bytes, and
+        // the wasm memory's size.
+        let (accounts, bytes) = snapshots::usage();
+        let memory = core::arch::wasm32::memory_size(0) * 65_536;
+        resp.headers_mut()
+            .set("X-Test-Cache", &format!("{accounts} {bytes} {memory}"))
+            .map_err(super::internal)?;
+    }
     if issued {
         let timeout = u32::from(snap.account.spec.visit_timeout_minutes) * 60;
         let h = resp.headers_mut();
@@ -160,12 +183,12 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     Ok(resp)
 }
 
-/// Test builds only, with the admin token: `X-Test-Fault: visit` makes the visit object
+/// Test builds only, with the root token: `X-Test-Fault: visit` makes the visit object
 /// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
 /// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once. The value forwarded to the visit object, if any.
 fn fault(req: &Request, env: &Env) -> Option<&'static str> {
     #[cfg(feature = "test-clock")]
-    if is_admin(req, env) {
+    if auth::trusted_for_tests(req, env) {
         return match header(req.headers(), TEST_FAULT).as_deref() {
             Some("visit") => Some("throw"),
             Some("consumer") => Some("consumer"),

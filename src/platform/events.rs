@@ -1,12 +1,13 @@
 //! `POST /v1/events`: lpTag lifecycle events (R-D9), single or batched, as JSON or as the
 //! `text/plain` body `navigator.sendBeacon` sends. Idempotent per (context, event); a batch
-//! with any bad event is refused whole and changes nothing.
+//! with any bad event is refused whole and changes nothing. Limited per visit (R-S3).
 
 use super::bindings::{self, visit_instance, Visit};
 use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
-use super::{now_ms, snapshots};
+use super::{limits, now_ms, snapshots};
 use crate::api::events::{EventBatch, EventOutcome, EventsRequest, MAX_EVENTS_BODY};
 use crate::api::{ApiError, MAX_EVENTS_DEPTH};
+use crate::tenancy::limits::Limit;
 use serde_json::json;
 use worker::{Context, Env, Request};
 
@@ -15,6 +16,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     require_json(&req)?;
     let bytes = body(&mut req, MAX_EVENTS_BODY, MAX_EVENTS_DEPTH).await?;
     let mut b = EventsRequest::from_json(&bytes)?;
+    limits::check(&req, env, Limit::Events, &[&b.account, &b.visit_id]).await?;
     let now = now_ms(&req, env);
     let loaded = snapshots::load_for_tag(env, ctx, &b.account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;

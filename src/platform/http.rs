@@ -47,6 +47,10 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Answer {
 pub fn error_response(err: &ApiError) -> worker::Result<Response> {
     let mut resp = Response::ok(err.body().to_string())?.with_status(err.status());
     resp.headers_mut().set("Content-Type", "application/json")?;
+    if let ApiError::RateLimited { retry_after_s } = err {
+        resp.headers_mut()
+            .set("Retry-After", &retry_after_s.to_string())?;
+    }
     Ok(resp)
 }
 

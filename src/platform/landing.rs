@@ -3,11 +3,11 @@
 //! `GET /v1/agent/accounts/{account}/contexts?visitId&contextId` for the brand's agent side
 //! (authenticated: the context with its agent note).
 
-use super::auth::is_admin;
 use super::bindings::{self, visit_instance, Visit};
 use super::http::{allow_origin, check_origin, json, label, Answer};
 use super::{now_ms, snapshots};
 use crate::api::landing::{ContextRead, ContextRef, LandingAnswer};
+use crate::api::routes::Route;
 use crate::api::{check_id, ApiError};
 use crate::engine::landing::{agent_view, window_data, NoWindow};
 use worker::{Env, Request};
@@ -50,12 +50,10 @@ pub async fn exchange(req: Request, env: &Env, account: &str) -> Answer {
 }
 
 /// The agent side's read of a context the visit issued (offsite click or web display), with
-/// the engagement's agent note. Admin token until per-account keys exist.
+/// the engagement's agent note, with a key that has the `agent` scope (R-S1).
 pub async fn agent_context(req: Request, env: &Env, account: &str) -> Answer {
-    if !is_admin(&req, env) {
-        return Err(ApiError::Unauthorized);
-    }
     check_id("account", account)?;
+    super::auth::require(&req, env, Route::AgentContext, account).await?;
     let at = ContextRef::from_query(req.url().map_err(super::internal)?.query_pairs())?;
     let loaded = snapshots::load(env, account, now_ms(&req, env)).await?;
     let Some(c) = read_context(env, account, &at).await? else {

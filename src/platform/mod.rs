@@ -12,7 +12,9 @@ mod decide;
 mod demo;
 mod events;
 mod http;
+mod keys;
 mod landing;
+mod limits;
 mod measure;
 mod offsite;
 mod refresh;
@@ -22,6 +24,7 @@ pub mod visit_do;
 
 use crate::api::routes::{resolve, Resolved, Route};
 use crate::api::{valid_id, ApiError};
+use crate::tenancy::limits::Limit;
 use http::{cors, error_response, json, Answer};
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -128,6 +131,30 @@ async fn route(
     };
     let account = params.first().copied().unwrap_or_default();
     let second = params.get(1).copied().unwrap_or_default();
+    // R-S3 on the routes whose client and account the path tells; decide, state and events
+    // count in their handlers, once the body has said the account or visit.
+    match route {
+        Route::Offsite | Route::ClickToCall => {
+            if let Err(ApiError::RateLimited { retry_after_s }) =
+                limits::check(&req, env, Limit::Link, &[]).await
+            {
+                let mut resp = offsite::page(
+                    429,
+                    "Too many clicks",
+                    "Too many links were opened from this network. Please try again shortly.",
+                )
+                .map_err(internal)?;
+                resp.headers_mut()
+                    .set("Retry-After", &retry_after_s.to_string())
+                    .map_err(internal)?;
+                return Ok(resp);
+            }
+        }
+        Route::Landing | Route::Conversion if valid_id(account) => {
+            limits::check(&req, env, Limit::Tag, &[account]).await?;
+        }
+        _ => {}
+    }
     match route {
         Route::Health => json(200, &json!({ "ok": true })),
         Route::Preflight => Ok(Response::empty().map_err(internal)?.with_status(204)),
@@ -154,7 +181,11 @@ async fn route(
         | Route::AvailabilityPush
         | Route::SkillAvailabilityPush
         | Route::VisitRead
-        | Route::ClickToCallKey
+        | Route::KeyCreate
+        | Route::KeyList
+        | Route::KeyRotate
+        | Route::KeyRevoke
+        | Route::IdentitySecret
         | Route::OffsiteLinks
         | Route::Clicks
         | Route::Report
@@ -174,7 +205,7 @@ fn internal(e: worker::Error) -> ApiError {
 /// The request time. Builds with the `test-clock` feature (never deployed) let an admin-
 /// authenticated `X-Test-Now: <RFC 3339>` header move it, so tests can reach any time frame.
 fn now_ms(req: &Request, env: &Env) -> u64 {
-    clock(req, || auth::is_admin(req, env))
+    clock(req, || auth::trusted_for_tests(req, env))
 }
 
 /// The request time; in `test-clock` builds `X-Test-Now` applies when `trusted()` holds (the

@@ -2,10 +2,11 @@
 //! snapshot and availability: no visit call, no caps touched, nothing removed.
 
 use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
-use super::{now_ms, snapshots};
+use super::{limits, now_ms, snapshots};
 use crate::api::refresh::{RefreshRequest, MAX_REFRESH_BODY};
 use crate::api::{ApiError, MAX_SMALL_DEPTH};
 use crate::engine::button_refresh::refresh;
+use crate::tenancy::limits::Limit;
 use serde_json::json;
 use worker::{Context, Env, Method, Request};
 
@@ -36,6 +37,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
             .map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
     let b = b.check()?;
+    limits::check(&req, env, Limit::Tag, &[&b.account]).await?;
     let loaded = snapshots::load_for_tag(env, ctx, &b.account, now_ms(&req, env)).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let states = refresh(&loaded.snapshot, &b.engagements, &loaded.availability);

@@ -17,6 +17,8 @@ use crate::api::decide::Degraded;
 use crate::api::ApiError;
 use crate::engine::agent::Availability;
 use crate::engine::snapshot::{compile, Snapshot};
+use crate::tenancy::budget::{entry_bytes, evict, CACHE_BUDGET, ENTRY_OVERHEAD};
+use crate::tenancy::identity::IdentitySecret;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -26,8 +28,6 @@ use worker::{Context, Env};
 pub const VIEW_TTL_MS: u64 = 5_000;
 /// Oldest view a tag route answers on while a newer one is fetched after the answer (R-P2).
 pub const STALE_LIMIT_MS: u64 = 10_000;
-/// Accounts kept per isolate before the cache is cleared.
-const MAX_ACCOUNTS: usize = 1_000;
 
 /// What a decision runs on.
 #[derive(Clone)]
@@ -36,6 +36,8 @@ pub struct Loaded {
     pub snapshot: Rc<Snapshot>,
     /// Agent availability.
     pub availability: Rc<Availability>,
+    /// The account's identity-token secrets (R-S2).
+    pub identity: Rc<Vec<IdentitySecret>>,
     /// Set when the live revision's stored snapshot could not be read or compiled (missing or
     /// hand-edited in KV): `snapshot` is then the last one this isolate compiled, or an empty
     /// one, and routes answer with what it allows instead of failing (a 5xx storm helps
@@ -48,7 +50,12 @@ struct Entry {
     fetched_at: u64,
     revision: u64,
     availability: Rc<Availability>,
+    identity: Rc<Vec<IdentitySecret>>,
     snapshot: Option<Rc<Snapshot>>,
+    /// Estimated bytes of the entry (R-S4, [`entry_bytes`]).
+    bytes: usize,
+    /// Last use by a request (the real clock), for least-recently-used eviction.
+    used_at: u64,
     /// The live revision could not be read: (revision, retry after, reason).
     unreadable: Option<(u64, u64, Degraded)>,
     /// A refresh after an answer is under way.
@@ -65,34 +72,74 @@ pub async fn fetch_view(env: &Env, account: &str) -> Result<AccountView, ApiErro
     bindings::answer(resp).await
 }
 
-/// Changes this isolate's entry of `account`, creating it if needed. New accounts past
-/// [`MAX_ACCOUNTS`] clear the cache first.
+/// Changes this isolate's entry of `account`, creating it if needed, and marks it used.
 fn with_entry(account: &str, change: impl FnOnce(&mut Entry)) {
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
-        if cache.len() >= MAX_ACCOUNTS && !cache.contains_key(account) {
-            cache.clear();
-        }
         let entry = cache.entry(account.to_string()).or_insert_with(|| Entry {
             fetched_at: 0,
             revision: 0,
             availability: Rc::new(Availability::default()),
+            identity: Rc::new(Vec::new()),
             snapshot: None,
+            bytes: ENTRY_OVERHEAD,
+            used_at: 0,
             unreadable: None,
             refreshing: false,
         });
+        entry.used_at = worker::Date::now().as_millis();
         change(entry);
     });
+}
+
+/// R-S4: keeps the cache within [`CACHE_BUDGET`] bytes, dropping the accounts used least
+/// recently (never `keep`, which the current request needs).
+fn within_budget(keep: &str) {
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        let victims: Vec<String> = evict(
+            cache.iter().map(|(k, e)| (k.as_str(), e.bytes, e.used_at)),
+            keep,
+            CACHE_BUDGET,
+        )
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        for v in victims {
+            cache.remove(&v);
+        }
+    });
+}
+
+/// Accounts and estimated bytes in this isolate's cache (test builds report them).
+#[cfg(feature = "test-clock")]
+pub fn usage() -> (usize, usize) {
+    CACHE.with(|c| {
+        let c = c.borrow();
+        (c.len(), c.values().map(|e| e.bytes).sum())
+    })
+}
+
+/// Keeps a compiled snapshot of `text_len` bytes of JSON in the entry and the cache in budget.
+fn keep_compiled(account: &str, revision: u64, compiled: Rc<Snapshot>, text_len: usize) {
+    update(account, revision, |e| {
+        e.snapshot = Some(compiled);
+        e.bytes = entry_bytes(text_len);
+        e.unreadable = None;
+    });
+    within_budget(account);
 }
 
 /// Records a view of an account (just fetched, or just written by this isolate so that it sees
 /// its own writes at once) and returns its availability.
 pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
     let availability = Rc::new(view.availability);
+    let identity = Rc::new(view.identity);
     with_entry(account, |entry| {
         entry.fetched_at = now_ms;
         entry.revision = view.revision;
         entry.availability = availability.clone();
+        entry.identity = identity;
         entry.refreshing = false;
     });
     availability
@@ -121,12 +168,8 @@ fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
                         .and_then(|e| e.snapshot.as_ref().map(|s| s.revision))
                 });
                 if revision > 0 && known != Some(revision) {
-                    if let Ok(compiled) = read_snapshot(&env, &account, revision).await {
-                        let compiled = Rc::new(compiled);
-                        update(&account, revision, |e| {
-                            e.snapshot = Some(compiled);
-                            e.unreadable = None;
-                        });
+                    if let Ok((compiled, len)) = read_snapshot(&env, &account, revision).await {
+                        keep_compiled(&account, revision, Rc::new(compiled), len);
                     }
                 }
                 worker::console_log!(
@@ -141,17 +184,16 @@ fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
     });
 }
 
-/// Keeps the snapshot a publish just compiled as `revision`, so that this isolate does not
-/// compile it again; the account's view is asked again on the next request.
-pub fn published(account: &str, mut snapshot: Snapshot, revision: u64) {
+/// Keeps the snapshot a publish just compiled as `revision` (from `text_len` bytes of JSON), so
+/// that this isolate does not compile it again; the account's view is asked again on the next
+/// request.
+pub fn published(account: &str, mut snapshot: Snapshot, revision: u64, text_len: usize) {
     snapshot.revision = revision;
-    let snapshot = Rc::new(snapshot);
     with_entry(account, |entry| {
         entry.fetched_at = 0;
         entry.revision = revision;
-        entry.snapshot = Some(snapshot);
-        entry.unreadable = None;
     });
+    keep_compiled(account, revision, Rc::new(snapshot), text_len);
 }
 
 /// Loads the compiled snapshot and availability for `account`.
@@ -188,13 +230,23 @@ async fn load_with(
             Ok(view) => {
                 let revision = view.revision;
                 let availability = remember(account, view, now_ms);
-                let (snapshot, unreadable) =
-                    previous.map_or((None, None), |p| (p.snapshot, p.unreadable));
+                let (snapshot, unreadable, bytes) = previous
+                    .map_or((None, None, ENTRY_OVERHEAD), |p| {
+                        (p.snapshot, p.unreadable, p.bytes)
+                    });
                 Entry {
                     fetched_at: now_ms,
                     revision,
                     availability,
+                    identity: CACHE.with(|c| {
+                        c.borrow()
+                            .get(account)
+                            .map(|e| e.identity.clone())
+                            .unwrap_or_default()
+                    }),
                     snapshot,
+                    bytes,
+                    used_at: 0,
                     unreadable,
                     refreshing: false,
                 }
@@ -212,16 +264,23 @@ async fn load_with(
     let Entry {
         revision,
         availability,
+        identity,
         snapshot,
         unreadable,
         ..
     } = entry;
+    CACHE.with(|c| {
+        if let Some(e) = c.borrow_mut().get_mut(account) {
+            e.used_at = worker::Date::now().as_millis();
+        }
+    });
     if revision == 0 {
         return Err(ApiError::UnknownAccount(account.to_string()));
     }
     let fallback = |snapshot: Option<Rc<Snapshot>>, reason| Loaded {
         snapshot: snapshot.unwrap_or_else(|| Rc::new(Snapshot::empty(account, revision))),
         availability: availability.clone(),
+        identity: identity.clone(),
         unreadable: Some(reason),
     };
     match (&snapshot, unreadable) {
@@ -229,6 +288,7 @@ async fn load_with(
             return Ok(Loaded {
                 snapshot: s.clone(),
                 availability,
+                identity,
                 unreadable: None,
             })
         }
@@ -238,15 +298,13 @@ async fn load_with(
         _ => {}
     }
     match read_snapshot(env, account, revision).await {
-        Ok(compiled) => {
+        Ok((compiled, len)) => {
             let compiled = Rc::new(compiled);
-            update(account, revision, |e| {
-                e.snapshot = Some(compiled.clone());
-                e.unreadable = None;
-            });
+            keep_compiled(account, revision, compiled.clone(), len);
             Ok(Loaded {
                 snapshot: compiled,
                 availability,
+                identity,
                 unreadable: None,
             })
         }
@@ -300,12 +358,17 @@ async fn kv_text(env: &Env, account: &str, revision: u64) -> Result<String, ApiE
         .ok_or_else(|| ApiError::NotFound(format!("snapshot {revision} in KV")))
 }
 
-/// Reads and compiles one snapshot revision; on failure, logs why and returns a short reason:
-/// `snapshot_missing`, `snapshot_corrupt` or `snapshot_unreadable` (KV itself failed).
-async fn read_snapshot(env: &Env, account: &str, revision: u64) -> Result<Snapshot, Degraded> {
+/// Reads and compiles one snapshot revision (with its text's length); on failure, logs why and
+/// returns a short reason: `snapshot_missing`, `snapshot_corrupt` or `snapshot_unreadable` (KV
+/// itself failed).
+async fn read_snapshot(
+    env: &Env,
+    account: &str,
+    revision: u64,
+) -> Result<(Snapshot, usize), Degraded> {
     let (reason, detail) = match kv_text(env, account, revision).await {
         Ok(text) => match compile(&text, account, revision) {
-            Ok(snapshot) => return Ok(snapshot),
+            Ok(snapshot) => return Ok((snapshot, text.len())),
             Err(problems) => (
                 Degraded::SnapshotCorrupt,
                 format!(

@@ -56,3 +56,43 @@ pub fn visit_request(
             .collect(),
     }
 }
+
+/// The identity secret the native vectors' account has (the worker tests rotate a real one).
+pub fn identity_secret() -> edge_engage::tenancy::identity::IdentitySecret {
+    edge_engage::tenancy::identity::IdentitySecret {
+        kid: "k1".into(),
+        secret: "0".repeat(64),
+        created_ms: 0,
+    }
+}
+
+/// The token a vector's page `identity` names (fixtures/decisions.json's comment), minted at
+/// `now_s` for `account` with `secret`.
+pub fn identity_token(
+    kind: &str,
+    account: &str,
+    now_s: i64,
+    secret: &edge_engage::tenancy::identity::IdentitySecret,
+) -> String {
+    use edge_engage::tenancy::identity::{base64url_encode, sign, IdentitySecret};
+    let claims =
+        |aud: &str, exp: i64| serde_json::json!({ "aud": aud, "exp": exp, "sub": "cust-1" });
+    match kind {
+        "signed" => sign(secret, &claims(account, now_s + 600)).unwrap(),
+        "forged" => {
+            let other = IdentitySecret {
+                secret: "1".repeat(64),
+                ..secret.clone()
+            };
+            sign(&other, &claims(account, now_s + 600)).unwrap()
+        }
+        "expired" => sign(secret, &claims(account, now_s - 3600)).unwrap(),
+        "other-account" => sign(secret, &claims("other", now_s + 600)).unwrap(),
+        "alg-none" => format!(
+            "{}.{}.",
+            base64url_encode(br#"{"alg":"none","typ":"JWT"}"#),
+            base64url_encode(claims(account, now_s + 600).to_string().as_bytes())
+        ),
+        other => panic!("unknown identity kind {other}"),
+    }
+}

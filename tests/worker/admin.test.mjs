@@ -2,7 +2,7 @@
 // pushes, and bad input answered with a clear 4xx that changes nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, keyFor } from "./harness.mjs";
 
 let w;
 const demo = fixture("demo/snapshot.json");
@@ -76,9 +76,10 @@ test("R-P1 concurrent publishers from the same base: exactly one wins", async ()
   assert.equal(await liveRevision(), base + 1);
 });
 
-test("R-P4 admin routes refuse a missing or wrong token and change nothing", async () => {
+test("R-P4 R-S1 admin routes refuse a missing or wrong key and change nothing", async () => {
   const before = await liveRevision();
-  for (const auth of [undefined, "Bearer wrong-token-0123456789", `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+  const KEY = await keyFor(w.base, "demo");
+  for (const auth of [undefined, "Bearer wrong-token-0123456789", `Basic ${KEY}`, `Bearer ${KEY}x`]) {
     const headers = { "Content-Type": "application/json", "If-Match": "*" };
     if (auth) headers.Authorization = auth;
     const r = await fetch(`${w.base}/v1/admin/accounts/demo/snapshot`, { method: "PUT", headers, body: demo });
@@ -149,12 +150,13 @@ test("R-P4 other methods, content types and routes", async () => {
   assert.equal(beacon.status, 200);
 });
 
-test("the bearer scheme is case-insensitive (RFC 7235); another scheme or a bare token is 401", async () => {
-  const read = (authorization) => fetch(`${w.base}/v1/admin/accounts/demo/availability`, { headers: { Authorization: authorization } });
+test("R-S1 the bearer scheme is case-insensitive (RFC 7235); another scheme or a bare key is 401", async () => {
+  const KEY = await keyFor(w.base, "demo");
+  const read = (authorization) => fetch(`${w.base}/v1/admin/accounts/demo/availability`, { headers: { Authorization: authorization, "CF-Connecting-IP": "198.51.100.7" } });
   for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) {
-    assert.equal((await read(`${scheme} ${TOKEN}`)).status, 200, scheme);
+    assert.equal((await read(`${scheme} ${KEY}`)).status, 200, scheme);
   }
-  for (const wrong of [TOKEN, `Basic ${TOKEN}`, "Bearer", `Bearer ${TOKEN}x`]) {
+  for (const wrong of [KEY, `Basic ${KEY}`, "Bearer", `Bearer ${KEY}x`]) {
     const r = await read(wrong);
     assert.equal(r.status, 401, wrong);
     assert.equal((await r.json()).error.code, "unauthorized");

@@ -3,7 +3,7 @@
 // tampered, foreign and expired tokens and answer for 6 hours.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, createKey, TOKEN } from "./harness.mjs";
 
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
 let w;
@@ -13,11 +13,12 @@ before(async () => {
   w = await startWorker();
   await admin(w.base, "PUT", "demo/snapshot", fixture("demo/snapshot.json"), { "If-Match": "0" });
   await admin(w.base, "PUT", "demo/availability", { skills: {} });
-  brandKey = (await admin(w.base, "GET", "demo/click-to-call-key")).json.key;
+  // R-S1: the brand's server holds a key of its account with the `calls` scope.
+  brandKey = await createKey(w.base, "demo", ["calls"]);
 });
 after(async () => { await w?.stop(); });
 
-const clock = (now) => ({ "X-Test-Now": now, Authorization: `Bearer ${TOKEN}` });
+const clock = (now) => ({ "X-Test-Now": now, "X-Test-Root": TOKEN });
 
 async function clickFor(visitId, now = "2026-11-23T10:00:00Z") {
   const d = await decide(w.base, { account: "demo", visitorId: "visitor-0001", visitId, page: { url: SHOP }, zones: ["embedded:call-me"], attributes: { cartValue: 42 } }, { now, country: "GB" });
@@ -134,12 +135,14 @@ test("R-C2 a token tampered in any byte, for another account, or with a wrong ke
   }
   const upper = await brand("validate", { token: token.toUpperCase() });
   assert.equal(upper.status, 401);
-  const otherKey = (await admin(w.base, "GET", "other/click-to-call-key")).json.key;
+  const otherKey = await createKey(w.base, "other", ["calls"]);
   const other = await brand("validate", { token }, { account: "other", key: otherKey });
   assert.equal(other.status, 403);
   assert.equal(other.json.error.code, "wrong_account");
-  assert.equal((await brand("validate", { token }, { key: otherKey })).status, 401);
-  assert.equal((await brand("validate", { token }, { key: TOKEN })).status, 401, "the admin token is not a brand key");
+  assert.equal((await brand("validate", { token }, { key: otherKey })).status, 403, "R-S1: another account's key");
+  assert.equal((await brand("validate", { token }, { key: TOKEN })).status, 403, "R-S1: the root token only manages keys");
+  const noScope = await createKey(w.base, "demo", ["reports"]);
+  assert.equal((await brand("validate", { token }, { key: noScope })).status, 403, "R-S1: a key without the calls scope");
   assert.equal((await brand("status", { token, status: "teleported" })).status, 400);
 });
 

@@ -6,7 +6,7 @@
 // test sent.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, keyFor, TOKEN } from "./harness.mjs";
 
 const demo = JSON.parse(fixture("demo/snapshot.json"));
 const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
@@ -17,7 +17,7 @@ const HOUR = 3_600_000, DAYMS = 86_400_000;
 const FROM = dayOf(NOW), TO = dayOf(NOW + 25 * DAYMS);
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const clock = (ms) => ({ "X-Test-Now": iso(ms), Authorization: `Bearer ${TOKEN}` });
+const clock = (ms) => ({ "X-Test-Now": iso(ms), "X-Test-Root": TOKEN });
 let w, snapshot;
 const goalOf = {};
 
@@ -76,7 +76,9 @@ async function convert(path, body, at, extra = {}) {
   return { status: r.status, json: await r.json() };
 }
 const tagConversion = (body, at) => convert("/v1/conversions/demo", body, at);
-const serverConversion = (body, at) => convert("/v1/admin/accounts/demo/conversions", body, at);
+// The brand's server holds a key with the `conversions` scope (R-S1).
+const serverConversion = async (body, at) =>
+  convert("/v1/admin/accounts/demo/conversions", body, at, { Authorization: `Bearer ${await keyFor(w.base, "demo")}` });
 
 async function click(visitId, contextId, at) {
   const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json", ...clock(at) },
@@ -193,7 +195,7 @@ test("R-M2 R-M3 R-M4 conversions are attributed, counted once, and compared cont
     visitors.filter((v) => v.exposedTo.includes("c-sales-chat")));
   // The table reads back as CSV too.
   const csv = await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${FROM}&to=${TO}&format=csv&table=comparisons`,
-    { headers: { Authorization: `Bearer ${TOKEN}` } });
+    { headers: { Authorization: `Bearer ${await keyFor(w.base, "demo")}` } });
   const lines = (await csv.text()).trim().split("\n");
   assert.match(lines[0], /^campaign,goal,metric,currency,control_visitors/);
   assert.equal(lines.length - 1, rep.comparisons.length);

@@ -2,15 +2,28 @@
 // the same file the native engine test runs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, publishDemo, decide, summary, fixture, TOKEN } from "./harness.mjs";
+import { startWorker, admin, publishDemo, decide, summary, fixture, identityToken, createKey, TOKEN } from "./harness.mjs";
 
 const vectors = JSON.parse(fixture("decisions.json"));
 let w;
 
+let identitySecret;
 before(async () => {
   w = await startWorker();
   await publishDemo(w.base, "0");
+  // R-S2: the account's identity secret, with which the vectors' "signed" tokens are minted.
+  const r = await admin(w.base, "POST", "demo/identity-secret");
+  assert.equal(r.status, 201, r.text);
+  identitySecret = r.json;
 });
+
+/** The vector's request, its page's identity kind replaced by a token minted at the case's time. */
+function request(c) {
+  const kind = c.request.page.identity;
+  if (!kind) return c.request;
+  const identity = identityToken(kind, c.request.account, c.now, identitySecret);
+  return { ...c.request, page: { ...c.request.page, identity } };
+}
 after(async () => { await w?.stop(); });
 
 // Each vector runs in its own visit, so that no visit state (held zones, caps, declines) from
@@ -31,10 +44,11 @@ vectors.cases.forEach((c, i) => {
   test(`${c.rules.join(" ")}: ${c.name}`, async () => {
     const avail = await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
     assert.equal(avail.status, 200, avail.text);
-    const visitId = `${c.request.visitId}-vector-${i}`;
+    const req = request(c);
+    const visitId = `${req.visitId}-vector-${i}`;
     const edge = { now: c.now, country: c.edge.country, userAgent: c.edge.userAgent };
     for (const step of c.history ?? []) {
-      const shown = await decide(w.base, { ...c.request, visitId, page: { ...c.request.page, id: step.pageId } }, edge);
+      const shown = await decide(w.base, { ...req, visitId, page: { ...req.page, id: step.pageId } }, edge);
       assert.equal(shown.status, 200, shown.text);
       for (const e of step.events ?? []) {
         const context = shown.json.engagements.find((s) => s.engagementId === e.engagementId).contextId;
@@ -43,8 +57,8 @@ vectors.cases.forEach((c, i) => {
         assert.equal(ev.status, 200, await ev.text());
       }
     }
-    const page = { ...c.request.page, id: c.request.page.id ?? "vector-page" };
-    const r = await decide(w.base, { ...c.request, visitId, page }, { ...edge, explain: true });
+    const page = { ...req.page, id: req.page.id ?? "vector-page" };
+    const r = await decide(w.base, { ...req, visitId, page }, { ...edge, explain: true });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(withPresentation(summary(r.json), r.json, c.expect), c.expect);
     const trace = Object.fromEntries(r.json.explanation
@@ -67,7 +81,7 @@ test("R-D4 the GET form gives the same decision as POST (tag cross-origin)", asy
   const c = vectors.cases[0];
   const q = new URLSearchParams({ account: "demo", visitorId: c.request.visitorId, visitId: "get-form-visit", url: c.request.page.url });
   const r = await fetch(`${w.base}/v1/decide?${q}`, {
-    headers: { "X-Test-Now": c.now, Authorization: `Bearer ${TOKEN}`, "CF-IPCountry": "GB", "User-Agent": c.edge.userAgent, Origin: "https://www.demo-outfitters.example" },
+    headers: { "X-Test-Now": c.now, "X-Test-Root": TOKEN, "CF-IPCountry": "GB", "User-Agent": c.edge.userAgent, Origin: "https://www.demo-outfitters.example" },
   });
   assert.equal(r.status, 200);
   assert.equal(r.headers.get("access-control-allow-origin"), "*");
@@ -106,13 +120,19 @@ test("R-P2 availability pushed offline changes the decision within 10 seconds", 
   assert.ok(Date.now() - pushed < 10_000);
 });
 
-test("R-P3 explain lists every engagement with its rule, only with the admin token", async () => {
+test("R-P3 R-S1 explain lists every engagement with its rule, only with a key that has the explain scope", async () => {
   const c = vectors.cases[0];
   await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
-  const plain = await fetch(`${w.base}/v1/decide?explain=1`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(c.request),
+  const ask = (authorization) => fetch(`${w.base}/v1/decide?explain=1`, {
+    method: "POST", headers: { "Content-Type": "application/json", ...(authorization ? { Authorization: authorization } : {}) },
+    body: JSON.stringify({ ...c.request, visitId: "explain-refused" }),
   });
-  assert.equal((await plain.json()).explanation, undefined);
+  const plain = await ask();
+  assert.equal(plain.status, 401);
+  assert.equal((await plain.json()).error.code, "unauthorized");
+  const reports = await ask(`Bearer ${await createKey(w.base, "demo", ["reports"])}`);
+  assert.equal(reports.status, 403, "a key without the explain scope");
+  assert.equal((await reports.json()).error.code, "forbidden");
   const r = await decide(w.base, { ...c.request, visitId: "explain-visit" }, { now: c.now, country: "GB", explain: true });
   const byId = Object.fromEntries(r.json.explanation.map((x) => [x.engagementId, x]));
   assert.equal(r.json.explanation.length, 18);
@@ -128,8 +148,8 @@ test("R-D1..R-D5 every first-look vector also holds in the stateless preview (?v
     await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability[c.availability] });
     const r = await fetch(`${w.base}/v1/decide?visit=0`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-Test-Now": c.now, Authorization: `Bearer ${TOKEN}`, "CF-IPCountry": c.edge.country, "User-Agent": c.edge.userAgent },
-      body: JSON.stringify(c.request),
+      headers: { "Content-Type": "application/json", "X-Test-Now": c.now, "X-Test-Root": TOKEN, "CF-IPCountry": c.edge.country, "User-Agent": c.edge.userAgent },
+      body: JSON.stringify(request(c)),
     });
     assert.equal(r.status, 200);
     const answer = await r.json();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { startWorker, admin, fixture, ROOT, TOKEN } from "./harness.mjs";
+import { startWorker, admin, fixture, keyFor, ROOT } from "./harness.mjs";
 
 const OUT = join(ROOT, "test-output");
 const SITE = "https://www.demo-outfitters.example";
@@ -82,7 +82,7 @@ test("R-D7 after declining the invite, the next page shows no conversation invit
 });
 
 test("R-D8 R-D10 flipping sales to offline changes the button's state and creative on refresh", async () => {
-  await page.fill("#token", TOKEN);
+  await page.fill("#token", await keyFor(w.base, "demo"));
   await page.click('.avail[data-state="offline"]');
   await page.waitForFunction(() => document.querySelector('[data-zone="right"] .card')?.className.includes("state-offline"));
   assert.match(await zone("right").locator(".meta").textContent(), /offline/);

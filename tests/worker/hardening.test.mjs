@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
-import { startWorker, admin, decide, fixture, publishDemo, ROOT, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, publishDemo, keyFor, ROOT, TOKEN } from "./harness.mjs";
 
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
 const OPEN = "2026-11-18T11:00:00Z"; // a Wednesday inside the London hours
@@ -54,7 +54,7 @@ test("every kind of answer carries its cache policy and security headers", async
   const cases = [
     ["decision", await decide(w.base, body(), { country: "GB" }), "no-store"],
     ["error", await get("/v1/nothing"), "no-store"],
-    ["admin", await get("/v1/admin/accounts/demo/snapshot", { headers: { Authorization: `Bearer ${TOKEN}` } }), "no-store"],
+    ["admin", await get("/v1/admin/accounts/demo/snapshot", { headers: { Authorization: `Bearer ${await keyFor(w.base, "demo")}` } }), "no-store"],
     ["admin refused", await get("/v1/admin/accounts/demo/snapshot"), "no-store"],
     ["redirect", await get("/o/demo/e-offsite-email", { headers: { "CF-IPCountry": "GB" } }), "no-store"],
     ["link page", await get("/o/nobody/e1"), "no-store"],
@@ -130,7 +130,7 @@ test("the visit object throwing: non-proactive engagements still shown, no proac
   assert.ok(normal.json.engagements.some((e) => e.proactive), "the page has a proactive engagement");
   const r = await fetch(`${w.base}/v1/decide`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "CF-IPCountry": "GB", "X-Test-Now": OPEN, Authorization: `Bearer ${TOKEN}`, "X-Test-Fault": "visit" },
+    headers: { "Content-Type": "application/json", "CF-IPCountry": "GB", "X-Test-Now": OPEN, "X-Test-Root": TOKEN, "X-Test-Fault": "visit" },
     body: JSON.stringify({ ...b, visitId: `${b.visitId}-f` }),
   });
   assert.equal(r.status, 200);

@@ -1,6 +1,7 @@
 // Starts the real worker under `wrangler dev` (workerd, local KV and Durable Objects) on a free
 // port with its own --persist-to directory, and stops it when the test file ends.
 import { spawn, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,7 +9,10 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const TOKEN = "test-admin-token-0123456789abcdef";
+/** The operator's root token (R-S1): manages keys; in test builds it also moves the clock. */
+export const TOKEN = "test-root-token-0123456789abcdef";
+/** Every key scope (src/tenancy/keys.rs). */
+export const SCOPES = ["publish", "availability", "reports", "conversions", "explain", "erase", "agent", "calls", "identity"];
 const SIGNING_KEY = "test-signing-key-0123456789abcdef-0123456789";
 
 export function fixture(path) {
@@ -77,7 +81,7 @@ export async function startWorker({ persist: reuse } = {}) {
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
     ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist,
-      "--var", `ADMIN_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--var", "DEMO_ENABLED:true", "--var", `CTC_SIGNING_KEY:${SIGNING_KEY}`, "--test-scheduled", "--show-interactive-dev-session=false"],
+      "--var", `ROOT_TOKEN:${TOKEN}`, "--var", "GEO_FROM_HEADERS:true", "--var", "DEMO_ENABLED:true", "--var", `CTC_SIGNING_KEY:${SIGNING_KEY}`, "--test-scheduled", "--show-interactive-dev-session=false"],
     {
       cwd: ROOT,
       detached: true,
@@ -112,9 +116,32 @@ export async function startWorker({ persist: reuse } = {}) {
   throw new Error(`wrangler dev did not become ready:\n${logs.join("").slice(-4000)}`);
 }
 
-/** Admin request helper. */
+/** Creates a key of `account` with `scopes` through the root token (R-S1); resolves with its text. */
+export async function createKey(base, account, scopes = SCOPES, name = "tests") {
+  const r = await fetch(`${base}/v1/admin/accounts/${account}/keys`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name, scopes }),
+  });
+  const json = await r.json();
+  if (r.status !== 201) throw new Error(`key for ${account}: ${r.status} ${JSON.stringify(json)}`);
+  return json.key;
+}
+
+const keys = new Map();
+/** A key of `account` with every scope, made once per worker and account. */
+export async function keyFor(base, account) {
+  const name = `${base} ${account}`;
+  if (!keys.has(name)) keys.set(name, createKey(base, account));
+  return keys.get(name);
+}
+
+/** Admin request helper: `path` starts with the account, whose full key is used unless the
+ * headers carry their own Authorization. */
 export async function admin(base, method, path, body, headers = {}) {
-  const init = { method, headers: { Authorization: `Bearer ${TOKEN}`, ...headers } };
+  const account = path.split("/")[0];
+  const auth = headers.Authorization ?? `Bearer ${await keyFor(base, account)}`;
+  const init = { method, headers: { ...headers, Authorization: auth } };
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -133,11 +160,20 @@ export async function publishDemo(base, ifMatch = "*") {
   return r.json.revision;
 }
 
+/** A random client address in 10.0.0.0/8 (R-S3 counts per address). */
+export function someAddress() {
+  return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
+}
+
 /** A decision request; `now` and `country` map to the test clock and edge geo headers. */
 export async function decide(base, body, { now, country, userAgent, explain, headers: extra } = {}) {
-  const headers = { "Content-Type": "application/json", ...extra };
-  if (now) { headers["X-Test-Now"] = now; headers.Authorization = `Bearer ${TOKEN}`; }
-  if (explain) headers.Authorization = `Bearer ${TOKEN}`;
+  // Each request from its own address unless the test says otherwise: R-S3 limits per address.
+  const headers = { "Content-Type": "application/json", "CF-Connecting-IP": someAddress(), ...extra };
+  if (now) { headers["X-Test-Now"] = now; headers["X-Test-Root"] = TOKEN; }
+  if (explain) {
+    const account = typeof body === "string" ? JSON.parse(body).account : body.account;
+    headers.Authorization = `Bearer ${await keyFor(base, account)}`;
+  }
   if (country) headers["CF-IPCountry"] = country;
   if (userAgent) headers["User-Agent"] = userAgent;
   const r = await fetch(`${base}/v1/decide${explain ? "?explain=1" : ""}`, {
@@ -155,4 +191,28 @@ export function summary(decision) {
     engagements: decision.engagements.map((e) => ({ zoneId: e.zoneId, engagementId: e.engagementId, state: e.stateName })),
     controlGroups: decision.controlGroups,
   };
+}
+
+const b64url = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+
+/** An HS256 identity token (R-S2), as the brand's server signs one: `secret` is the answer of
+ * `POST …/identity-secret`. */
+export function signIdentity(secret, claims) {
+  const signed = `${b64url({ alg: "HS256", typ: "JWT", kid: secret.kid })}.${b64url(claims)}`;
+  return `${signed}.${createHmac("sha256", secret.secret).update(signed).digest("base64url")}`;
+}
+
+/** The token a vector's page `identity` names (fixtures/decisions.json's comment), minted at
+ * `nowIso` for `account`; tests/common/mod.rs mints the same kinds natively. */
+export function identityToken(kind, account, nowIso, secret) {
+  const now = Math.floor(Date.parse(nowIso) / 1000);
+  const claims = (aud, exp) => ({ aud, exp, sub: "cust-1" });
+  switch (kind) {
+    case "signed": return signIdentity(secret, claims(account, now + 600));
+    case "forged": return signIdentity({ ...secret, secret: "1".repeat(64) }, claims(account, now + 600));
+    case "expired": return signIdentity(secret, claims(account, now - 3600));
+    case "other-account": return signIdentity(secret, claims("other", now + 600));
+    case "alg-none": return `${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims(account, now + 600))}.`;
+    default: throw new Error(`unknown identity kind ${kind}`);
+  }
 }

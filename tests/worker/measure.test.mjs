@@ -4,7 +4,7 @@
 // route reads the rollups back (JSON and CSV) and refuses bad ranges.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, keyFor, TOKEN } from "./harness.mjs";
 
 const demo = JSON.parse(fixture("demo/snapshot.json"));
 const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
@@ -86,7 +86,7 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
   // Every visit asks twice for its page at once, and once more: the same facts, counted once.
   const answers = await Promise.all(visits.flatMap((v, i) => [0, 1].map(() =>
     decide(w.base, { account: "demo", visitorId: `measure-visitor-${i}`, visitId: v, page: { url: SHOP, id: "p1" } },
-      { now: NOW, country: "GB", ...(i === 0 ? { headers: { "X-Test-Fault": "consumer", Authorization: `Bearer ${TOKEN}` } } : {}) }))));
+      { now: NOW, country: "GB", ...(i === 0 ? { headers: { "X-Test-Fault": "consumer", "X-Test-Root": TOKEN } } : {}) }))));
   for (const [i, v] of visits.entries()) {
     const a = answers[2 * i];
     assert.equal(a.status, 200, a.text);
@@ -137,7 +137,7 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
 });
 
 test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field", async () => {
-  const r = await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${DAY}&to=${DAY}&format=csv`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const r = await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${DAY}&to=${DAY}&format=csv`, { headers: { Authorization: `Bearer ${await keyFor(w.base, "demo")}` } });
   assert.equal(r.status, 200);
   assert.match(r.headers.get("content-type"), /^text\/csv/);
   const lines = (await r.text()).trim().split("\n");
@@ -158,7 +158,7 @@ test("R-M1 offsite clicks count per day, campaign, engagement and outcome", asyn
   for (const [link, n] of [["e-offsite-email", 3], ["e-offsite-qr", 2], ["e-nope", 1]]) {
     for (let i = 0; i < n; i++) {
       const r = await fetch(`${w.base}/o/demo/${link}?utm_source=test`, { redirect: "manual",
-        headers: { "CF-IPCountry": "GB", "X-Test-Now": NOW, Authorization: `Bearer ${TOKEN}`, Cookie: `ee_vid=clicker-${i}` } });
+        headers: { "CF-IPCountry": "GB", "X-Test-Now": NOW, "X-Test-Root": TOKEN, Cookie: `ee_vid=clicker-${i}` } });
       assert.equal(r.status, 302);
       const key = `${link === "e-nope" ? "" : "c-offsite"}/${link === "e-nope" ? "(unknown)" : link}/offsite_${r.headers.get("x-edge-outcome")}`;
       outcomes[key] = (outcomes[key] ?? 0) + 1;

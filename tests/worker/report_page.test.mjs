@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { startWorker, admin, publishDemo, ROOT, TOKEN } from "./harness.mjs";
+import { startWorker, admin, publishDemo, keyFor, ROOT } from "./harness.mjs";
 
 const OUT = join(ROOT, "test-output");
 let w, browser, page;
@@ -64,7 +64,7 @@ test("R-M5 R-M3 the report page draws the API's funnel, trend and control agains
   problems.length = 0;
 
   await page.goto(`${w.base}/report/demo`);
-  await page.fill("#token", TOKEN);
+  await page.fill("#token", await keyFor(w.base, "demo"));
   await page.click("button[type=submit]");
   await page.waitForSelector("#report:not([hidden])");
   // Totals and the funnel say what the API says.
