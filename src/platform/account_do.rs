@@ -24,6 +24,11 @@ const CLICKS: &str = "clicks";
 const KEYS: &str = "keys";
 const IDENTITY: &str = "identity";
 
+/// Snapshot revisions kept in KV (R-S4's retention): the live one and the 19 before it, for
+/// read-back and for isolates still deciding on a recent one. Each publish deletes the revision
+/// that falls out of the window.
+pub const KEPT_REVISIONS: u64 = 20;
+
 /// How long a publish may hold its reservation before another may proceed.
 const RESERVATION_MS: u64 = 60_000;
 
@@ -116,6 +121,11 @@ impl AccountState {
         match written {
             Ok(()) => {
                 storage.put(REVISION, next).await?;
+                if let Some(old) = next.checked_sub(KEPT_REVISIONS).filter(|r| *r > 0) {
+                    if let Err(e) = kv.delete(&snapshot_key(&account, old)).await {
+                        worker::console_warn!("revision {old} of {account} not deleted: {e:?}");
+                    }
+                }
                 Response::from_json(&PublishAnswer {
                     revision: next,
                     published: true,

@@ -13,7 +13,7 @@ type Queued = [string, unknown[]];
     if (!g.account) { console.warn("eeTag: no account"); return; }
     const config: TagConfig = {
       account: g.account, origin: g.origin, section: g.section, zones: g.zones,
-      consentRequired: g.consentRequired, timeoutMs: g.timeoutMs, url: g.url, headers: g.headers,
+      consentRequired: g.consentRequired, timeoutMs: g.timeoutMs, url: g.url, headers: g.headers, identity: g.identity,
     };
     const tag = new Tag(config);
     const api = {

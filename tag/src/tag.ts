@@ -49,6 +49,9 @@ export interface TagConfig {
   /** The page URL decisions see (default `location.href`): for pages served under another
    * address than the one the campaigns' entry points name (a proxy, a staging host). */
   url?: string;
+  /** R-S2: an identity token the brand's server signed for the logged-in visitor (docs/tenancy.md).
+   * Authenticated engagements are shown only when it verifies; without it the page is anonymous. */
+  identity?: string;
   /** Extra request headers, same-origin setups only (local development: `CF-IPCountry` where
    * the worker runs with `GEO_FROM_HEADERS`). */
   headers?: Record<string, string>;
@@ -187,7 +190,10 @@ export class Tag {
       const { visitorId, visitId } = this.ids();
       const d = await this.call(visitId ? "/v1/decide" : "/v1/decide?visit=0", {
         account: this.config.account, visitorId, visitId, zones: this.zones(), attributes: this.attributes,
-        page: { url: this.config.url || this.w.location.href, id: this.pageId, sections: this.config.section || [], referrer: this.w.document.referrer || undefined },
+        page: {
+          url: this.config.url || this.w.location.href, id: this.pageId, sections: this.config.section || [],
+          referrer: this.w.document.referrer || undefined, identity: this.config.identity || undefined,
+        },
       });
       if (!d) return [];
       this.pageContextId = d.pageContextId || "";
@@ -282,10 +288,12 @@ export class Tag {
     }
   }
 
-  /** Single-page sites: a new page view (R-T1): what this one showed goes, OFFER_REMOVE. */
-  newPage = safe((options?: { section?: string[] }) => {
+  /** Single-page sites: a new page view (R-T1): what this one showed goes, OFFER_REMOVE. A login
+   * or logout passes the new identity token (R-S2; `null` for none). */
+  newPage = safe((options?: { section?: string[]; identity?: string | null }) => {
     for (const { e } of Array.from(this.shown.values())) { this.emit("OFFER_REMOVE", e); this.remove(e); }
     if (options?.section) this.config.section = options.section;
+    if (options?.identity !== undefined) this.config.identity = options.identity ?? undefined;
     this.pageId = rand();
     void this.decide();
   });

@@ -80,14 +80,15 @@ test("R-T3 lifecycle events reach the page's handlers in lpTag's shape and the w
   assert.equal((await beaconNames()).at(-1), "OFFER_CLICK");
 });
 
-test("R-T3 sections, attributes and conversions go through the API; newPage starts a new page view", async () => {
+test("R-T3 R-S2 sections, attributes, the identity token and conversions go through the API; newPage starts a new page view", async () => {
   answers["/v1/decide"] = decision(engagement());
   answers["/v1/conversions/acme"] = { accepted: true };
-  const tag = new Tag({ account: "acme", origin: "https://edge.example", section: ["shop"] }, win);
+  const tag = new Tag({ account: "acme", origin: "https://edge.example", section: ["shop"], identity: "jwt-1" }, win);
   tag.sdes({ type: "ctmrinfo", info: { customerType: "vip" } }, { cartValue: 42 });
   await tag.decide();
   const first = requests[0].body;
   assert.deepEqual(first.page.sections, ["shop"]);
+  assert.equal(first.page.identity, "jwt-1", "R-S2 the brand's token goes with the page");
   assert.deepEqual(first.attributes, { customerType: "vip", cartValue: 42 });
   tag.conversion({ id: "order-1", goal: "purchase", value: 12.5, currency: "GBP" });
   await sleep(0);
@@ -95,9 +96,10 @@ test("R-T3 sections, attributes and conversions go through the API; newPage star
   assert.deepEqual({ ...conv.body, visitorId: undefined, visitId: undefined },
     { id: "order-1", goal: "purchase", value: 12.5, currency: "GBP", visitorId: undefined, visitId: undefined });
   assert.equal(conv.body.visitorId, first.visitorId);
-  tag.newPage({ section: ["checkout"] });
+  tag.newPage({ section: ["checkout"], identity: null });
   await sleep(0);
   const second = requests.filter((r) => r.path === "/v1/decide").at(-1).body;
+  assert.equal(second.page.identity, undefined, "after a logout the page is anonymous");
   assert.notEqual(second.page.id, first.page.id, "a new page view");
   assert.deepEqual(second.page.sections, ["checkout"]);
   assert.ok((await beaconNames()).includes("OFFER_REMOVE"), "what the last page view showed is removed");

@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { startWorker, publishDemo, admin, fixture, createKey, keyFor, signIdentity, someAddress, ROOT, TOKEN, SCOPES } from "./harness.mjs";
 
 let w;
@@ -379,4 +380,22 @@ test("R-S4 50 large accounts decided in one isolate: the cache stays within its 
   assert.equal(JSON.stringify(back.json.engagements.map((e) => e.engagementId)), first);
   console.log(`R-S4: wasm memory peaked at ${(peak / 1048576).toFixed(1)} MB with 50 accounts of ${(text.length / 1024).toFixed(0)} KB`);
   assert.ok(peak < 128 * 1024 * 1024, `wasm memory ${peak} B`);
+});
+
+test("R-S4 KV keeps the live snapshot revision and the 19 before it", async () => {
+  const key = await keyFor(w.base, "retained");
+  const doc = JSON.parse(fixture("demo/snapshot.json"));
+  doc.account.id = "retained";
+  for (let i = 0; i < 22; i++) {
+    const r = await call("PUT", "/v1/admin/accounts/retained/snapshot", { key, body: doc, headers: { "If-Match": "*" } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const list = spawnSync(join(ROOT, "node_modules", ".bin", "wrangler"),
+    ["kv", "key", "list", "--binding", "SNAPSHOTS", "--local", "--persist-to", w.persist, "--prefix", "snapshot/retained/"],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+  assert.equal(list.status, 0, list.stderr);
+  const names = JSON.parse(list.stdout).map((k) => k.name).sort();
+  const revisions = names.filter((n) => !n.endsWith("/current")).map((n) => Number(n.split("/").at(-1))).sort((a, b) => a - b);
+  assert.deepEqual(revisions, Array.from({ length: 20 }, (_, i) => i + 3), "revisions 3..22");
+  assert.ok(names.includes("snapshot/retained/current"));
 });
