@@ -37,7 +37,6 @@ pub struct KeyCall {
     /// The request's time, ms since the epoch.
     pub now_ms: u64,
     /// The operation.
-    #[serde(flatten)]
     pub op: KeyOp,
 }
 

@@ -338,7 +338,7 @@ impl KeyRing {
 /// An operation on an account's keys, as the worker sends it to the account's object (which
 /// holds the ring and applies it with [`KeyRing::apply`]). Secrets never travel: only hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum KeyOp {
     /// Every key.
     List,
