@@ -14,10 +14,15 @@ pub mod tenancy;
 // Test support, outside the library's surface unless the `testing` feature asks for it.
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod fuzzing;
-#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+// The scale fixture also builds for wasm32-wasip1, where scripts/bench-v8.sh times the engine.
+#[cfg(all(
+    feature = "testing",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
 pub mod scale;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub mod schema;
 
-#[cfg(target_arch = "wasm32")]
+// The Worker: wasm32-unknown-unknown only (the engine alone also builds for wasm32-wasip1).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod platform;

@@ -178,7 +178,6 @@ fn r_s1_key_requests_name_known_scopes_once() {
 fn r_s1_a_key_works_only_for_its_account_and_scopes() {
     let grant = Grant {
         account: "demo".into(),
-        id: ID.into(),
         scopes: vec![Scope::Availability],
     };
     assert_eq!(grant.allows("demo", Scope::Availability), Ok(()));

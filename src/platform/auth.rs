@@ -208,7 +208,6 @@ async fn grant(req: &Request, env: &Env) -> Result<Grant, ApiError> {
     };
     Ok(Grant {
         account: key.account.to_string(),
-        id: key.id.to_string(),
         scopes,
     })
 }

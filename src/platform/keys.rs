@@ -95,7 +95,6 @@ async fn apply(env: &Env, account: &str, op: KeyOp) -> Result<Vec<KeyRecord>, Ap
         other => other,
     };
     answer.map_err(|e| match e {
-        KeyError::BadName | KeyError::BadScopes => ApiError::invalid("key", "refused"),
         KeyError::TooMany => ApiError::TooManyKeys,
         KeyError::Revoked => ApiError::KeyRevoked,
         KeyError::Unknown | KeyError::Refused => ApiError::NotFound("key".into()),

@@ -28,12 +28,11 @@ pub fn client_of(req: &Request) -> String {
 /// must not take the tag down.
 pub async fn check(req: &Request, env: &Env, limit: Limit, parts: &[&str]) -> Result<(), ApiError> {
     let who = client_of(req);
-    let mut key_parts = vec![who.as_str()];
-    key_parts.extend_from_slice(parts);
-    if limit == Limit::Events {
-        // Per visit, wherever it is sent from.
-        key_parts.remove(0);
+    let mut key_parts = Vec::with_capacity(parts.len() + 1);
+    if limit.per_client() {
+        key_parts.push(who.as_str());
     }
+    key_parts.extend_from_slice(parts);
     let outcome = match limiter(env, limit) {
         Ok(l) => l.limit(limit.key(&key_parts)).await,
         Err(e) => Err(e),

@@ -170,10 +170,6 @@ impl KeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyError {
-    /// The name is empty, too long or has control characters.
-    BadName,
-    /// No scope, or one named twice.
-    BadScopes,
     /// The account already has [`MAX_ACTIVE_KEYS`] active keys.
     TooMany,
     /// No key with this id.
@@ -379,8 +375,6 @@ pub enum KeyOp {
 pub struct Grant {
     /// The key's account.
     pub account: String,
-    /// The key's id.
-    pub id: String,
     /// Its scopes.
     pub scopes: Vec<Scope>,
 }

@@ -43,6 +43,12 @@ impl Limit {
         }
     }
 
+    /// True when the limit counts per client address ([`client`]); events count per visit,
+    /// wherever they come from.
+    pub fn per_client(self) -> bool {
+        self != Limit::Events
+    }
+
     /// The key counted: the limit's name, then the client (and account or visit).
     pub fn key(self, parts: &[&str]) -> String {
         let name = match self {

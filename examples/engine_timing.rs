@@ -1,0 +1,149 @@
+//! Times the engine's hot paths with a plain clock, to run the same code natively and as
+//! wasm under V8 (Node's WASI): scripts/bench-v8.sh builds it both ways and prints them side
+//! by side. The scale snapshot is generated in the process; the demo one is embedded, since
+//! WASI gets no file system here. Prints one JSON line per measurement: the median of
+//! `rounds` rounds, each the mean of a batch of runs, in microseconds.
+//! `cargo run --release --features testing --example engine_timing -- [rounds]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use edge_engage::engine::agent::Availability;
+use edge_engage::engine::candidate::Inputs;
+use edge_engage::engine::decision::decide;
+use edge_engage::engine::offsite::click;
+use edge_engage::engine::snapshot::{compile, Snapshot};
+use edge_engage::engine::visitor::{Edge, PageView, Visitor};
+use edge_engage::engine::zone::Zone;
+use edge_engage::scale;
+use serde_json::{json, Map, Value};
+use std::hint::black_box;
+use std::time::Instant;
+
+const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
+
+fn visitor(url: &str, sections: &[String], attrs: Value) -> Visitor {
+    let url = url::Url::parse(url).unwrap();
+    let page = PageView {
+        url: &url,
+        sections,
+        referrer: None,
+        authenticated: false,
+    };
+    let edge = Edge {
+        country: Some("GB".into()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+        ..Edge::default()
+    };
+    let attrs: Map<String, Value> = serde_json::from_value(attrs).unwrap();
+    Visitor::new("visitor-0001", "visit-1", &page, attrs, &edge)
+}
+
+fn run(snap: &Snapshot, v: &Visitor, zones: &[Zone], avail: &Availability) -> usize {
+    let ctx = Inputs {
+        visitor: v,
+        zones,
+        now: "2026-11-23T10:00:00Z".parse().unwrap(),
+        availability: avail,
+        explain: false,
+    };
+    decide(snap, &ctx, &mut || String::from("ctx"))
+        .engagements
+        .len()
+}
+
+fn zones(names: &[&str]) -> Vec<Zone> {
+    names.iter().map(|z| Zone::parse(z).unwrap()).collect()
+}
+
+/// Median over `rounds` of the mean time of `batch` calls, in µs. A second argument runs only
+/// the measurements whose name contains it (for a profiler).
+fn time(name: &str, rounds: usize, batch: usize, mut f: impl FnMut() -> usize) {
+    if std::env::args()
+        .nth(2)
+        .is_some_and(|only| !name.contains(&only))
+    {
+        return;
+    }
+    let mut sink = 0usize;
+    for _ in 0..batch.min(10) {
+        sink = sink.wrapping_add(f()); // warm-up
+    }
+    let mut means: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..batch {
+                sink = sink.wrapping_add(black_box(f()));
+            }
+            t.elapsed().as_secs_f64() * 1e6 / batch as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let median = means[means.len() / 2];
+    println!(
+        "{}",
+        json!({ "name": name, "us": (median * 100.0).round() / 100.0, "rounds": rounds, "batch": batch, "sink": sink % 2 })
+    );
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(15);
+    let demo = compile(DEMO, "demo", 1).unwrap();
+    let demo_avail: Availability = serde_json::from_value(
+        json!({"sales": {"onlineAgents": 4, "expectedWaitSeconds": 35}, "support": {"onlineAgents": 2, "expectedWaitSeconds": 90}}),
+    )
+    .unwrap();
+    let dv = visitor(
+        "https://www.demo-outfitters.example/shop/boots",
+        &[],
+        json!({}),
+    );
+    let dz = zones(&["left", "right", "proactive", "embedded:product-chat"]);
+    assert!(run(&demo, &dv, &dz, &demo_avail) > 0);
+    time("decide/demo", rounds, 2_000, || {
+        run(&demo, &dv, &dz, &demo_avail)
+    });
+
+    let scale_text = scale::snapshot(7, 2_000);
+    let scale_avail: Availability =
+        serde_json::from_value(scale::availability()["skills"].clone()).unwrap();
+    let snap = compile(&scale_text, "scale", 1).unwrap();
+    let sv = visitor(
+        "https://shop.example/category-7/boots-42",
+        &["section-10".to_string()],
+        json!({"cartValue": 120, "returning": true}),
+    );
+    let sz = zones(&[
+        "left",
+        "right",
+        "proactive",
+        "embedded:slot-3",
+        "embedded:slot-7",
+    ]);
+    time("decide/scale-2000", rounds, 200, || {
+        run(&snap, &sv, &sz, &scale_avail)
+    });
+    time("snapshot/compile scale-2000", rounds.min(9), 3, || {
+        compile(black_box(&scale_text), "scale", 1)
+            .unwrap()
+            .engagements
+            .len()
+    });
+    let link =
+        url::Url::parse("https://edge.example/o/demo/e-offsite-email?utm_source=news").unwrap();
+    let attrs = visitor(link.as_str(), &[], json!({})).attributes;
+    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    time("offsite/click demo", rounds, 5_000, || {
+        click(
+            &demo,
+            "e-offsite-email",
+            "visitor-0001",
+            &attrs,
+            now,
+            &demo_avail,
+        )
+        .map(|c| usize::from(c.window.is_some()))
+        .unwrap_or(0)
+    });
+}
