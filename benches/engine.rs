@@ -5,32 +5,17 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use edge_engage::engine::agent::Availability;
-use edge_engage::engine::candidate::Inputs;
 use edge_engage::engine::condition::{Condition, SavedGroups};
-use edge_engage::engine::decision::decide;
 use edge_engage::engine::offsite::click;
 use edge_engage::engine::snapshot::{compile, Snapshot};
-use edge_engage::engine::visitor::{Edge, PageView, Visitor};
+use edge_engage::engine::visitor::Visitor;
 use edge_engage::engine::zone::Zone;
-use edge_engage::scale;
-use serde_json::{json, Map, Value};
+use edge_engage::scale::{self, bench};
+use serde_json::{json, Value};
 use std::hint::black_box;
 
 fn visitor(url: &str, sections: &[String], attrs: Value) -> Visitor {
-    let url = url::Url::parse(url).unwrap();
-    let page = PageView {
-        url: &url,
-        sections,
-        referrer: None,
-        authenticated: false,
-    };
-    let edge = Edge {
-        country: Some("GB".into()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
-        ..Edge::default()
-    };
-    let attrs: Map<String, Value> = serde_json::from_value(attrs).unwrap();
-    Visitor::new("visitor-0001", "visit-1", &page, attrs, &edge)
+    bench::visitor(url, sections, attrs).unwrap()
 }
 
 fn availability(v: Value) -> Availability {
@@ -38,16 +23,7 @@ fn availability(v: Value) -> Availability {
 }
 
 fn run(snap: &Snapshot, v: &Visitor, zones: &[Zone], avail: &Availability) -> usize {
-    let ctx = Inputs {
-        visitor: v,
-        zones,
-        now: "2026-11-23T10:00:00Z".parse().unwrap(),
-        availability: avail,
-        explain: false,
-    };
-    decide(snap, &ctx, &mut || String::from("ctx"))
-        .engagements
-        .len()
+    bench::decide_count(snap, v, zones, avail)
 }
 
 fn demo() -> Snapshot {
@@ -57,27 +33,6 @@ fn demo() -> Snapshot {
     ))
     .unwrap();
     compile(&text, "demo", 1).unwrap()
-}
-
-fn scale_zones() -> Vec<Zone> {
-    [
-        "left",
-        "right",
-        "proactive",
-        "embedded:slot-3",
-        "embedded:slot-7",
-    ]
-    .iter()
-    .map(|z| Zone::parse(z).unwrap())
-    .collect()
-}
-
-fn scale_visitor() -> Visitor {
-    visitor(
-        "https://shop.example/category-7/boots-42",
-        &["section-10".to_string()],
-        json!({"cartValue": 120, "returning": true}),
-    )
 }
 
 fn benches(c: &mut Criterion) {
@@ -90,10 +45,7 @@ fn benches(c: &mut Criterion) {
         &[],
         json!({}),
     );
-    let demo_zones: Vec<Zone> = ["left", "right", "proactive", "embedded:product-chat"]
-        .iter()
-        .map(|z| Zone::parse(z).unwrap())
-        .collect();
+    let demo_zones = bench::zones(&["left", "right", "proactive", "embedded:product-chat"]);
     assert!(run(&demo, &dv, &demo_zones, &demo_avail) > 0);
     c.bench_function("decide/demo", |b| {
         b.iter(|| run(black_box(&demo), black_box(&dv), &demo_zones, &demo_avail))
@@ -102,8 +54,8 @@ fn benches(c: &mut Criterion) {
     let scale_text = scale::snapshot(7, 2_000);
     let scale_avail = availability(scale::availability()["skills"].clone());
     let snap = compile(&scale_text, "scale", 1).unwrap();
-    let sv = scale_visitor();
-    let zones = scale_zones();
+    let sv = bench::scale_visitor().unwrap();
+    let zones = bench::scale_zones();
     c.bench_function("decide/scale-2000", |b| {
         b.iter(|| run(black_box(&snap), black_box(&sv), &zones, &scale_avail))
     });
@@ -119,7 +71,7 @@ fn benches(c: &mut Criterion) {
     let link =
         url::Url::parse("https://edge.example/o/demo/e-offsite-email?utm_source=news").unwrap();
     let attrs = visitor(link.as_str(), &[], json!({})).attributes;
-    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    let now = bench::NOW.parse().unwrap();
     c.bench_function("offsite/click demo", |b| {
         b.iter(|| {
             click(

@@ -7,52 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use edge_engage::engine::agent::Availability;
-use edge_engage::engine::candidate::Inputs;
-use edge_engage::engine::decision::decide;
 use edge_engage::engine::offsite::click;
-use edge_engage::engine::snapshot::{compile, Snapshot};
-use edge_engage::engine::visitor::{Edge, PageView, Visitor};
-use edge_engage::engine::zone::Zone;
-use edge_engage::scale;
-use serde_json::{json, Map, Value};
+use edge_engage::engine::snapshot::compile;
+use edge_engage::scale::{self, bench};
+use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
 
 const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
-
-fn visitor(url: &str, sections: &[String], attrs: Value) -> Visitor {
-    let url = url::Url::parse(url).unwrap();
-    let page = PageView {
-        url: &url,
-        sections,
-        referrer: None,
-        authenticated: false,
-    };
-    let edge = Edge {
-        country: Some("GB".into()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
-        ..Edge::default()
-    };
-    let attrs: Map<String, Value> = serde_json::from_value(attrs).unwrap();
-    Visitor::new("visitor-0001", "visit-1", &page, attrs, &edge)
-}
-
-fn run(snap: &Snapshot, v: &Visitor, zones: &[Zone], avail: &Availability) -> usize {
-    let ctx = Inputs {
-        visitor: v,
-        zones,
-        now: "2026-11-23T10:00:00Z".parse().unwrap(),
-        availability: avail,
-        explain: false,
-    };
-    decide(snap, &ctx, &mut || String::from("ctx"))
-        .engagements
-        .len()
-}
-
-fn zones(names: &[&str]) -> Vec<Zone> {
-    names.iter().map(|z| Zone::parse(z).unwrap()).collect()
-}
 
 /// Median over `rounds` of the mean time of `batch` calls, in µs. A second argument runs only
 /// the measurements whose name contains it (for a profiler).
@@ -94,35 +56,26 @@ fn main() {
         json!({"sales": {"onlineAgents": 4, "expectedWaitSeconds": 35}, "support": {"onlineAgents": 2, "expectedWaitSeconds": 90}}),
     )
     .unwrap();
-    let dv = visitor(
+    let dv = bench::visitor(
         "https://www.demo-outfitters.example/shop/boots",
         &[],
         json!({}),
-    );
-    let dz = zones(&["left", "right", "proactive", "embedded:product-chat"]);
-    assert!(run(&demo, &dv, &dz, &demo_avail) > 0);
+    )
+    .unwrap();
+    let dz = bench::zones(&["left", "right", "proactive", "embedded:product-chat"]);
+    assert!(bench::decide_count(&demo, &dv, &dz, &demo_avail) > 0);
     time("decide/demo", rounds, 2_000, || {
-        run(&demo, &dv, &dz, &demo_avail)
+        bench::decide_count(&demo, &dv, &dz, &demo_avail)
     });
 
     let scale_text = scale::snapshot(7, 2_000);
     let scale_avail: Availability =
         serde_json::from_value(scale::availability()["skills"].clone()).unwrap();
     let snap = compile(&scale_text, "scale", 1).unwrap();
-    let sv = visitor(
-        "https://shop.example/category-7/boots-42",
-        &["section-10".to_string()],
-        json!({"cartValue": 120, "returning": true}),
-    );
-    let sz = zones(&[
-        "left",
-        "right",
-        "proactive",
-        "embedded:slot-3",
-        "embedded:slot-7",
-    ]);
+    let sv = bench::scale_visitor().unwrap();
+    let sz = bench::scale_zones();
     time("decide/scale-2000", rounds, 200, || {
-        run(&snap, &sv, &sz, &scale_avail)
+        bench::decide_count(&snap, &sv, &sz, &scale_avail)
     });
     time("snapshot/compile scale-2000", rounds.min(9), 3, || {
         compile(black_box(&scale_text), "scale", 1)
@@ -132,8 +85,10 @@ fn main() {
     });
     let link =
         url::Url::parse("https://edge.example/o/demo/e-offsite-email?utm_source=news").unwrap();
-    let attrs = visitor(link.as_str(), &[], json!({})).attributes;
-    let now = "2026-11-23T10:00:00Z".parse().unwrap();
+    let attrs = bench::visitor(link.as_str(), &[], json!({}))
+        .unwrap()
+        .attributes;
+    let now = bench::NOW.parse().unwrap();
     time("offsite/click demo", rounds, 5_000, || {
         click(
             &demo,

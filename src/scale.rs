@@ -1,6 +1,7 @@
 //! A deterministic scale account for benchmarks: many campaigns and engagements with
-//! realistic targeting, entry points, schedules and zones. Native only: a fixture tool,
-//! never on a request path, so fixed-size indexing is allowed here.
+//! realistic targeting, entry points, schedules and zones. Built natively and for
+//! wasm32-wasip1, never into the Worker: a fixture tool, never on a request path, so
+//! fixed-size indexing is allowed here.
 #![allow(clippy::indexing_slicing)]
 
 use serde_json::{json, Value};
@@ -136,4 +137,81 @@ pub fn availability() -> Value {
         })
         .collect();
     json!({ "skills": skills })
+}
+
+/// What the benchmarks and the V8 timing (`examples/engine_timing.rs`) share: the visitors,
+/// zones and the one decision they time, so that both measure the same thing.
+pub mod bench {
+    use crate::engine::agent::Availability;
+    use crate::engine::candidate::Inputs;
+    use crate::engine::decision::decide;
+    use crate::engine::snapshot::Snapshot;
+    use crate::engine::visitor::{Edge, PageView, Visitor};
+    use crate::engine::zone::Zone;
+    use serde_json::{json, Map, Value};
+
+    /// The time every timed decision is made at.
+    pub const NOW: &str = "2026-11-23T10:00:00Z";
+
+    /// A visitor from GB on desktop, on `url` with `sections` and attributes `attrs`.
+    pub fn visitor(url: &str, sections: &[String], attrs: Value) -> Option<Visitor> {
+        let url = url::Url::parse(url).ok()?;
+        let page = PageView {
+            url: &url,
+            sections,
+            referrer: None,
+            authenticated: false,
+        };
+        let edge = Edge {
+            country: Some("GB".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+            ..Edge::default()
+        };
+        let attrs: Map<String, Value> = serde_json::from_value(attrs).ok()?;
+        Some(Visitor::new("visitor-0001", "visit-1", &page, attrs, &edge))
+    }
+
+    /// Zones by name (unknown names are left out).
+    pub fn zones(names: &[&str]) -> Vec<Zone> {
+        names.iter().filter_map(|z| Zone::parse(z)).collect()
+    }
+
+    /// The scale account's timed visitor: a category page, a section, a cart.
+    pub fn scale_visitor() -> Option<Visitor> {
+        visitor(
+            "https://shop.example/category-7/boots-42",
+            &["section-10".to_string()],
+            json!({"cartValue": 120, "returning": true}),
+        )
+    }
+
+    /// The scale account's five timed zones.
+    pub fn scale_zones() -> Vec<Zone> {
+        zones(&[
+            "left",
+            "right",
+            "proactive",
+            "embedded:slot-3",
+            "embedded:slot-7",
+        ])
+    }
+
+    /// One decision at [`NOW`]: the number of engagements shown.
+    pub fn decide_count(
+        snap: &Snapshot,
+        v: &Visitor,
+        zones: &[Zone],
+        avail: &Availability,
+    ) -> usize {
+        let ctx = Inputs {
+            visitor: v,
+            zones,
+            now: NOW.parse().unwrap_or_default(),
+            availability: avail,
+            explain: false,
+        };
+        decide(snap, &ctx, &mut || String::from("ctx"))
+            .engagements
+            .len()
+    }
 }
