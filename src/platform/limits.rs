@@ -1,7 +1,10 @@
 //! R-S3: the platform's rate-limiting bindings, one per [`Limit`] (wrangler.toml). A refused
 //! request is a 429 with `Retry-After` before anything changes state. A client refused for
 //! failed authentications is also refused at once by this isolate for the rest of the period,
-//! before its credentials are looked at, so that guessing stops rather than slows.
+//! before its credentials are looked at, so that guessing stops rather than slows. An account id
+//! that names no account counts as a failed authentication too: the tag limit counts per
+//! account, so without this one client could ask about (and wake an object for) any number of
+//! made-up accounts.
 
 use super::bindings::limiter;
 use super::http::header;
@@ -27,10 +30,19 @@ pub fn client_of(req: &Request) -> String {
 /// the limit. A binding that fails lets the request through (and logs): a rate limiter outage
 /// must not take the tag down.
 pub async fn check(req: &Request, env: &Env, limit: Limit, parts: &[&str]) -> Result<(), ApiError> {
-    let who = client_of(req);
+    check_client(env, &client_of(req), limit, parts).await
+}
+
+/// [`check`] for a client already read from its request.
+pub async fn check_client(
+    env: &Env,
+    who: &str,
+    limit: Limit,
+    parts: &[&str],
+) -> Result<(), ApiError> {
     let mut key_parts = Vec::with_capacity(parts.len() + 1);
     if limit.per_client() {
-        key_parts.push(who.as_str());
+        key_parts.push(who);
     }
     key_parts.extend_from_slice(parts);
     let outcome = match limiter(env, limit) {
@@ -47,7 +59,7 @@ pub async fn check(req: &Request, env: &Env, limit: Limit, parts: &[&str]) -> Re
                     if b.len() >= MAX_BLOCKED {
                         b.clear();
                     }
-                    b.insert(who, until);
+                    b.insert(who.to_string(), until);
                 });
             }
             Err(ApiError::RateLimited {
@@ -63,9 +75,13 @@ pub async fn check(req: &Request, env: &Env, limit: Limit, parts: &[&str]) -> Re
 
 /// 429 when this isolate refused the client's authentication in the current period.
 pub fn refuse_if_blocked(req: &Request) -> Result<(), ApiError> {
-    let who = client_of(req);
+    refuse_client_if_blocked(&client_of(req))
+}
+
+/// [`refuse_if_blocked`] for a client already read from its request.
+pub fn refuse_client_if_blocked(who: &str) -> Result<(), ApiError> {
     let now = worker::Date::now().as_millis();
-    let until = BLOCKED.with(|b| b.borrow().get(&who).copied());
+    let until = BLOCKED.with(|b| b.borrow().get(who).copied());
     match until {
         Some(t) if t > now => Err(ApiError::RateLimited {
             retry_after_s: u32::try_from((t - now).div_ceil(1000)).unwrap_or(60),

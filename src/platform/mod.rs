@@ -43,7 +43,33 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let method = req.method();
     let path = req.path();
     let resolved = resolve(method.as_ref(), &path);
-    let answer = route(req, &env, &ctx, &path, &resolved).await;
+    let client = limits::client_of(&req);
+    let tag_route = matches!(
+        resolved,
+        Resolved::Found {
+            route: Route::Decide
+                | Route::Events
+                | Route::State
+                | Route::Landing
+                | Route::Conversion,
+            ..
+        }
+    );
+    let answer = match limits::refuse_client_if_blocked(&client) {
+        Err(e) if tag_route => Err(e),
+        _ => route(req, &env, &ctx, &path, &resolved).await,
+    };
+    // R-S3, R-S4: a tag request for an account that does not exist counts as a failed
+    // authentication of its client, so made-up account ids are bounded per client.
+    let answer = match answer {
+        Err(ApiError::UnknownAccount(a)) if tag_route => {
+            match limits::check_client(&env, &client, Limit::FailedAuth, &[]).await {
+                Err(limited) => Err(limited),
+                Ok(()) => Err(ApiError::UnknownAccount(a)),
+            }
+        }
+        other => other,
+    };
     let (mut resp, error) = match answer {
         Ok(r) => (r, None),
         Err(e) => (error_response(&e)?, Some(e)),

@@ -142,6 +142,8 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
         entry.identity = identity;
         entry.refreshing = false;
     });
+    // An account that was never published still takes an entry: the budget counts those too.
+    within_budget(account);
     availability
 }
 

@@ -291,6 +291,24 @@ test("R-S3 R-S4 5,000 fresh visit ids from one client create at most the limit's
   assert.equal(r.status, 404);
 });
 
+test("R-S3 R-S4 made-up account ids from one client count as failed authentications: 20, then 429", async () => {
+  const address = "203.0.113.90";
+  const statuses = [];
+  for (let i = 0; i < 30; i++) {
+    const r = await call("POST", "/v1/decide", { address, body: { account: `made-up-${i}`, visitorId: "v1", visitId: "s1", page: { url: "https://x.example/" } } });
+    statuses.push(r.status === 404 ? r.json.error.code : r.status);
+  }
+  assert.deepEqual(statuses.slice(0, 20), Array(20).fill("unknown_account"));
+  assert.deepEqual(statuses.slice(20), Array(10).fill(429));
+  // The client is refused on the tag routes until the period ends, the real account included;
+  // another client is not.
+  const real = { account: "demo", visitorId: "v1", visitId: "s1", page: { url: "https://www.demo-outfitters.example/shop/boots" } };
+  const blocked = await call("POST", "/v1/decide", { address, body: real });
+  assert.equal(blocked.status, 429);
+  assert.ok(Number(blocked.headers.get("retry-after")) > 0);
+  assert.equal((await call("POST", "/v1/decide", { body: real })).status, 200);
+});
+
 test("R-S3 links are limited per address with a 429 page and Retry-After; the clicks counted are the answered ones", async () => {
   const totals = async () => (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-email"] ?? {};
   await sleep(2500);
