@@ -160,6 +160,18 @@ export async function publishDemo(base, ifMatch = "*") {
   return r.json.revision;
 }
 
+/**
+ * Waits, if need be, until the local rate limiter's window of `periodS` seconds has at least
+ * `needMs` left. The local limiter counts in fixed windows aligned on the clock (a period's
+ * epoch, as miniflare implements it), so a burst that straddles a boundary is counted in two
+ * windows and may pass up to twice the limit: a test that asserts how many pass starts inside
+ * one window.
+ */
+export async function withinOneWindow(periodS, needMs) {
+  const left = periodS * 1000 - (Date.now() % (periodS * 1000));
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 /** A random client address in 10.0.0.0/8 (R-S3 counts per address). */
 export function someAddress() {
   return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
