@@ -160,7 +160,12 @@ fn parse_hhmm(text: &str, closing: bool) -> Result<u16, String> {
     }
 }
 
-fn compile_shifts(specs: &[ShiftSpec], at: &str, problems: &mut Vec<String>) -> Vec<Shift> {
+/// `at` is written out only for a problem (most time frames have none).
+fn compile_shifts(
+    specs: &[ShiftSpec],
+    at: impl std::fmt::Display,
+    problems: &mut Vec<String>,
+) -> Vec<Shift> {
     specs
         .iter()
         .enumerate()
@@ -287,22 +292,31 @@ impl TimeFrame {
                 Some(std::array::from_fn(|i| {
                     let name = WEEKDAYS.get(i).copied().unwrap_or_default();
                     days.get(name).map_or_else(Vec::new, |s| {
-                        compile_shifts(s, &format!("hours.days.{name}"), problems)
+                        compile_shifts(s, format_args!("hours.days.{name}"), problems)
                     })
                 }))
             }
         };
         let mut occasions = BTreeMap::new();
         for (i, o) in spec.special_occasions.iter().enumerate() {
-            let at = format!("specialOccasions[{i}]");
-            let shifts = compile_shifts(&o.shifts, &format!("{at}.shifts"), problems);
+            let shifts = compile_shifts(
+                &o.shifts,
+                format_args!("specialOccasions[{i}].shifts"),
+                problems,
+            );
             match parse_date(&o.date) {
                 Some(d) => {
                     if occasions.insert(d, (o.name.clone(), shifts)).is_some() {
-                        problems.push(format!("{at}.date: {} appears twice", o.date));
+                        problems.push(format!(
+                            "specialOccasions[{i}].date: {} appears twice",
+                            o.date
+                        ));
                     }
                 }
-                _ => problems.push(format!("{at}.date: \"{}\" is not YYYY-MM-DD", o.date)),
+                _ => problems.push(format!(
+                    "specialOccasions[{i}].date: \"{}\" is not YYYY-MM-DD",
+                    o.date
+                )),
             }
         }
         if problems.len() > before {

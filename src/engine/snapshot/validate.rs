@@ -28,15 +28,39 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A JSON path, written out only when a problem is recorded at it: a snapshot of 2,000
+/// engagements has tens of thousands of places and usually no problem (formatting each
+/// eagerly was about a tenth of the compile).
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// The document itself: items under it are written `list[i]`.
+    Root,
+    /// `parent.field`.
+    Field(&'a At<'a>, &'a str),
+    /// `parent.list[i]`.
+    Item(&'a At<'a>, &'a str, usize),
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Root => Ok(()),
+            At::Field(parent, field) => write!(f, "{parent}.{field}"),
+            At::Item(At::Root, list, i) => write!(f, "{list}[{i}]"),
+            At::Item(parent, list, i) => write!(f, "{parent}.{list}[{i}]"),
+        }
+    }
+}
+
 /// Problems collected while compiling, with the current JSON path.
 struct Checker {
     problems: Vec<Problem>,
-    /// Distinct conditions seen, by their JSON text: each gets one memo slot.
-    condition_slots: HashMap<String, usize>,
+    /// Distinct conditions seen: each gets one memo slot.
+    condition_slots: HashMap<Value, usize>,
 }
 
 impl Checker {
-    fn add(&mut self, path: &str, message: impl Into<String>) {
+    fn add(&mut self, path: impl fmt::Display, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.to_string(),
             message: message.into(),
@@ -44,19 +68,19 @@ impl Checker {
     }
 
     /// Adds problems of a nested compiler, given as `field: message` relative to `prefix`.
-    fn nested(&mut self, prefix: &str, problems: Vec<String>) {
+    fn nested(&mut self, prefix: impl fmt::Display, problems: Vec<String>) {
         for p in problems {
             let (field, message) = p.split_once(": ").unwrap_or(("", p.as_str()));
-            self.add(&format!("{prefix}.{field}"), message);
+            self.add(format_args!("{prefix}.{field}"), message);
         }
     }
 
     /// A part that was read, or its problem recorded at `path`.
-    fn part<T>(&mut self, path: &str, part: Part<T>) -> Option<T> {
+    fn part<T>(&mut self, path: impl fmt::Display, part: Part<T>) -> Option<T> {
         part.map_err(|e| self.add(path, e)).ok()
     }
 
-    fn id(&mut self, path: &str, id: &str, seen: &mut HashSet<String>) {
+    fn id(&mut self, path: impl fmt::Display + Copy, id: &str, seen: &mut HashSet<String>) {
         if !valid_id(id) {
             self.add(path, format!("ids are {ID_RULE}"));
         }
@@ -65,30 +89,31 @@ impl Checker {
         }
     }
 
-    fn percent(&mut self, path: &str, p: u8) {
+    fn percent(&mut self, path: impl fmt::Display, p: u8) {
         if p > 25 {
             self.add(path, "must be a whole percentage from 0 to 25");
         }
     }
 
-    fn url(&mut self, path: &str, text: &str) {
+    fn url(&mut self, path: impl fmt::Display, text: &str) {
         if let Err(e) = check_https_url(text) {
             self.add(path, e);
         }
     }
 
-    fn condition(&mut self, path: &str, v: Option<&Value>) -> Condition {
+    /// Compiles a condition, taking it out of its spec (only its compiled form is used after
+    /// this); equal conditions share a memo slot.
+    fn condition(&mut self, path: impl fmt::Display, v: Option<Value>) -> Condition {
         let Some(v) = v else {
             return Condition::always();
         };
         let mut problems: Vec<ConditionProblem> = Vec::new();
-        let c = Condition::compile(v, &mut problems);
+        let c = Condition::compile(&v, &mut problems);
         for p in problems {
-            self.add(&format!("{path}.{}", p.at), p.message);
+            self.add(format_args!("{path}.{}", p.at), p.message);
         }
-        // Object keys are ordered, so identical conditions have identical text.
         let next = self.condition_slots.len();
-        let slot = *self.condition_slots.entry(v.to_string()).or_insert(next);
+        let slot = *self.condition_slots.entry(v).or_insert(next);
         c.with_slot(slot)
     }
 }
@@ -151,9 +176,9 @@ pub(super) fn build(
     let mut seen = HashSet::new();
     let mut skills = Vec::new();
     for (i, part) in parts.skills.into_iter().enumerate() {
-        let path = format!("skills[{i}]");
-        if let Some(s) = c.part(&path, part) {
-            c.id(&format!("{path}.id"), &s.id, &mut seen);
+        let path = At::Item(&At::Root, "skills", i);
+        if let Some(s) = c.part(path, part) {
+            c.id(At::Field(&path, "id"), &s.id, &mut seen);
             skills.push(s);
         }
     }
@@ -166,12 +191,12 @@ pub(super) fn build(
     let mut seen = HashSet::new();
     let mut entry_points = Vec::new();
     for (i, part) in parts.entry_points.into_iter().enumerate() {
-        let path = format!("entryPoints[{i}]");
-        if let Some(spec) = c.part(&path, part) {
-            c.id(&format!("{path}.id"), &spec.id, &mut seen);
+        let path = At::Item(&At::Root, "entryPoints", i);
+        if let Some(spec) = c.part(path, part) {
+            c.id(At::Field(&path, "id"), &spec.id, &mut seen);
             let mut problems = Vec::new();
             entry_points.push(EntryPoint::compile(&spec, &mut problems));
-            c.nested(&path, problems);
+            c.nested(path, problems);
         }
     }
     let ep_by_id: HashMap<&str, usize> = entry_points
@@ -190,32 +215,32 @@ pub(super) fn build(
     let mut campaign_ids = HashSet::new();
     let mut engagement_ids = HashSet::new();
     for (ci, campaign) in parts.campaigns.into_iter().enumerate() {
-        let path = format!("campaigns[{ci}]");
+        let path = At::Item(&At::Root, "campaigns", ci);
         let engagement_parts = c
-            .part(&format!("{path}.engagements"), campaign.engagements)
+            .part(At::Field(&path, "engagements"), campaign.engagements)
             .unwrap_or_default();
-        let Some(spec) = c.part(&path, campaign.spec) else {
+        let Some(mut spec) = c.part(path, campaign.spec) else {
             continue;
         };
-        c.id(&format!("{path}.id"), &spec.id, &mut campaign_ids);
+        c.id(At::Field(&path, "id"), &spec.id, &mut campaign_ids);
         c.percent(
-            &format!("{path}.controlGroupPercent"),
+            At::Field(&path, "controlGroupPercent"),
             spec.control_group_percent,
         );
         let mut tf_problems = Vec::new();
         let time_frame = TimeFrame::compile(&spec.time_frame, tz, &mut tf_problems);
-        c.nested(&format!("{path}.timeFrame"), tf_problems);
-        let audience = c.condition(&format!("{path}.audience"), spec.audience.as_ref());
+        c.nested(At::Field(&path, "timeFrame"), tf_problems);
+        let audience = c.condition(At::Field(&path, "audience"), spec.audience.take());
         let campaign_index = campaigns.len();
         for (ei, part) in engagement_parts.into_iter().enumerate() {
-            let epath = format!("{path}.engagements[{ei}]");
-            let Some(e) = c.part(&epath, part) else {
+            let epath = At::Item(&path, "engagements", ei);
+            let Some(e) = c.part(epath, part) else {
                 continue;
             };
-            c.id(&format!("{epath}.id"), &e.id, &mut engagement_ids);
+            c.id(At::Field(&epath, "id"), &e.id, &mut engagement_ids);
             if let Some(compiled) = compile_engagement(
                 &mut c,
-                &epath,
+                epath,
                 e,
                 campaign_index,
                 &skill_by_id,
@@ -321,7 +346,7 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     ] {
         if cap.is_some_and(|n| !(1..=3).contains(&n)) {
             c.add(
-                &format!("account.proactiveCaps.{name}"),
+                format_args!("account.proactiveCaps.{name}"),
                 "must be 1, 2, 3 or absent (unlimited)",
             );
         }
@@ -339,7 +364,7 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
     for (i, origin) in a.allowed_origins.iter().flatten().enumerate() {
         if !valid_origin(origin) {
             c.add(
-                &format!("account.allowedOrigins[{i}]"),
+                format_args!("account.allowedOrigins[{i}]"),
                 "must be an origin: https://host[:port] or https://*.domain (http only for localhost)",
             );
         }
@@ -357,7 +382,7 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
 
 fn compile_engagement(
     c: &mut Checker,
-    path: &str,
+    path: At<'_>,
     mut spec: EngagementSpec,
     campaign: usize,
     skills: &HashMap<String, usize>,
@@ -365,16 +390,16 @@ fn compile_engagement(
     account: Option<&AccountSpec>,
 ) -> Option<Engagement> {
     let before = c.problems.len();
-    let at = |field: &str| format!("{path}.{field}");
+    let at = |field| At::Field(&path, field);
     if spec.revision == 0 {
-        c.add(&at("revision"), "must be 1 or more");
+        c.add(at("revision"), "must be 1 or more");
     }
     let skill = match &spec.skill {
         None => SkillRef::All,
         Some(id) => match skills.get(id) {
             Some(&i) => SkillRef::One(i),
             None => {
-                c.add(&at("skill"), format!("no skill \"{id}\" in skills"));
+                c.add(at("skill"), format!("no skill \"{id}\" in skills"));
                 SkillRef::All
             }
         },
@@ -385,14 +410,14 @@ fn compile_engagement(
         && format != Some(Format::Overlay);
     if spec.states.busy && !busy_allowed {
         c.add(
-            &at("states.busy"),
+            at("states.busy"),
             "busy state is not available for overlay, offsite or messaging engagements",
         );
     }
     match (spec.refresh_enabled, spec.refresh_seconds) {
         (Some(true), None) => spec.refresh_seconds = Some(DEFAULT_REFRESH_SECONDS),
         (Some(false), Some(_)) => c.add(
-            &at("refreshSeconds"),
+            at("refreshSeconds"),
             "set while refreshEnabled is false: drop one of them",
         ),
         _ => {}
@@ -400,7 +425,7 @@ fn compile_engagement(
     if let Some(secs) = spec.refresh_seconds {
         if !REFRESH_INTERVALS.contains(&secs) {
             c.add(
-                &at("refreshSeconds"),
+                at("refreshSeconds"),
                 format!("must be one of {REFRESH_INTERVALS:?}"),
             );
         }
@@ -410,7 +435,7 @@ fn compile_engagement(
             && (spec.states.offline || spec.states.busy);
         if !refreshable {
             c.add(
-                &at("refreshSeconds"),
+                at("refreshSeconds"),
                 "refresh is only for web, non-proactive chat engagements with an offline or busy state",
             );
         }
@@ -427,19 +452,19 @@ fn compile_engagement(
         ),
     );
     match (&spec.click_to_call, spec.channel) {
-        (Some(ctc), Channel::ClickToCall) => c.url(&at("clickToCall.pageUrl"), &ctc.page_url),
+        (Some(ctc), Channel::ClickToCall) => c.url(at("clickToCall.pageUrl"), &ctc.page_url),
         (None, Channel::ClickToCall) => c.add(
-            &at("clickToCall"),
+            at("clickToCall"),
             "click-to-call engagements need clickToCall.pageUrl",
         ),
         (Some(_), _) => c.add(
-            &at("clickToCall"),
+            at("clickToCall"),
             "only click-to-call engagements have clickToCall settings",
         ),
         (None, _) => {}
     }
     if let Some(u) = &spec.window.offline_survey_url {
-        c.url(&at("window.offlineSurveyUrl"), u);
+        c.url(at("window.offlineSurveyUrl"), u);
     }
     let mut entry_point = None;
     let mut zone = None;
@@ -447,20 +472,20 @@ fn compile_engagement(
         Source::Web => {
             if spec.offsite.is_some() {
                 c.add(
-                    &at("offsite"),
+                    at("offsite"),
                     "only offsite engagements have offsite settings",
                 );
             }
             match spec.entry_point.as_deref() {
-                None => c.add(&at("entryPoint"), "web engagements need an entry point"),
+                None => c.add(at("entryPoint"), "web engagements need an entry point"),
                 Some(id) => match entry_points.get(id) {
                     Some(&i) => entry_point = Some(i),
-                    None => c.add(&at("entryPoint"), format!("no entry point \"{id}\"")),
+                    None => c.add(at("entryPoint"), format!("no entry point \"{id}\"")),
                 },
             }
             zone = match (format, spec.side, spec.embedded_div_id.as_deref()) {
                 (None, _, _) => {
-                    c.add(&at("format"), "web engagements need a format");
+                    c.add(at("format"), "web engagements need a format");
                     None
                 }
                 (Some(Format::SlideOut | Format::Sticky), Some(side), None) => Some(match side {
@@ -469,7 +494,7 @@ fn compile_engagement(
                 }),
                 (Some(Format::SlideOut | Format::Sticky), _, _) => {
                     c.add(
-                        &at("side"),
+                        at("side"),
                         "slide-out and sticky need a side and no embeddedDivId",
                     );
                     None
@@ -479,7 +504,7 @@ fn compile_engagement(
                 }
                 (Some(Format::Embedded), _, _) => {
                     c.add(
-                        &at("embeddedDivId"),
+                        at("embeddedDivId"),
                         "embedded needs a div id (1-64 of A-Z a-z 0-9 - _ : .) and no side",
                     );
                     None
@@ -487,7 +512,7 @@ fn compile_engagement(
                 (Some(_), None, None) => Some(Zone::Proactive),
                 (Some(_), _, _) => {
                     c.add(
-                        &at("format"),
+                        at("format"),
                         "proactive formats take no side or embeddedDivId",
                     );
                     None
@@ -496,24 +521,21 @@ fn compile_engagement(
         }
         Source::Offsite => {
             match &spec.offsite {
-                None => c.add(
-                    &at("offsite"),
-                    "offsite engagements need offsite.landingUrl",
-                ),
-                Some(o) => c.url(&at("offsite.landingUrl"), &o.landing_url),
+                None => c.add(at("offsite"), "offsite engagements need offsite.landingUrl"),
+                Some(o) => c.url(at("offsite.landingUrl"), &o.landing_url),
             }
             if !spec.channel.is_conversation() {
-                c.add(&at("channel"), "offsite engagements are chat or messaging");
+                c.add(at("channel"), "offsite engagements are chat or messaging");
             }
             if format.is_some() || spec.side.is_some() || spec.embedded_div_id.is_some() {
                 c.add(
-                    &at("format"),
+                    at("format"),
                     "offsite engagements have no format, side or div",
                 );
             }
         }
     }
-    let behavior = c.condition(&at("behavior"), spec.behavior.as_ref());
+    let behavior = c.condition(at("behavior"), spec.behavior.take());
     if c.problems.len() > before {
         return None;
     }
