@@ -19,7 +19,7 @@ python3 - "$OUT/native" "$OUT/v8" <<'PY'
 import json, sys
 native = {r["name"]: r["us"] for r in map(json.loads, open(sys.argv[1]))}
 v8 = {r["name"]: r["us"] for r in map(json.loads, open(sys.argv[2]))}
-budget = {"decide/demo": 3, "decide/scale-2000": 25, "snapshot/compile scale-2000": 10_000}
+budget = {"decide/demo": 3, "decide/scale-2000": 25, "snapshot/load scale-2000": 10_000}
 def show(us): return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.2f} µs"
 print("| operation | native, opt-level 3 | V8 (wasm32-wasip1, deploy profile) | V8 / native | budget under V8 | met |")
 print("|---|---|---|---|---|---|")

@@ -11,7 +11,7 @@ use crate::engine::agent::Availability;
 use crate::engine::candidate::Inputs;
 use crate::engine::decision::decide;
 use crate::engine::offsite::{click, location, Handoff};
-use crate::engine::snapshot::{compile, Snapshot};
+use crate::engine::snapshot::{compile, load, Snapshot};
 use crate::engine::visitor::{Edge, PageView, Visitor};
 use serde_json::Map;
 use std::sync::OnceLock;
@@ -71,13 +71,16 @@ fn now() -> jiff::Timestamp {
 }
 
 /// Snapshot publish (R-P1): any text either compiles or is refused with problems; a snapshot
-/// that compiles can be decided on.
+/// that compiles also loads (as isolates read it) and can be decided on. Loading any other
+/// text refuses it or not, and never panics.
 pub fn snapshot(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let loaded = load(text, "demo", 7);
     match compile(text, "demo", 7) {
         Ok(snap) => {
+            assert!(loaded.is_ok(), "a published snapshot loads");
             let edge = Edge::default();
             if let Ok(parsed) = DecideRequest::from_json(
                 br#"{"account":"demo","visitorId":"v1","visitId":"s1","page":{"url":"https://www.demo-outfitters.example/shop"}}"#,

@@ -16,7 +16,7 @@ use crate::api::admin::AccountView;
 use crate::api::decide::Degraded;
 use crate::api::ApiError;
 use crate::engine::agent::Availability;
-use crate::engine::snapshot::{compile, Snapshot};
+use crate::engine::snapshot::{self, Snapshot};
 use crate::tenancy::budget::{entry_bytes, evict, CACHE_BUDGET, ENTRY_OVERHEAD};
 use crate::tenancy::identity::IdentitySecret;
 use std::cell::RefCell;
@@ -369,7 +369,7 @@ async fn read_snapshot(
     revision: u64,
 ) -> Result<(Snapshot, usize), Degraded> {
     let (reason, detail) = match kv_text(env, account, revision).await {
-        Ok(text) => match compile(&text, account, revision) {
+        Ok(text) => match snapshot::load(&text, account, revision) {
             Ok(snapshot) => return Ok((snapshot, text.len())),
             Err(problems) => (
                 Degraded::SnapshotCorrupt,

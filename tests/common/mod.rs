@@ -8,7 +8,7 @@
 )]
 
 use edge_engage::engine::agent::Availability;
-use edge_engage::engine::snapshot::{compile, Snapshot};
+use edge_engage::engine::snapshot::{compile, load, Snapshot};
 use serde_json::Value;
 
 pub fn fixture(path: &str) -> String {
@@ -16,8 +16,12 @@ pub fn fixture(path: &str) -> String {
         .unwrap_or_else(|e| panic!("fixtures/{path}: {e}"))
 }
 
+/// The demo snapshot as the worker decides with it: published (compiled with every check),
+/// then loaded as an isolate reads it from KV.
 pub fn demo() -> Snapshot {
-    compile(&fixture("demo/snapshot.json"), "demo", 1).expect("demo snapshot compiles")
+    let text = fixture("demo/snapshot.json");
+    compile(&text, "demo", 1).expect("demo snapshot publishes");
+    load(&text, "demo", 1).expect("demo snapshot loads")
 }
 
 pub fn availability(v: &Value) -> Availability {

@@ -6,9 +6,9 @@ mod read;
 pub mod spec;
 mod validate;
 
-pub use read::compile;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub(crate) use read::TypedDoc;
+pub use read::{compile, load};
 pub use spec::*;
 pub use validate::{check_https_url, valid_id, Problem, ID_RULE};
 

@@ -2,7 +2,7 @@
 //! fast path), else part by part from each part's own text so every problem has its path.
 
 use super::spec::*;
-use super::validate::{build, Problem};
+use super::validate::{build, Checks, Problem};
 use super::Snapshot;
 use crate::engine::condition::SavedGroups;
 use crate::engine::entry_point::EntryPointSpec;
@@ -155,6 +155,21 @@ impl Parts {
 /// R-P1: validates and compiles a snapshot document for `account_id`. On refusal, every problem
 /// found is returned (syntax errors stop at the first, as JSON cannot be read past them).
 pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
+    compile_with(text, account_id, revision, Checks::All)
+}
+
+/// Compiles a revision that [`compile`] accepted when it was published, as isolates read it
+/// from KV: the checks that can only find a problem are not made again ([`Checks::Published`]).
+pub fn load(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
+    compile_with(text, account_id, revision, Checks::Published)
+}
+
+fn compile_with(
+    text: &str,
+    account_id: &str,
+    revision: u64,
+    checks: Checks,
+) -> Result<Snapshot, Vec<Problem>> {
     // A document without shape problems is read straight into its types (no intermediate
     // `Value` tree, most of the cost of a large snapshot); any other is read again part by
     // part so that every problem is reported with its path.
@@ -175,12 +190,31 @@ pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, 
             Parts::raw(doc)
         }
     };
-    build(parts, account_id, revision)
+    build(parts, account_id, revision, checks)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Asserts that two compiles of one document hold the same snapshot. Compiled conditions
+    /// hold hash maps (no stable Debug order): what was read is compared, and the indexes.
+    fn assert_same(a: &Snapshot, b: &Snapshot) {
+        let specs = |s: &Snapshot| {
+            let campaigns: Vec<_> = s.campaigns.iter().map(|c| &c.spec).collect();
+            let engagements: Vec<_> = s.engagements.iter().map(|e| &e.spec).collect();
+            serde_json::to_string(&(&s.account.spec, campaigns, engagements, &s.skills))
+                .unwrap_or_default()
+        };
+        assert_eq!(specs(a), specs(b));
+        assert_eq!(a.rank, b.rank);
+        assert_eq!(a.time_zones, b.time_zones);
+        assert_eq!(a.condition_slots, b.condition_slots);
+        assert_eq!(a.by_zone.len(), b.by_zone.len());
+        for zone in a.by_zone.keys() {
+            assert_eq!(a.in_zone(zone), b.in_zone(zone));
+        }
+    }
 
     /// R-P1: the typed fast path and the part-by-part path compile the same snapshot.
     #[test]
@@ -191,22 +225,55 @@ mod tests {
         let (Ok(typed), Ok(values)) = (typed, values) else {
             panic!("the demo document reads both ways");
         };
-        let (Ok(a), Ok(b)) = (build(typed, "demo", 3), build(values, "demo", 3)) else {
+        let (Ok(a), Ok(b)) = (
+            build(typed, "demo", 3, Checks::All),
+            build(values, "demo", 3, Checks::All),
+        ) else {
             panic!("the demo document compiles both ways");
         };
-        // Compiled conditions hold hash maps (no stable Debug order): compare what was read.
-        let specs = |s: &Snapshot| {
-            let campaigns: Vec<_> = s.campaigns.iter().map(|c| &c.spec).collect();
-            let engagements: Vec<_> = s.engagements.iter().map(|e| &e.spec).collect();
-            serde_json::to_string(&(&s.account.spec, campaigns, engagements, &s.skills))
-                .unwrap_or_default()
-        };
-        assert_eq!(specs(&a), specs(&b));
-        assert_eq!(a.rank, b.rank);
-        assert_eq!(a.time_zones, b.time_zones);
-        for zone in a.by_zone.keys() {
-            assert_eq!(a.in_zone(zone), b.in_zone(zone));
-        }
+        assert_same(&a, &b);
         assert!(a.campaigns.iter().all(|c| c.spec.engagements.is_empty()));
+    }
+
+    /// R-P1: a revision loads, as isolates read it from KV, into the snapshot it compiled to
+    /// when it was published (the demo account and a large one).
+    #[test]
+    #[cfg(feature = "testing")]
+    fn a_published_revision_loads_as_it_compiled() {
+        let scale = crate::scale::snapshot(7, 500);
+        for (text, account) in [
+            (include_str!("../../../fixtures/demo/snapshot.json"), "demo"),
+            (scale.as_str(), "scale"),
+        ] {
+            let (Ok(published), Ok(loaded)) = (compile(text, account, 2), load(text, account, 2))
+            else {
+                panic!("{account} compiles and loads");
+            };
+            assert_same(&published, &loaded);
+        }
+    }
+
+    /// R-P1: loading trusts the checks publishing made (URLs, ids) and makes the rest: a
+    /// document that cannot be read, or is for another account, is still refused.
+    #[test]
+    fn loading_skips_only_the_checks_that_cannot_change_the_snapshot() {
+        let text = include_str!("../../../fixtures/demo/snapshot.json");
+        let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(text) else {
+            panic!("the demo document is JSON");
+        };
+        if let Some(url) = doc.pointer_mut("/account/defaultOfflineSurveyUrl") {
+            *url = "http://not-https.example/".into();
+        }
+        let edited = doc.to_string();
+        assert!(
+            compile(&edited, "demo", 2).is_err(),
+            "publishing checks URLs"
+        );
+        assert!(
+            load(&edited, "demo", 2).is_ok(),
+            "loading does not check them again"
+        );
+        assert!(load(&text[..100], "demo", 2).is_err());
+        assert!(load(text, "other", 2).is_err());
     }
 }
