@@ -2,7 +2,7 @@
 // the same file the native engine test runs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, publishDemo, decide, summary, fixture, identityToken, createKey, TOKEN } from "./harness.mjs";
+import { startWorker, admin, publishDemo, decide, summary, fixture, identityToken, createKey, TOKEN, testClock } from "./harness.mjs";
 
 const vectors = JSON.parse(fixture("decisions.json"));
 let w;
@@ -52,7 +52,7 @@ vectors.cases.forEach((c, i) => {
       assert.equal(shown.status, 200, shown.text);
       for (const e of step.events ?? []) {
         const context = shown.json.engagements.find((s) => s.engagementId === e.engagementId).contextId;
-        const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json" },
+        const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json", ...testClock(c.now) },
           body: JSON.stringify({ account: "demo", visitId, event: e.event, contextId: context }) });
         assert.equal(ev.status, 200, await ev.text());
       }
@@ -159,7 +159,9 @@ test("R-D1..R-D5 every first-look vector also holds in the stateless preview (?v
 
 test("R-P2 a view 5 to 10 s old answers at once and is refreshed after the answer; one older is fetched first", async () => {
   const c = vectors.cases[0];
-  const t0 = Date.parse(c.now) + 3_600_000; // later than every other test's clock
+  // Later than every other test's clock, the real one included (tests without a test clock
+  // decide at the real time).
+  const t0 = Math.max(Date.now(), ...vectors.cases.map((x) => Date.parse(x.now))) + 3_600_000;
   const at = (ms) => new Date(t0 + ms).toISOString();
   const refreshed = () => w.logs.join("").split("view refreshed after the answer").length - 1;
   const ask = async (ms, n) => {

@@ -177,11 +177,20 @@ export function someAddress() {
   return `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
 }
 
+/**
+ * Headers that set the worker's test clock to `now` (RFC 3339), or none without one. A visit
+ * decided at a test time must get its events at a test time too: at the real time, a visit
+ * decided at a past test time has long been idle past its timeout and starts afresh (R-D6).
+ */
+export function testClock(now) {
+  return now ? { "X-Test-Now": now, "X-Test-Root": TOKEN } : {};
+}
+
 /** A decision request; `now` and `country` map to the test clock and edge geo headers. */
 export async function decide(base, body, { now, country, userAgent, explain, headers: extra } = {}) {
   // Each request from its own address unless the test says otherwise: R-S3 limits per address.
   const headers = { "Content-Type": "application/json", "CF-Connecting-IP": someAddress(), ...extra };
-  if (now) { headers["X-Test-Now"] = now; headers["X-Test-Root"] = TOKEN; }
+  Object.assign(headers, testClock(now));
   if (explain) {
     const account = typeof body === "string" ? JSON.parse(body).account : body.account;
     headers.Authorization = `Bearer ${await keyFor(base, account)}`;

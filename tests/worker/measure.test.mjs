@@ -4,7 +4,7 @@
 // route reads the rollups back (JSON and CSV) and refuses bad ranges.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, keyFor, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, keyFor, TOKEN, testClock } from "./harness.mjs";
 
 const demo = JSON.parse(fixture("demo/snapshot.json"));
 const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
@@ -62,7 +62,7 @@ async function settles(want) {
 const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
 
 async function events(visitId, list) {
-  const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json" },
+  const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json", ...testClock(NOW) },
     body: JSON.stringify({ account: "demo", visitId, events: list }) });
   assert.equal(r.status, 200, await r.text());
 }

@@ -3,7 +3,7 @@
 // outside the published snapshot or fail with a 5xx.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, publishDemo, fixture, keyFor, someAddress, TOKEN } from "./harness.mjs";
+import { startWorker, admin, publishDemo, fixture, keyFor, someAddress, TOKEN, testClock } from "./harness.mjs";
 
 const vectors = JSON.parse(fixture("offsite.json"));
 const snapshot = JSON.parse(fixture("demo/snapshot.json"));
@@ -190,7 +190,7 @@ test("R-O2 the landing page exchanges the click's context for the window data; i
     { open: r.json.open, engagementId: r.json.window.engagementId, windowId: r.json.window.windowId, skill: r.json.window.skill?.id, language: r.json.window.language, source: r.json.window.source, visitId: r.json.visitId },
     { open: true, engagementId: "e-offsite-email", windowId: email.window.id, skill: "sales", language: email.language, source: "email", visitId: at.visitId });
   assert.ok(!r.text.includes(email.agentNote), "R-D10 no agent note in a public answer");
-  const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "text/plain" },
+  const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "text/plain", ...testClock(later(2)) },
     body: JSON.stringify({ account: "demo", visitId: at.visitId, eventName: "OFFER_CLICK", contexts: [{ EngagementContext: { id: at.contextId } }], engagementId: "e-offsite-email" }) });
   assert.equal(ev.status, 200, await ev.text());
   const visit = await admin(w.base, "GET", `demo/visits/${at.visitId}`);

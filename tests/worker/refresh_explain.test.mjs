@@ -1,7 +1,7 @@
 // R-D8 button refresh and R-P3 explanations over HTTP.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, testClock } from "./harness.mjs";
 
 const demo = JSON.parse(fixture("demo/snapshot.json"));
 const sets = JSON.parse(fixture("decisions.json")).availability;
@@ -107,7 +107,7 @@ test("R-P3 explain names R-D3, R-D6 and R-D7 exclusions from the visit", async (
   const first = await decide(w.base, body("p1"), { now: NOW, country: "GB" });
   const slideout = first.json.engagements.find((e) => e.engagementId === "e-support-slideout");
   assert.ok(first.json.engagements.some((e) => e.engagementId === "e-sales-overlay"));
-  const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "text/plain" },
+  const ev = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "text/plain", ...testClock(NOW) },
     body: JSON.stringify({ account: "demo", visitId: "explain-b", event: "OFFER_DECLINED", contextId: slideout.contextId }) });
   assert.equal(ev.status, 200);
   await admin(w.base, "PUT", "demo/availability", { skills: sets.supportOffline });

@@ -3,7 +3,7 @@
 // control groups across visits (R-D4, R-D5), idle timeout, issued ids, and bad input.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, TOKEN, testClock } from "./harness.mjs";
 
 const demo = JSON.parse(fixture("demo/snapshot.json"));
 const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
@@ -26,8 +26,9 @@ const ask = (visitId, pageId, extra = {}, opts = {}) =>
   decide(w.base, { account: "demo", visitorId: "visitor-0001", visitId, page: { url: SHOP, id: pageId }, ...extra },
     { now: NOW, country: "GB", ...opts });
 
+/** Events of visits decided at `NOW` (`ask`), sent at `NOW`. */
 async function events(body, contentType = "application/json") {
-  const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": contentType }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": contentType, ...testClock(NOW) }, body: typeof body === "string" ? body : JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
 }
