@@ -3,7 +3,7 @@
 // tampered, foreign and expired tokens and answer for 6 hours.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, createKey, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, createKey, TOKEN, testClock } from "./harness.mjs";
 
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
 let w;
@@ -18,12 +18,10 @@ before(async () => {
 });
 after(async () => { await w?.stop(); });
 
-const clock = (now) => ({ "X-Test-Now": now, "X-Test-Root": TOKEN });
-
 async function clickFor(visitId, now = "2026-11-23T10:00:00Z") {
   const d = await decide(w.base, { account: "demo", visitorId: "visitor-0001", visitId, page: { url: SHOP }, zones: ["embedded:call-me"], attributes: { cartValue: 42 } }, { now, country: "GB" });
   const e = d.json.engagements[0];
-  const r = await fetch(`${w.base}${e.clickUrl}`, { redirect: "manual", headers: clock(now) });
+  const r = await fetch(`${w.base}${e.clickUrl}`, { redirect: "manual", headers: testClock(now) });
   return { engagement: e, status: r.status, location: r.headers.get("location") };
 }
 
@@ -169,7 +167,7 @@ test("R-M2 R-M5 a call's purchase is a conversion after engagement of the click-
   const d = await decide(w.base, { account: "demo", visitorId, visitId: "ctc-visit-buy", page: { url: SHOP }, zones: ["embedded:call-me"] },
     { now: at("10:00"), country: "GB" });
   const e = d.json.engagements[0];
-  const r = await fetch(`${w.base}${e.clickUrl}`, { redirect: "manual", headers: clock(at("10:00")) });
+  const r = await fetch(`${w.base}${e.clickUrl}`, { redirect: "manual", headers: testClock(at("10:00")) });
   const token = new URL(r.headers.get("location")).searchParams.get("ee_ctc_token");
   const events = [{ type: "purchase", id: "p-1", value: 120.5, currency: "EUR" }, { type: "attribute", id: "a-1", name: "tier", value: "gold" }];
   for (let i = 0; i < 2; i++) { // reported twice: one conversion
@@ -190,7 +188,7 @@ test("R-M2 R-M5 a call's purchase is a conversion after engagement of the click-
   assert.equal(find(rows, "c-callback", "e-callback", "revenue_engaged")?.value, 120.5, conv);
   assert.equal(find(rows, "c-callback", "e-callback", "accepted")?.n, 1, "the call's click accepted the engagement");
   // R-M5: erasing the visitor empties the call's object: the brand API no longer answers.
-  const erased = await admin(w.base, "DELETE", `demo/visitors/${visitorId}`, undefined, clock(at("10:30")));
+  const erased = await admin(w.base, "DELETE", `demo/visitors/${visitorId}`, undefined, testClock(at("10:30")));
   assert.equal(erased.status, 200, erased.text);
   assert.equal(erased.json.calls, 1);
   assert.equal(erased.json.conversions, 1);

@@ -6,7 +6,7 @@
 // test sent.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, keyFor, TOKEN } from "./harness.mjs";
+import { startWorker, admin, decide, fixture, keyFor, testClock } from "./harness.mjs";
 
 const demo = JSON.parse(fixture("demo/snapshot.json"));
 const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
@@ -17,7 +17,7 @@ const HOUR = 3_600_000, DAYMS = 86_400_000;
 const FROM = dayOf(NOW), TO = dayOf(NOW + 25 * DAYMS);
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const clock = (ms) => ({ "X-Test-Now": iso(ms), "X-Test-Root": TOKEN });
+const clock = (ms) => testClock(iso(ms));
 let w, snapshot;
 const goalOf = {};
 

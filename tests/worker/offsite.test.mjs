@@ -3,7 +3,7 @@
 // outside the published snapshot or fail with a 5xx.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, publishDemo, fixture, keyFor, someAddress, TOKEN, testClock } from "./harness.mjs";
+import { startWorker, admin, publishDemo, fixture, keyFor, someAddress, testClock } from "./harness.mjs";
 
 const vectors = JSON.parse(fixture("offsite.json"));
 const snapshot = JSON.parse(fixture("demo/snapshot.json"));
@@ -19,8 +19,7 @@ after(async () => { await w?.stop(); });
 async function click(path, { now, country = "GB", visitorId = "visitor-0001", method = "GET" } = {}) {
   // Each click from its own address, as people's are (R-S3 limits links per address).
   const headers = { "CF-IPCountry": country, Cookie: `ee_vid=${visitorId}`, "CF-Connecting-IP": someAddress() };
-  if (now) { headers["X-Test-Now"] = now; headers["X-Test-Root"] = TOKEN; }
-  const r = await fetch(`${w.base}${path}`, { method, headers, redirect: "manual" });
+  const r = await fetch(`${w.base}${path}`, { method, headers: { ...headers, ...testClock(now) }, redirect: "manual" });
   return { status: r.status, location: r.headers.get("location"), headers: r.headers, body: await r.text() };
 }
 
@@ -166,8 +165,7 @@ test(`R-O5 ${hostile.length} hostile links never redirect outside the snapshot a
 const NOW = "2026-11-23T10:00:00Z";
 const later = (minutes) => new Date(Date.parse(NOW) + minutes * 60_000).toISOString();
 async function landing(account, query, { now } = {}) {
-  const headers = now ? { "X-Test-Now": now, "X-Test-Root": TOKEN } : {};
-  const r = await fetch(`${w.base}/v1/landing/${account}?${new URLSearchParams(query)}`, { headers });
+  const r = await fetch(`${w.base}/v1/landing/${account}?${new URLSearchParams(query)}`, { headers: testClock(now) });
   const text = await r.text();
   return { status: r.status, json: JSON.parse(text), text, headers: r.headers };
 }
