@@ -153,6 +153,9 @@ pub mod bench {
     /// The time every timed decision is made at.
     pub const NOW: &str = "2026-11-23T10:00:00Z";
 
+    /// [`NOW`] as a timestamp, so that a timed decision does not include parsing it.
+    pub const NOW_TIMESTAMP: jiff::Timestamp = jiff::Timestamp::constant(1_795_428_000, 0);
+
     /// A visitor from GB on desktop, on `url` with `sections` and attributes `attrs`.
     pub fn visitor(url: &str, sections: &[String], attrs: Value) -> Option<Visitor> {
         let url = url::Url::parse(url).ok()?;
@@ -206,12 +209,24 @@ pub mod bench {
         let ctx = Inputs {
             visitor: v,
             zones,
-            now: NOW.parse().unwrap_or_default(),
+            now: NOW_TIMESTAMP,
             availability: avail,
             explain: false,
         };
         decide(snap, &ctx, &mut || String::from("ctx"))
             .engagements
             .len()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// The timed decisions are made at the documented instant.
+        #[test]
+        fn now_timestamp_is_now() {
+            assert_eq!(
+                super::NOW.parse::<jiff::Timestamp>().ok(),
+                Some(super::NOW_TIMESTAMP)
+            );
+        }
     }
 }
