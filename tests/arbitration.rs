@@ -48,7 +48,7 @@ fn visitor(visitor_id: &str, visit_id: &str) -> Visitor {
     Visitor::new(visitor_id, visit_id, &page, Map::new(), &Edge::default())
 }
 
-fn run(snap: &Snapshot, v: &Visitor) -> Decision {
+fn run<'s>(snap: &'s Snapshot, v: &Visitor) -> Decision<'s> {
     let ctx = Inputs {
         visitor: v,
         zones: &[Zone::Proactive],
@@ -66,7 +66,7 @@ fn shares(snap: &Snapshot) -> HashMap<String, f64> {
         let id = d
             .engagements
             .first()
-            .map_or("none".to_string(), |e| e.engagement_id.clone());
+            .map_or("none".to_string(), |e| e.engagement_id.to_string());
         *counts.entry(id).or_default() += 1;
     }
     counts
@@ -139,7 +139,7 @@ fn r_d4_draws_are_sticky_per_visit() {
     );
     for i in 0..500 {
         let v = visitor("someone", &format!("visit-{i}"));
-        let first = run(&snap, &v).engagements[0].engagement_id.clone();
+        let first = run(&snap, &v).engagements[0].engagement_id;
         for _ in 0..3 {
             assert_eq!(run(&snap, &v).engagements[0].engagement_id, first);
         }

@@ -102,13 +102,13 @@ struct Visit {
 
 impl Visit {
     /// One page view through the production path, with explain on.
-    fn decide(
+    fn decide<'s>(
         &mut self,
-        snap: &Snapshot,
+        snap: &'s Snapshot,
         case: &Case,
         avail: &Availability,
         page: &str,
-    ) -> Decision {
+    ) -> Decision<'s> {
         let mut request = case.request.clone();
         request["page"]["id"] = Value::from(page);
         let edge = Edge {
@@ -239,9 +239,9 @@ fn decision_vectors_hold_through_the_visit_path_with_their_traces() {
                 .iter()
                 .map(|e| ExpectShown {
                     zone_id: e.zone_id.clone(),
-                    engagement_id: e.engagement_id.clone(),
+                    engagement_id: e.engagement_id.to_string(),
                     state: e.state_name.to_string(),
-                    presentation: stated(&e.engagement_id).then(|| presentation(e)),
+                    presentation: stated(e.engagement_id).then(|| presentation(e)),
                 })
                 .collect(),
             control_groups: serde_json::to_value(&d.control_groups).unwrap(),

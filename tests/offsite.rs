@@ -158,10 +158,10 @@ fn r_o2_click_context_exchanges_for_window_data_until_the_visit_timeout() {
     let w = window_data(&snap, &click.record, t0 + 1_000, 30).unwrap();
     assert_eq!(w.engagement_id, "e-offsite-email");
     assert_eq!(w.window_id, e.spec.window.id);
-    assert_eq!(w.skill.as_ref().map(|s| s.id.as_str()), Some("sales"));
-    assert_eq!(w.source.as_deref(), Some("email"));
+    assert_eq!(w.skill.map(|s| s.id), Some("sales"));
+    assert_eq!(w.source, Some("email"));
     assert_eq!(
-        w.conf_key,
+        w.conf_key.to_string(),
         format!("c-offsite_e-offsite-email_{}", e.spec.revision)
     );
     let public = serde_json::to_string(&w).unwrap();

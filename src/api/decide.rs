@@ -237,7 +237,7 @@ pub struct DecideResponse<'a> {
     pub visit_id: &'a str,
     /// Revision, control groups, engagements (and explanation when asked for).
     #[serde(flatten)]
-    pub decision: &'a Decision,
+    pub decision: &'a Decision<'a>,
     /// Why the answer is less than usual, when it is: `visit_unavailable` (the visit could not
     /// be consulted: no proactive engagement was offered) or `snapshot_missing` /
     /// `snapshot_corrupt` / `snapshot_unreadable` (the live snapshot could not be read: the

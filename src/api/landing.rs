@@ -53,7 +53,7 @@ impl ContextRef {
 /// `GET /v1/landing/{account}` answer: the window to open, or why none opens.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LandingAnswer {
+pub struct LandingAnswer<'s> {
     /// True when the tag should open the window.
     pub open: bool,
     /// Why not, when `open` is false.
@@ -65,12 +65,12 @@ pub struct LandingAnswer {
     pub context_id: String,
     /// The window data, when `open`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<WindowData>,
+    pub window: Option<WindowData<'s>>,
 }
 
-impl LandingAnswer {
+impl<'s> LandingAnswer<'s> {
     /// The answer for a context: open with its window data, or closed with the reason.
-    pub fn new(at: ContextRef, window: Result<WindowData, NoWindow>) -> LandingAnswer {
+    pub fn new(at: ContextRef, window: Result<WindowData<'s>, NoWindow>) -> LandingAnswer<'s> {
         let (window, reason) = match window {
             Ok(w) => (Some(w), None),
             Err(r) => (None, Some(r)),

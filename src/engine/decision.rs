@@ -7,7 +7,7 @@ use super::agent::AgentState;
 use super::arbitrate::Class;
 use super::candidate::{evaluate, Evaluation, Inputs};
 use super::presentation::{Creatives, Presentation, WindowMode};
-use super::snapshot::{Engagement, Priority, SkillRef, Snapshot};
+use super::snapshot::{ConfKey, Engagement, Priority, SkillRef, Snapshot};
 use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone};
 use super::visitor::Visitor;
 use super::zone::{Channel, Format};
@@ -110,28 +110,29 @@ pub struct ControlGroups {
 }
 
 /// The skill data the tag needs to open a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkillInfo {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SkillInfo<'s> {
     /// Skill id.
-    pub id: String,
+    pub id: &'s str,
     /// Skill name.
-    pub name: String,
+    pub name: &'s str,
 }
 
-/// One engagement to show (R-D4's field list).
+/// One engagement to show (R-D4's field list). Its texts are borrowed from the snapshot it
+/// was decided on, so a decision copies none of them before it is serialized.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Shown {
+pub struct Shown<'s> {
     /// Zone id: `left`, `right`, `proactive`, `embedded:{div}`.
     pub zone_id: String,
     /// Campaign id.
-    pub campaign_id: String,
+    pub campaign_id: &'s str,
     /// Engagement id.
-    pub engagement_id: String,
+    pub engagement_id: &'s str,
     /// Engagement revision.
     pub engagement_revision: u32,
     /// Engagement name.
-    pub engagement_name: String,
+    pub engagement_name: &'s str,
     /// lpTag engagementType code.
     pub engagement_type: u8,
     /// Format name.
@@ -146,18 +147,18 @@ pub struct Shown {
     /// State name.
     pub state_name: &'static str,
     /// `campaignId_engagementId_revision`.
-    pub conf_key: String,
+    pub conf_key: ConfKey<'s>,
     /// Fresh id of this display, for events (R-D9).
     pub context_id: String,
     /// Skill, when the engagement follows one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skill: Option<SkillInfo>,
+    pub skill: Option<SkillInfo<'s>>,
     /// Conversation language.
-    pub language: String,
+    pub language: &'s str,
     /// Window configuration id.
-    pub window_id: String,
+    pub window_id: &'s str,
     /// Where the window sends visitors when no agent can take them.
-    pub offline_survey_url: String,
+    pub offline_survey_url: &'s str,
     /// Button refresh interval (R-D8), when enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_seconds: Option<u16>,
@@ -185,7 +186,7 @@ pub struct Shown {
 /// A decision for one tag request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Decision {
+pub struct Decision<'s> {
     /// Snapshot revision decided on.
     pub revision: u64,
     /// Control-group membership.
@@ -193,19 +194,19 @@ pub struct Decision {
     /// The page view's context id, which events may carry (R-D9).
     pub page_context_id: String,
     /// At most one engagement per zone, in the order the zones were asked for.
-    pub engagements: Vec<Shown>,
+    pub engagements: Vec<Shown<'s>>,
     /// Per-engagement verdicts; filled only when asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub explanation: Vec<Explained>,
 }
 
 /// The skill a conversation engagement follows, as the tag opens the window with it.
-pub fn skill_info(snap: &Snapshot, e: &Engagement) -> Option<SkillInfo> {
+pub fn skill_info<'s>(snap: &'s Snapshot, e: &Engagement) -> Option<SkillInfo<'s>> {
     match e.skill {
         SkillRef::One(i) if e.spec.channel.is_conversation() => {
             snap.skills.get(i).map(|s| SkillInfo {
-                id: s.id.clone(),
-                name: s.name.clone(),
+                id: &s.id,
+                name: &s.name,
             })
         }
         _ => None,
@@ -213,13 +214,13 @@ pub fn skill_info(snap: &Snapshot, e: &Engagement) -> Option<SkillInfo> {
 }
 
 /// The fields the tag needs for one shown engagement (R-D4).
-pub fn shown(
-    snap: &Snapshot,
-    e: &Engagement,
-    zone: &str,
+pub fn shown<'s>(
+    snap: &'s Snapshot,
+    e: &'s Engagement,
+    zone: String,
     state: AgentState,
     context_id: String,
-) -> Shown {
+) -> Shown<'s> {
     let campaign_id = snap.campaign_of(e).map_or("", |c| c.spec.id.as_str());
     let skill = skill_info(snap, e);
     let format = e.spec.format;
@@ -228,11 +229,11 @@ pub fn shown(
         format.unwrap_or(Format::Embedded),
     );
     Shown {
-        zone_id: zone.to_string(),
-        campaign_id: campaign_id.to_string(),
-        engagement_id: e.spec.id.clone(),
+        zone_id: zone,
+        campaign_id,
+        engagement_id: &e.spec.id,
         engagement_revision: e.spec.revision,
-        engagement_name: e.spec.name.clone(),
+        engagement_name: &e.spec.name,
         engagement_type: format.map_or(0, |f| f.code()),
         format: format.map_or("", |f| f.name()),
         channel: e.spec.channel,
@@ -246,9 +247,9 @@ pub fn shown(
         conf_key: e.conf_key(campaign_id),
         context_id,
         skill,
-        language: e.spec.language.clone(),
-        window_id: e.spec.window.id.clone(),
-        offline_survey_url: e.offline_survey_url.clone(),
+        language: &e.spec.language,
+        window_id: &e.spec.window.id,
+        offline_survey_url: &e.offline_survey_url,
         refresh_seconds: e.spec.refresh_seconds,
         proactive: e.is_proactive(),
         click_url: None,
@@ -358,13 +359,18 @@ pub fn visit_request<'s>(
 
 /// The decision from the visit's answer; engagements no longer in the snapshot are dropped.
 /// When explaining, the evaluation's and the visit's verdicts are merged (R-P3).
-pub fn decision(snap: &Snapshot, eval: Evaluation, answer: VisitAnswer, explain: bool) -> Decision {
+pub fn decision(
+    snap: &Snapshot,
+    eval: Evaluation,
+    answer: VisitAnswer,
+    explain: bool,
+) -> Decision<'_> {
     let engagements = answer
         .chosen
         .into_iter()
         .filter_map(|c| {
             let e = snap.engagement(&c.engagement_id)?;
-            Some(shown(snap, e, &c.zone, c.state, c.context_id))
+            Some(shown(snap, e, c.zone, c.state, c.context_id))
         })
         .collect();
     let mut explanation = Vec::new();
@@ -385,13 +391,13 @@ pub fn decision(snap: &Snapshot, eval: Evaluation, answer: VisitAnswer, explain:
 /// Decides on a visit that holds nothing yet: the visit rules on an empty visit. This is the
 /// stateless preview (`?visit=0`) and, with proactive candidates removed, the fail-safe when
 /// the visit's object cannot be reached (caps and declines cannot be checked).
-pub fn on_empty_visit(
-    snap: &Snapshot,
+pub fn on_empty_visit<'s>(
+    snap: &'s Snapshot,
     eval: Evaluation,
     mut req: VisitRequest<'_>,
     proactive: bool,
     new_id: &mut dyn FnMut() -> String,
-) -> Decision {
+) -> Decision<'s> {
     if !proactive {
         for z in &mut req.zones {
             z.candidates.retain(|c| !c.proactive);
@@ -404,7 +410,11 @@ pub fn on_empty_visit(
 
 /// Decides a tag request without visit state, through the same path the tag's requests take
 /// (candidates, then the visit rules on an empty visit). `new_id` makes each context id.
-pub fn decide(snap: &Snapshot, input: &Inputs<'_>, new_id: &mut dyn FnMut() -> String) -> Decision {
+pub fn decide<'s>(
+    snap: &'s Snapshot,
+    input: &Inputs<'_>,
+    new_id: &mut dyn FnMut() -> String,
+) -> Decision<'s> {
     let eval = evaluate(snap, input);
     let now_ms = u64::try_from(input.now.as_millisecond()).unwrap_or(0);
     let req = visit_request(snap, &eval, input.visitor, "", now_ms, input.explain);

@@ -1,7 +1,7 @@
 //! Lifecycle events (R-D9): the lpTag event names and what each does to the visit. Idempotent
 //! per (context, event): the context remembers the events it has applied.
 
-use super::snapshot::conf_key;
+use super::snapshot::ConfKey;
 use super::visit::VisitState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -122,9 +122,13 @@ pub struct Claims {
 }
 
 impl ContextRecord {
-    /// The [`conf_key`] of the engagement at the revision this context was issued for.
-    pub fn conf_key(&self) -> String {
-        conf_key(&self.campaign_id, &self.engagement_id, self.revision)
+    /// The [`ConfKey`] of the engagement at the revision this context was issued for.
+    pub fn conf_key(&self) -> ConfKey<'_> {
+        ConfKey {
+            campaign_id: &self.campaign_id,
+            engagement_id: &self.engagement_id,
+            revision: self.revision,
+        }
     }
 
     /// R-D9: the first claim of an event that disagrees with this context, as the payload's
@@ -160,7 +164,7 @@ impl ContextRecord {
         if differs(&claims.zone_id, &self.zone) {
             return Some(("zoneId", format!("the context is zone \"{}\"", self.zone)));
         }
-        let key = self.conf_key();
+        let key = self.conf_key().to_string();
         if self.revision > 0 && differs(&claims.conf_key, &key) {
             return Some(("confKey", format!("the context is \"{key}\"")));
         }

@@ -7,7 +7,7 @@
 use super::decision::{skill_info, SkillInfo};
 use super::events::ContextRecord;
 use super::presentation::WindowMode;
-use super::snapshot::{Campaign, Engagement, Snapshot};
+use super::snapshot::{Campaign, ConfKey, Engagement, Snapshot};
 use super::visit::VisitState;
 use super::zone::Channel;
 use serde::{Deserialize, Serialize};
@@ -105,57 +105,58 @@ impl ContextRecord {
     }
 }
 
-/// What the landing page's tag needs to open the engagement's window.
+/// What the landing page's tag needs to open the engagement's window, borrowed from the
+/// click's context and the live snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WindowData {
+pub struct WindowData<'s> {
     /// Campaign id.
-    pub campaign_id: String,
+    pub campaign_id: &'s str,
     /// Engagement id.
-    pub engagement_id: String,
+    pub engagement_id: &'s str,
     /// The revision clicked.
     pub engagement_revision: u32,
     /// Engagement name.
-    pub engagement_name: String,
+    pub engagement_name: &'s str,
     /// `campaignId_engagementId_revision`.
-    pub conf_key: String,
+    pub conf_key: ConfKey<'s>,
     /// Chat or messaging.
     pub channel: Channel,
     /// Window configuration id.
-    pub window_id: String,
+    pub window_id: &'s str,
     /// How the window opens.
     pub window_mode: WindowMode,
     /// The skill, when the engagement follows one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skill: Option<SkillInfo>,
+    pub skill: Option<SkillInfo<'s>>,
     /// Conversation language.
-    pub language: String,
+    pub language: &'s str,
     /// Where the link was published (email, qr, ...), if set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<&'s str>,
 }
 
 /// R-O2: the window data for a click context, from the live snapshot; `Err` when it opens
 /// nothing.
-pub fn window_data(
-    snap: &Snapshot,
-    record: &ContextRecord,
+pub fn window_data<'s>(
+    snap: &'s Snapshot,
+    record: &'s ContextRecord,
     now_ms: u64,
     timeout_minutes: u16,
-) -> Result<WindowData, NoWindow> {
+) -> Result<WindowData<'s>, NoWindow> {
     record.exchangeable(now_ms, timeout_minutes)?;
     let e = snap
         .engagement(&record.engagement_id)
         .filter(|e| e.spec.offsite.is_some())
         .ok_or(NoWindow::EngagementGone)?;
     Ok(WindowData {
-        campaign_id: record.campaign_id.clone(),
-        engagement_id: e.spec.id.clone(),
+        campaign_id: &record.campaign_id,
+        engagement_id: &e.spec.id,
         engagement_revision: record.revision,
-        engagement_name: e.spec.name.clone(),
+        engagement_name: &e.spec.name,
         conf_key: record.conf_key(),
         channel: e.spec.channel,
-        window_id: e.spec.window.id.clone(),
+        window_id: &e.spec.window.id,
         window_mode: e
             .spec
             .presentation
@@ -163,12 +164,12 @@ pub fn window_data(
             .map(|p| p.window_mode)
             .unwrap_or_default(),
         skill: skill_info(snap, e),
-        language: e.spec.language.clone(),
+        language: &e.spec.language,
         source: e
             .spec
             .offsite
             .as_ref()
-            .and_then(|o| o.channel_source.clone()),
+            .and_then(|o| o.channel_source.as_deref()),
     })
 }
 

@@ -35,7 +35,8 @@ pub async fn exchange(req: Request, env: &Env, account: &str) -> Answer {
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
-    let window = match read_context(env, account, &at).await? {
+    let context = read_context(env, account, &at).await?;
+    let window = match &context {
         Some(c) => window_data(&loaded.snapshot, &c.record, now, c.timeout_minutes),
         None => Err(NoWindow::UnknownContext),
     };

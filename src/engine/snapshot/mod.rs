@@ -92,15 +92,42 @@ pub struct Engagement {
     pub offline_survey_url: String,
 }
 
-/// `campaignId_engagementId_revision`, the key the tag uses (lpTag's `confKey`).
-pub fn conf_key(campaign_id: &str, engagement_id: &str, revision: u32) -> String {
-    format!("{campaign_id}_{engagement_id}_{revision}")
+/// `campaignId_engagementId_revision`, the key the tag uses (lpTag's `confKey`). Written
+/// straight into the JSON it is serialized to, without a string of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfKey<'s> {
+    /// Campaign id.
+    pub campaign_id: &'s str,
+    /// Engagement id.
+    pub engagement_id: &'s str,
+    /// Engagement revision.
+    pub revision: u32,
+}
+
+impl std::fmt::Display for ConfKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}_{}_{}",
+            self.campaign_id, self.engagement_id, self.revision
+        )
+    }
+}
+
+impl serde::Serialize for ConfKey<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Engagement {
-    /// This engagement's [`conf_key`] at its current revision.
-    pub fn conf_key(&self, campaign_id: &str) -> String {
-        conf_key(campaign_id, &self.spec.id, self.spec.revision)
+    /// This engagement's [`ConfKey`] at its current revision.
+    pub fn conf_key<'s>(&'s self, campaign_id: &'s str) -> ConfKey<'s> {
+        ConfKey {
+            campaign_id,
+            engagement_id: &self.spec.id,
+            revision: self.spec.revision,
+        }
     }
 
     /// Proactive web formats count against proactive caps.
