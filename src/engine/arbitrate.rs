@@ -49,19 +49,28 @@ pub struct Choice {
 
 /// R-D4 steps 2-4 over one zone's candidates, given as (class, priority): keep the best class,
 /// draw a tier with the account's weights renormalised over the tiers present (uniform if
-/// they are all 0), then one candidate of that tier uniformly.
+/// they are all 0), then one candidate of that tier uniformly. Allocates nothing: a zone is
+/// arbitrated on every page view.
 pub fn choose(
     account: &str,
     weights: &PriorityWeights,
     zone: &str,
     visit_id: &str,
-    items: &[(Class, Priority)],
+    items: impl Iterator<Item = (Class, Priority)> + Clone,
 ) -> Option<Choice> {
-    let class = items.iter().map(|i| i.0).min()?;
-    let tiers: Vec<Priority> = [Priority::High, Priority::Medium, Priority::Low]
-        .into_iter()
-        .filter(|t| items.iter().any(|&(c, p)| c == class && p == *t))
-        .collect();
+    let class = items.clone().map(|i| i.0).min()?;
+    let present = |t: Priority| items.clone().any(|(c, p)| c == class && p == t);
+    let mut tiers = [Priority::High, Priority::Medium, Priority::Low];
+    let mut count = 0;
+    for t in [Priority::High, Priority::Medium, Priority::Low] {
+        if present(t) {
+            if let Some(slot) = tiers.get_mut(count) {
+                *slot = t;
+                count += 1;
+            }
+        }
+    }
+    let tiers = tiers.get(..count).unwrap_or(&[]);
     let total: u32 = tiers.iter().map(|t| weights.of(*t)).sum();
     let [tier_draw, tie_draw] = zone_draws(account, zone, visit_id);
     let tier = if total == 0 {
@@ -71,7 +80,7 @@ pub fn choose(
         let target = tier_draw * f64::from(total);
         let mut acc = 0.0;
         let mut chosen = tiers.last().copied()?;
-        for t in &tiers {
+        for t in tiers {
             acc += f64::from(weights.of(*t));
             if target < acc {
                 chosen = *t;
@@ -80,14 +89,16 @@ pub fn choose(
         }
         chosen
     };
-    let in_tier: Vec<usize> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, &(c, p))| c == class && p == tier)
-        .map(|(i, _)| i)
-        .collect();
-    let pick = (tie_draw * in_tier.len() as f64) as usize;
-    let index = in_tier.get(pick).or(in_tier.last()).copied()?;
+    let in_tier = || {
+        items
+            .clone()
+            .enumerate()
+            .filter(move |&(_, (c, p))| c == class && p == tier)
+            .map(|(i, _)| i)
+    };
+    let n = in_tier().count();
+    let pick = ((tie_draw * n as f64) as usize).min(n.saturating_sub(1));
+    let index = in_tier().nth(pick)?;
     Some(Choice {
         index,
         class,
@@ -124,8 +135,8 @@ pub fn arbitrate<'c>(
     open: &[&'c VisitCandidate<'_>],
     verdicts: Option<&mut Vec<Explained>>,
 ) -> Option<&'c VisitCandidate<'c>> {
-    let items: Vec<(Class, Priority)> = open.iter().map(|c| (c.class, c.priority)).collect();
-    let choice = choose(account, weights, zone, visit_id, &items)?;
+    let items = open.iter().map(|c| (c.class, c.priority));
+    let choice = choose(account, weights, zone, visit_id, items)?;
     let winner = open.get(choice.index).copied()?;
     if let Some(verdicts) = verdicts {
         for (i, c) in open.iter().enumerate() {

@@ -367,6 +367,8 @@ impl VisitState {
             // R-D5: the account's control group sees nothing; the visit only counts it.
             return answer;
         }
+        // One list of the candidates the visit's rules leave, reused by every zone.
+        let mut open: Vec<&VisitCandidate<'_>> = Vec::new();
         for vz in &req.zones {
             if let Some(h) = self.holder(&vz.zone) {
                 answer.chosen.push(Chosen {
@@ -392,7 +394,7 @@ impl VisitState {
                 continue;
             }
             self.held.remove(&vz.zone);
-            let mut open: Vec<&VisitCandidate<'_>> = Vec::with_capacity(vz.candidates.len());
+            open.clear();
             for c in &vz.candidates {
                 match self.visit_rule(c, &req.policy) {
                     Some((rule, why)) if req.explain => {
