@@ -275,7 +275,15 @@ pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
         } else {
             // Without an explanation to write, only the engagements of entry points that
             // match the page are visited; the candidates are then put in the stable order.
-            for (ep, list) in snap.in_zone_by_entry_point(zone) {
+            // (Sized once for them all: the entry-point matches are memoised.)
+            let lists = snap.in_zone_by_entry_point(zone);
+            let upper: usize = lists
+                .iter()
+                .filter(|(ep, _)| walk.memo.page_matches(snap, input, *ep))
+                .map(|(_, list)| list.len())
+                .sum();
+            candidates.reserve(upper);
+            for (ep, list) in lists {
                 if walk.memo.page_matches(snap, input, *ep) {
                     for &index in list {
                         candidates.extend(walk.consider(snap, input, index));

@@ -304,36 +304,32 @@ pub fn visit_request<'s>(
     let zones = eval
         .zones
         .iter()
-        .map(|zc| VisitZone {
-            zone: zc.zone.to_string(),
-            candidates: zc
-                .candidates
-                .iter()
-                .filter_map(|c| {
-                    let e = snap.engagements.get(c.index)?;
-                    let campaign = snap.campaign_of(e)?;
-                    let entry_point = e
-                        .entry_point
-                        .and_then(|i| snap.entry_points.get(i))
-                        .map(|ep| Cow::Borrowed(ep.id.as_str()));
-                    Some(VisitCandidate {
-                        engagement_id: Cow::Borrowed(&e.spec.id),
-                        campaign_id: Cow::Borrowed(&campaign.spec.id),
-                        revision: e.spec.revision,
-                        priority: c.priority,
-                        class: c.class,
-                        state: c.state,
-                        proactive: e.is_proactive(),
-                        conversation: e.spec.channel.is_conversation(),
-                        line_of_business: campaign
-                            .spec
-                            .line_of_business
-                            .as_deref()
-                            .map(Cow::Borrowed),
-                        entry_point,
-                    })
+        .map(|zc| {
+            let mut candidates = Vec::with_capacity(zc.candidates.len());
+            candidates.extend(zc.candidates.iter().filter_map(|c| {
+                let e = snap.engagements.get(c.index)?;
+                let campaign = snap.campaign_of(e)?;
+                let entry_point = e
+                    .entry_point
+                    .and_then(|i| snap.entry_points.get(i))
+                    .map(|ep| Cow::Borrowed(ep.id.as_str()));
+                Some(VisitCandidate {
+                    engagement_id: Cow::Borrowed(&e.spec.id),
+                    campaign_id: Cow::Borrowed(&campaign.spec.id),
+                    revision: e.spec.revision,
+                    priority: c.priority,
+                    class: c.class,
+                    state: c.state,
+                    proactive: e.is_proactive(),
+                    conversation: e.spec.channel.is_conversation(),
+                    line_of_business: campaign.spec.line_of_business.as_deref().map(Cow::Borrowed),
+                    entry_point,
                 })
-                .collect(),
+            }));
+            VisitZone {
+                zone: zc.zone.to_string(),
+                candidates,
+            }
         })
         .collect();
     VisitRequest {
