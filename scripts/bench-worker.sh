@@ -49,6 +49,24 @@ request = function()
   return wrk.format("GET", "/v1/decide?$Q&visitId=v" .. math.random(1, 1000000000), spread())
 end
 LUA
+# Realistic visits (#16): five page views each, as a site's visitors make them. Each wrk thread
+# keeps 200 visits open and cycles through them, so that one visit's page views are 200
+# requests apart (never concurrent); after its fifth page a visit is replaced by a fresh one.
+cat > "$PERSIST/pages.lua" <<LUA
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+counter = 0
+request = function()
+  local k = counter
+  counter = counter + 1
+  local visit = math.floor(k / 1000) * 200 + k % 200
+  local page = math.floor(k / 200) % 5
+  return wrk.format("GET", "/v1/decide?$Q&visitId=r" .. tid .. "-" .. visit .. "&pageId=p" .. page, spread())
+end
+LUA
 # R-S3 limits per client address: every request comes from its own, as a site's visitors do.
 cat > "$PERSIST/spread.lua" <<'LUA'
 function spread()
@@ -57,13 +75,21 @@ function spread()
 end
 request = function() return wrk.format(nil, nil, spread()) end
 LUA
-sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/visits.lua"
-CTX=$(curl -fsS "$BASE/v1/decide?$Q&visitId=bench-events" -H 'CF-IPCountry: GB' | python3 -c 'import json,sys; print(json.load(sys.stdin)["engagements"][0]["contextId"])')
-cat > "$PERSIST/events.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/plain"
-wrk.body = '{"account":"scale","visitId":"bench-events","event":"OFFER_IMPRESSION","contextId":"$CTX"}'
-LUA
+# Duplicate impressions, spread over 64 visits: R-S3 allows a visit 100 events per 10 s, and one
+# visit alone would measure the limiter's 429 instead of the route.
+{
+  echo 'wrk.method = "POST"'
+  echo 'wrk.headers["Content-Type"] = "text/plain"'
+  echo 'bodies = {}'
+  for i in $(seq 1 64); do
+    ctx=$(curl -fsS "$BASE/v1/decide?$Q&visitId=bench-events-$i" -H 'CF-IPCountry: GB' -H "CF-Connecting-IP: 10.9.0.$i" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["engagements"][0]["contextId"])')
+    echo "bodies[$i] = '{\"account\":\"scale\",\"visitId\":\"bench-events-$i\",\"event\":\"OFFER_IMPRESSION\",\"contextId\":\"$ctx\"}'"
+  done
+  echo 'n = 0'
+  echo 'request = function() n = n + 1; return wrk.format(nil, nil, spread(), bodies[n % 64 + 1]) end'
+} > "$PERSIST/events.lua"
+for script in visits pages events; do sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/$script.lua"; done
 
 # run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors"
 run() {
@@ -88,7 +114,8 @@ PY
 {
   run "floor: GET /v1/health" "/v1/health"
   run "decide, no visit object (?visit=0), scale account" "/v1/decide?visit=0&$Q&visitId=bench-1" -s "$PERSIST/spread.lua"
-  run "decide with the visit object, scale account" "/v1/decide" -s "$PERSIST/visits.lua"
+  run "decide with the visit object, scale account (a fresh visit per request)" "/v1/decide" -s "$PERSIST/visits.lua"
+  run "decide with the visit object, scale account (visits of five page views)" "/v1/decide" -s "$PERSIST/pages.lua"
   run "offsite link /o/demo/e-offsite-email" "/o/demo/e-offsite-email" -s "$PERSIST/spread.lua"
   run "events (duplicate impression)" "/v1/events" -s "$PERSIST/events.lua"
 } > "$PERSIST/rows.txt"
