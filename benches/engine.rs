@@ -37,15 +37,9 @@ fn demo() -> Snapshot {
 
 fn benches(c: &mut Criterion) {
     let demo = demo();
-    let demo_avail = availability(
-        json!({"sales": {"onlineAgents": 4, "expectedWaitSeconds": 35}, "support": {"onlineAgents": 2, "expectedWaitSeconds": 90}}),
-    );
-    let dv = visitor(
-        "https://www.demo-outfitters.example/shop/boots",
-        &[],
-        json!({}),
-    );
-    let demo_zones = bench::zones(&["left", "right", "proactive", "embedded:product-chat"]);
+    let demo_avail = bench::demo_availability().unwrap();
+    let dv = bench::demo_visitor().unwrap();
+    let demo_zones = bench::demo_zones();
     assert!(run(&demo, &dv, &demo_zones, &demo_avail) > 0);
     c.bench_function("decide/demo", |b| {
         b.iter(|| run(black_box(&demo), black_box(&dv), &demo_zones, &demo_avail))

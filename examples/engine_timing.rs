@@ -52,17 +52,9 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(15);
     let demo = compile(DEMO, "demo", 1).unwrap();
-    let demo_avail: Availability = serde_json::from_value(
-        json!({"sales": {"onlineAgents": 4, "expectedWaitSeconds": 35}, "support": {"onlineAgents": 2, "expectedWaitSeconds": 90}}),
-    )
-    .unwrap();
-    let dv = bench::visitor(
-        "https://www.demo-outfitters.example/shop/boots",
-        &[],
-        json!({}),
-    )
-    .unwrap();
-    let dz = bench::zones(&["left", "right", "proactive", "embedded:product-chat"]);
+    let demo_avail = bench::demo_availability().unwrap();
+    let dv = bench::demo_visitor().unwrap();
+    let dz = bench::demo_zones();
     assert!(bench::decide_count(&demo, &dv, &dz, &demo_avail) > 0);
     time("decide/demo", rounds, 2_000, || {
         bench::decide_count(&demo, &dv, &dz, &demo_avail)

@@ -179,6 +179,29 @@ pub mod bench {
         names.iter().filter_map(|z| Zone::parse(z)).collect()
     }
 
+    /// The demo account's timed visitor: the boots category page, no attributes.
+    pub fn demo_visitor() -> Option<Visitor> {
+        visitor(
+            "https://www.demo-outfitters.example/shop/boots",
+            &[],
+            json!({}),
+        )
+    }
+
+    /// The demo account's four timed zones.
+    pub fn demo_zones() -> Vec<Zone> {
+        zones(&["left", "right", "proactive", "embedded:product-chat"])
+    }
+
+    /// The demo's agents for the timed decisions: sales and support online.
+    pub fn demo_availability() -> Option<Availability> {
+        serde_json::from_value(json!({
+            "sales": {"onlineAgents": 4, "expectedWaitSeconds": 35},
+            "support": {"onlineAgents": 2, "expectedWaitSeconds": 90}
+        }))
+        .ok()
+    }
+
     /// The scale account's timed visitor: a category page, a section, a cart.
     pub fn scale_visitor() -> Option<Visitor> {
         visitor(
