@@ -7,8 +7,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use edge_engage::engine::agent::Availability;
+use edge_engage::engine::candidate::{evaluate, Inputs};
+use edge_engage::engine::decision::visit_request;
 use edge_engage::engine::offsite::click;
 use edge_engage::engine::snapshot::{compile, load};
+use edge_engage::engine::visit::VisitRequest;
 use edge_engage::scale::{self, bench};
 use serde_json::json;
 use std::hint::black_box;
@@ -68,6 +71,27 @@ fn main() {
     let sz = bench::scale_zones();
     time("decide/scale-2000", rounds, 200, || {
         bench::decide_count(&snap, &sv, &sz, &scale_avail)
+    });
+    // The visit's request as the isolate sends it to the visit's object (JSON, page kept): its
+    // cost on each side of the hop, for the scale account's candidates.
+    let inputs = Inputs {
+        visitor: &sv,
+        zones: &sz,
+        now: bench::NOW_TIMESTAMP,
+        availability: &scale_avail,
+        explain: false,
+    };
+    let eval = evaluate(&snap, &inputs);
+    let request = visit_request(&snap, &eval, &sv, "page-1", 1, false).keep_page(&sv);
+    let sent = serde_json::to_string(&request).unwrap();
+    time("visit request/write scale-2000", rounds, 50, || {
+        serde_json::to_string(black_box(&request)).unwrap().len()
+    });
+    time("visit request/read scale-2000", rounds, 50, || {
+        serde_json::from_str::<VisitRequest>(black_box(&sent))
+            .unwrap()
+            .zones
+            .len()
     });
     // Publishing checks everything once; each isolate then loads the revision from KV, and
     // the first decision after a publish waits for that load (the budgeted figure).
