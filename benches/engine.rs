@@ -65,7 +65,7 @@ fn benches(c: &mut Criterion) {
     let link =
         url::Url::parse("https://edge.example/o/demo/e-offsite-email?utm_source=news").unwrap();
     let attrs = visitor(link.as_str(), &[], json!({})).attributes;
-    let now = bench::NOW.parse().unwrap();
+    let now = bench::NOW;
     c.bench_function("offsite/click demo", |b| {
         b.iter(|| {
             click(

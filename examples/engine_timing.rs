@@ -77,7 +77,7 @@ fn main() {
     let inputs = Inputs {
         visitor: &sv,
         zones: &sz,
-        now: bench::NOW_TIMESTAMP,
+        now: bench::NOW,
         availability: &scale_avail,
         explain: false,
     };
@@ -112,7 +112,7 @@ fn main() {
     let attrs = bench::visitor(link.as_str(), &[], json!({}))
         .unwrap()
         .attributes;
-    let now = bench::NOW.parse().unwrap();
+    let now = bench::NOW;
     time("offsite/click demo", rounds, 5_000, || {
         click(
             &demo,
