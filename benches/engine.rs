@@ -18,10 +18,6 @@ fn visitor(url: &str, sections: &[String], attrs: Value) -> Visitor {
     bench::visitor(url, sections, attrs).unwrap()
 }
 
-fn availability(v: Value) -> Availability {
-    serde_json::from_value(v).unwrap()
-}
-
 fn run(snap: &Snapshot, v: &Visitor, zones: &[Zone], avail: &Availability) -> usize {
     bench::decide_count(snap, v, zones, avail)
 }
@@ -46,7 +42,7 @@ fn benches(c: &mut Criterion) {
     });
 
     let scale_text = scale::snapshot(7, 2_000);
-    let scale_avail = availability(scale::availability()["skills"].clone());
+    let scale_avail = bench::scale_availability().unwrap();
     let snap = compile(&scale_text, "scale", 1).unwrap();
     let sv = bench::scale_visitor().unwrap();
     let zones = bench::scale_zones();

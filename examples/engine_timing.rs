@@ -6,8 +6,7 @@
 //! `cargo run --release --features testing --example engine_timing -- [rounds]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use edge_engage::engine::agent::Availability;
-use edge_engage::engine::candidate::{evaluate, Inputs};
+use edge_engage::engine::candidate::evaluate;
 use edge_engage::engine::decision::visit_request;
 use edge_engage::engine::offsite::click;
 use edge_engage::engine::snapshot::{compile, load};
@@ -64,8 +63,7 @@ fn main() {
     });
 
     let scale_text = scale::snapshot(7, 2_000);
-    let scale_avail: Availability =
-        serde_json::from_value(scale::availability()["skills"].clone()).unwrap();
+    let scale_avail = bench::scale_availability().unwrap();
     let snap = compile(&scale_text, "scale", 1).unwrap();
     let sv = bench::scale_visitor().unwrap();
     let sz = bench::scale_zones();
@@ -74,14 +72,7 @@ fn main() {
     });
     // The visit's request as the isolate sends it to the visit's object (JSON, page kept): its
     // cost on each side of the hop, for the scale account's candidates.
-    let inputs = Inputs {
-        visitor: &sv,
-        zones: &sz,
-        now: bench::NOW,
-        availability: &scale_avail,
-        explain: false,
-    };
-    let eval = evaluate(&snap, &inputs);
+    let eval = evaluate(&snap, &bench::inputs(&sv, &sz, &scale_avail));
     let request = visit_request(&snap, &eval, &sv, "page-1", 1, false).keep_page(&sv);
     let sent = serde_json::to_string(&request).unwrap();
     time("visit request/write scale-2000", rounds, 50, || {

@@ -200,6 +200,11 @@ pub mod bench {
         .ok()
     }
 
+    /// The scale account's agents ([`super::availability`]), as a decision takes them.
+    pub fn scale_availability() -> Option<Availability> {
+        serde_json::from_value(super::availability().get("skills")?.clone()).ok()
+    }
+
     /// The scale account's timed visitor: a category page, a section, a cart.
     pub fn scale_visitor() -> Option<Visitor> {
         visitor(
@@ -220,6 +225,17 @@ pub mod bench {
         ])
     }
 
+    /// A timed decision's inputs: at [`NOW`], not explained.
+    pub fn inputs<'a>(v: &'a Visitor, zones: &'a [Zone], avail: &'a Availability) -> Inputs<'a> {
+        Inputs {
+            visitor: v,
+            zones,
+            now: NOW,
+            availability: avail,
+            explain: false,
+        }
+    }
+
     /// One decision at [`NOW`]: the number of engagements shown.
     pub fn decide_count(
         snap: &Snapshot,
@@ -227,14 +243,7 @@ pub mod bench {
         zones: &[Zone],
         avail: &Availability,
     ) -> usize {
-        let ctx = Inputs {
-            visitor: v,
-            zones,
-            now: NOW,
-            availability: avail,
-            explain: false,
-        };
-        decide(snap, &ctx, &mut || String::from("ctx"))
+        decide(snap, &inputs(v, zones, avail), &mut || String::from("ctx"))
             .engagements
             .len()
     }

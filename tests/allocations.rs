@@ -75,8 +75,7 @@ fn a_decision_allocates_no_more_than_measured() {
 
     let text = scale::snapshot(7, 2_000);
     let snap = load(&text, "scale", 1).unwrap();
-    let availability: Availability =
-        serde_json::from_value(scale::availability()["skills"].clone()).unwrap();
+    let availability = bench::scale_availability().unwrap();
     let visitor = bench::scale_visitor().unwrap();
     check(
         "scale",
