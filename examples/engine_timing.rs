@@ -6,8 +6,6 @@
 //! `cargo run --release --features testing --example engine_timing -- [rounds]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use edge_engage::engine::candidate::evaluate;
-use edge_engage::engine::decision::visit_request;
 use edge_engage::engine::offsite::click;
 use edge_engage::engine::snapshot::{compile, load};
 use edge_engage::engine::visit::VisitRequest;
@@ -72,8 +70,7 @@ fn main() {
     });
     // The visit's request as the isolate sends it to the visit's object (JSON, page kept): its
     // cost on each side of the hop, for the scale account's candidates.
-    let eval = evaluate(&snap, &bench::inputs(&sv, &sz, &scale_avail));
-    let request = visit_request(&snap, &eval, &sv, "page-1", 1, false).keep_page(&sv);
+    let request = bench::scale_visit_request(&snap, &sv, &scale_avail);
     let sent = serde_json::to_string(&request).unwrap();
     time("visit request/write scale-2000", rounds, 50, || {
         serde_json::to_string(black_box(&request)).unwrap().len()

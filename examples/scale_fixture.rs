@@ -1,10 +1,18 @@
-//! Prints the scale account's snapshot (or availability) as JSON.
-//! `cargo run --release --example scale_fixture -- [engagements] [seed] [--availability]`
+//! Prints the scale account's snapshot (or availability, or the request its benchmark decision
+//! sends to the visit's object) as JSON.
+//! `cargo run --release --example scale_fixture -- [engagements] [seed] [--availability | --visit-request]`
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--availability") {
         println!("{}", edge_engage::scale::availability());
+        return;
+    }
+    if args.iter().any(|a| a == "--visit-request") {
+        println!(
+            "{}",
+            edge_engage::scale::bench::scale_visit_request_json().unwrap_or_default()
+        );
         return;
     }
     let engagements = args.first().and_then(|a| a.parse().ok()).unwrap_or(2_000);

@@ -143,9 +143,10 @@ pub fn availability() -> Value {
 /// zones and the one decision they time, so that both measure the same thing.
 pub mod bench {
     use crate::engine::agent::Availability;
-    use crate::engine::candidate::Inputs;
-    use crate::engine::decision::decide;
+    use crate::engine::candidate::{evaluate, Inputs};
+    use crate::engine::decision::{decide, visit_request};
     use crate::engine::snapshot::Snapshot;
+    use crate::engine::visit::VisitRequest;
     use crate::engine::visitor::{Edge, PageView, Visitor};
     use crate::engine::zone::Zone;
     use serde_json::{json, Map, Value};
@@ -234,6 +235,26 @@ pub mod bench {
             availability: avail,
             explain: false,
         }
+    }
+
+    /// The request the scale account's timed decision sends to the visit's object, for its
+    /// first page view (page kept): what both sides of the hop are timed on.
+    pub fn scale_visit_request<'s>(
+        snap: &'s Snapshot,
+        v: &Visitor,
+        avail: &Availability,
+    ) -> VisitRequest<'s> {
+        let zones = scale_zones();
+        let eval = evaluate(snap, &inputs(v, &zones, avail));
+        visit_request(snap, &eval, v, "page-1", 1, false).keep_page(v)
+    }
+
+    /// [`scale_visit_request`] as JSON, for the scale snapshot of `scale_fixture`'s defaults.
+    pub fn scale_visit_request_json() -> Option<String> {
+        let text = super::snapshot(7, 2_000);
+        let snap = crate::engine::snapshot::compile(&text, "scale", 1).ok()?;
+        let request = scale_visit_request(&snap, &scale_visitor()?, &scale_availability()?);
+        serde_json::to_string(&request).ok()
     }
 
     /// One decision at [`NOW`]: the number of engagements shown.

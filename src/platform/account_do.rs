@@ -8,7 +8,7 @@
 //! few seconds (see `snapshots.rs`), so it is off the per-request path.
 
 use super::bindings::{
-    pointer_key, snapshot_key, Account, ObjectClass, ACCOUNT_HEADER, IF_MATCH, SNAPSHOTS,
+    self, pointer_key, snapshot_key, Account, ObjectClass, ACCOUNT_HEADER, IF_MATCH, SNAPSHOTS,
 };
 use crate::api::admin::{AccountView, ClickTotals, KeyAnswer, KeyCall, PublishAnswer};
 use crate::engine::agent::{Availability, SkillAvailability};
@@ -58,7 +58,7 @@ impl AccountState {
     /// R-S1: applies a key operation to the account's ring (read and written inside the
     /// object's input gate, so concurrent operations never lose one another).
     async fn keys(&self, mut req: Request) -> Result<Response> {
-        let call: KeyCall = serde_json::from_slice(&req.bytes().await?)?;
+        let call: KeyCall = bindings::message(&mut req).await?;
         let storage = self.state.storage();
         let mut ring = storage.get::<KeyRing>(KEYS).await?.unwrap_or_default();
         let before = ring.clone();
@@ -71,7 +71,7 @@ impl AccountState {
 
     /// R-S2: a new identity secret becomes current; the previous one keeps working.
     async fn rotate_identity(&self, mut req: Request) -> Result<Response> {
-        let next: IdentitySecret = serde_json::from_slice(&req.bytes().await?)?;
+        let next: IdentitySecret = bindings::message(&mut req).await?;
         let storage = self.state.storage();
         let mut secrets = storage
             .get::<Vec<IdentitySecret>>(IDENTITY)
@@ -162,7 +162,7 @@ impl AccountState {
     /// Adds a batch of click counts. Get and put run inside the object's input gate, so
     /// concurrent batches never lose an increment.
     async fn count_clicks(&self, mut req: Request) -> Result<Response> {
-        let batch: ClickTotals = serde_json::from_slice(&req.bytes().await?)?;
+        let batch: ClickTotals = bindings::message(&mut req).await?;
         let storage = self.state.storage();
         let mut totals = storage
             .get::<ClickTotals>(CLICKS)

@@ -2,7 +2,7 @@
 //! reads and reports statuses to for 6 hours after the first status or the close, then gone.
 //! Its own class, so that a call outlives its visit's idle deletion.
 
-use super::bindings::{Call, ObjectClass};
+use super::bindings::{self, Call, ObjectClass};
 use crate::api::click_to_call::{CallOp, CallOpAnswer};
 use crate::engine::click_to_call::CallRecord;
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub struct CallSession {
 impl CallSession {
     /// Creates the record (once) and schedules its deletion after the window.
     async fn create(&self, mut req: Request) -> Result<Response> {
-        let record: CallRecord = req.json().await?;
+        let record: CallRecord = bindings::message(&mut req).await?;
         let storage = self.state.storage();
         if storage.get::<CallRecord>(RECORD).await?.is_none() {
             storage.put(RECORD, &record).await?;
@@ -44,7 +44,7 @@ impl CallSession {
     /// Reads the call, reports a status or adds visitor events, while its window is open (410
     /// after; 422 when the events would pass [`crate::engine::click_to_call::MAX_CALL_EVENTS`]).
     async fn op(&self, mut req: Request) -> Result<Response> {
-        let op: CallOp = req.json().await?;
+        let op: CallOp = bindings::message(&mut req).await?;
         let storage = self.state.storage();
         let Some(mut record) = storage.get::<CallRecord>(RECORD).await? else {
             return Response::error("no such call", 404);

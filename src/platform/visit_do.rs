@@ -5,7 +5,7 @@
 //! step (R-M1); the alarm ships them to the queue at once (R-M4), and deletes the visit once it
 //! has been idle past its timeout.
 
-use super::bindings::{ObjectClass, Visit};
+use super::bindings::{self, ObjectClass, Visit};
 use super::random_id;
 use crate::api::click_to_call::CallClick;
 use crate::api::events::{EventBatch, EventOutcome, Refusal};
@@ -161,7 +161,7 @@ impl VisitorSession {
 
     async fn decide(&self, mut req: Request) -> Result<Response> {
         let fault = test_fault(&req)?;
-        let body: VisitRequest = req.json().await?;
+        let body: VisitRequest = bindings::message(&mut req).await?;
         let mut visit = self.load(body.now_ms).await?;
         let answer = visit.decide(&body, &mut random_id);
         let storage = self.state.storage();
@@ -184,7 +184,7 @@ impl VisitorSession {
     }
 
     async fn events(&self, mut req: Request) -> Result<Response> {
-        let batch: EventBatch = req.json().await?;
+        let batch: EventBatch = bindings::message(&mut req).await?;
         let mut visit = self.load(batch.now_ms).await?;
         let storage = self.state.storage();
         let mut records: BTreeMap<String, ContextRecord> = BTreeMap::new();
@@ -263,7 +263,7 @@ impl VisitorSession {
     /// Confirms the visit was shown this click-to-call display and marks it accepted; answers
     /// the visit as the brand's page may see it.
     async fn call_click(&self, mut req: Request) -> Result<Response> {
-        let click: CallClick = req.json().await?;
+        let click: CallClick = bindings::message(&mut req).await?;
         let mut visit = self.load(click.now_ms).await?;
         let storage = self.state.storage();
         let Some(record) = storage
@@ -302,7 +302,7 @@ impl VisitorSession {
     /// R-O2: starts the visit of an eligible offsite click and records the click's context,
     /// so that the landing page can exchange it and report events with it.
     async fn land(&self, mut req: Request) -> Result<Response> {
-        let click: LandingClick = req.json().await?;
+        let click: LandingClick = bindings::message(&mut req).await?;
         let mut visit = self.load(click.now_ms).await?;
         visit.land(&click);
         let storage = self.state.storage();

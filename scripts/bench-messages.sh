@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The visit request across the object boundary under V8 (#16): examples/message_timing.rs built
+# for the Worker's target with the deploy profile, bound for Node by wasm-bindgen, and fed the
+# request the scale account's timed decision sends (scale_fixture --visit-request).
+# `bash scripts/bench-messages.sh [rounds]`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+ROUNDS=${1:-9}
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+cargo build -q --release --target wasm32-unknown-unknown --example message_timing
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+wasm-bindgen --target nodejs --out-dir "$OUT" "$TARGET_DIR/wasm32-unknown-unknown/release/examples/message_timing.wasm"
+cargo run -q --release --features testing --example scale_fixture -- --visit-request > "$OUT/request.json"
+node --no-warnings scripts/bench-messages.mjs "$OUT" "$ROUNDS"
