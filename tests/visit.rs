@@ -11,7 +11,9 @@ use edge_engage::engine::arbitrate::Class;
 use edge_engage::engine::decision::Verdict;
 use edge_engage::engine::events::EventName;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
-use edge_engage::engine::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitState};
+use edge_engage::engine::visit::{
+    VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState,
+};
 
 fn cand(
     id: &str,
@@ -499,4 +501,48 @@ fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
         &mut id,
     );
     assert_eq!(excluded_by(&second, "e-callback").as_deref(), Some("R-D6"));
+}
+
+/// The candidates of every zone of a request's JSON.
+fn wire_candidates(json: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|z| z["candidates"].as_array().unwrap().clone())
+        .collect()
+}
+
+/// The visit request on the wire (#16): written with each candidate as an array, read from that
+/// and from the objects the previous release sent (fixtures/visit-request-objects.json is an
+/// excerpt of one), and written back in that form for an object of the previous release. Both
+/// releases' objects and isolates understand each other while a deploy rolls out.
+#[test]
+fn visit_request_wire_forms_carry_the_same_request() {
+    let previous = include_str!("../fixtures/visit-request-objects.json");
+    let request: VisitRequest = serde_json::from_str(previous).unwrap();
+    assert_eq!(wire_candidates(previous).len(), 5);
+
+    let arrays = serde_json::to_string(&request).unwrap();
+    assert!(wire_candidates(&arrays)
+        .iter()
+        .all(|c| c.as_array().is_some_and(|a| a.len() == 10)));
+    assert_eq!(
+        serde_json::from_str::<VisitRequest>(&arrays).unwrap(),
+        request
+    );
+
+    // The object form names the same fields as the previous release did (an absent entry point
+    // is written as null, which that release reads as absent).
+    let objects = request.object_form().unwrap();
+    let mut sent = wire_candidates(&objects);
+    for c in &mut sent {
+        c.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    }
+    assert_eq!(sent, wire_candidates(previous));
+    assert_eq!(
+        serde_json::from_str::<VisitRequest>(&objects).unwrap(),
+        request
+    );
 }

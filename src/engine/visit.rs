@@ -15,7 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A candidate as the visit object sees it. The ids borrow the snapshot's when the request is
 /// built in the isolate (no copy per candidate on the decision path); the object reads an
 /// owned one (`VisitCandidate<'static>`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// On the wire it is an array of its fields in this order (a large account's request carries
+/// hundreds of them, and the field names were more than half its bytes). It is read from that
+/// array or from an object with the fields' names, the form of the previous release
+/// ([`VisitRequest::object_form`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VisitCandidate<'a> {
     /// Engagement id.
@@ -39,8 +44,40 @@ pub struct VisitCandidate<'a> {
     #[serde(default)]
     pub line_of_business: Option<Cow<'a, str>>,
     /// The engagement's entry point (R-M1), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub entry_point: Option<Cow<'a, str>>,
+}
+
+/// The names of [`VisitCandidate`]'s fields, in the order of its array form.
+const CANDIDATE_FIELDS: [&str; 10] = [
+    "engagementId",
+    "campaignId",
+    "revision",
+    "priority",
+    "class",
+    "state",
+    "proactive",
+    "conversation",
+    "lineOfBusiness",
+    "entryPoint",
+];
+
+impl Serialize for VisitCandidate<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (
+            &self.engagement_id,
+            &self.campaign_id,
+            self.revision,
+            self.priority,
+            self.class,
+            self.state,
+            self.proactive,
+            self.conversation,
+            &self.line_of_business,
+            &self.entry_point,
+        )
+            .serialize(s)
+    }
 }
 
 /// One requested zone and its candidates.
@@ -108,6 +145,31 @@ impl VisitRequest<'_> {
         self.page_url.clone_from(&visitor.page.url);
         self.attributes.clone_from(&visitor.attributes);
         self
+    }
+
+    /// The request with each candidate as an object of named fields: the only form a visit
+    /// object of the previous release reads, sent to one that does not know the array form
+    /// while a deploy rolls out.
+    pub fn object_form(&self) -> serde_json::Result<String> {
+        let mut value = serde_json::to_value(self)?;
+        let zones = value
+            .get_mut("zones")
+            .and_then(serde_json::Value::as_array_mut);
+        for zone in zones.into_iter().flatten() {
+            let candidates = zone
+                .get_mut("candidates")
+                .and_then(serde_json::Value::as_array_mut);
+            for c in candidates.into_iter().flatten() {
+                if let serde_json::Value::Array(fields) = c.take() {
+                    *c = CANDIDATE_FIELDS
+                        .iter()
+                        .map(|name| name.to_string())
+                        .zip(fields)
+                        .collect();
+                }
+            }
+        }
+        serde_json::to_string(&value)
     }
 }
 

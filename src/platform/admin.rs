@@ -126,7 +126,7 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
     let text_len = text.len();
     let headers = [(ACCOUNT_HEADER, account), (IF_MATCH, base)];
     let instance = account_instance(account);
-    let resp = bindings::send(env, &instance, &Account::Publish, &headers, Some(text)).await?;
+    let resp = bindings::send(env, &instance, &Account::Publish, &headers, Some(&text)).await?;
     if resp.status_code() != 200 {
         return Err(ApiError::Unavailable(
             "publish did not complete; the live snapshot is unchanged".into(),
@@ -192,7 +192,7 @@ async fn push_availability(
         ));
     }
     let instance = account_instance(account);
-    let resp = bindings::send(env, &instance, &command, &[], Some(payload)).await?;
+    let resp = bindings::send(env, &instance, &command, &[], Some(&payload)).await?;
     if resp.status_code() != 200 {
         return Err(ApiError::Unavailable("availability was not stored".into()));
     }

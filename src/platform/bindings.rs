@@ -136,9 +136,13 @@ pub fn account_instance(account: &str) -> String {
 /// Commands of `VisitorSession`, one object per (account, visit) (visit_do.rs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visit {
-    /// Apply the visit rules ([`crate::engine::visit::VisitRequest`]) →
-    /// [`crate::engine::visit::VisitAnswer`].
+    /// Apply the visit rules ([`crate::engine::visit::VisitRequest`], candidates as arrays or
+    /// objects) → [`crate::engine::visit::VisitAnswer`].
     Decide,
+    /// [`Visit::Decide`] at the path of the previous release, whose objects read candidates
+    /// only as objects ([`crate::engine::visit::VisitRequest::object_form`]); such an object
+    /// answers 404 to [`Visit::Decide`] while a deploy rolls out.
+    DecideObjectForm,
     /// Apply events ([`crate::api::events::EventBatch`]) → [`crate::api::events::EventOutcome`].
     Events,
     /// Check a click-to-call click ([`crate::api::click_to_call::CallClick`]) →
@@ -161,7 +165,8 @@ impl ObjectClass for Visit {
 
     fn route(&self) -> (Method, Cow<'static, str>) {
         match self {
-            Visit::Decide => (Method::Post, "/decide".into()),
+            Visit::Decide => (Method::Post, "/decide/2".into()),
+            Visit::DecideObjectForm => (Method::Post, "/decide".into()),
             Visit::Events => (Method::Post, "/events".into()),
             Visit::CallClick => (Method::Post, "/call-click".into()),
             Visit::Land => (Method::Post, "/land".into()),
@@ -177,6 +182,7 @@ impl ObjectClass for Visit {
         }
         [
             Visit::Decide,
+            Visit::DecideObjectForm,
             Visit::Events,
             Visit::CallClick,
             Visit::Land,
@@ -246,7 +252,7 @@ pub async fn send<C: ObjectClass>(
     instance: &str,
     command: &C,
     headers: &[(&str, &str)],
-    body: Option<String>,
+    body: Option<&str>,
 ) -> Result<Response, ApiError> {
     let (method, path) = command.route();
     fetch(env, C::BINDING, instance, method, &path, headers, body).await
@@ -260,7 +266,7 @@ async fn fetch(
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
-    body: Option<String>,
+    body: Option<&str>,
 ) -> Result<Response, ApiError> {
     let fail = |e: worker::Error| ApiError::Unavailable(format!("{binding}: {e}"));
     let stub = env
@@ -275,7 +281,7 @@ async fn fetch(
     }
     init.with_headers(h);
     if let Some(b) = body {
-        init.with_body(Some(b.into()));
+        init.with_body(Some(wasm_bindgen::JsValue::from_str(b)));
     }
     let req = Request::new_with_init(&format!("https://object{path}"), &init).map_err(fail)?;
     stub.fetch_with_request(req).await.map_err(fail)
@@ -289,7 +295,7 @@ pub async fn send_json<C: ObjectClass, B: Serialize>(
     body: &B,
 ) -> Result<Response, ApiError> {
     let text = serde_json::to_string(body).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    send(env, instance, command, &[], Some(text)).await
+    send(env, instance, command, &[], Some(&text)).await
 }
 
 /// Reads an object's JSON answer.

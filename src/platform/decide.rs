@@ -185,7 +185,9 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
 
 /// Test builds only, with the root token: `X-Test-Fault: visit` makes the visit object
 /// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
-/// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once. The value forwarded to the visit object, if any.
+/// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once;
+/// `X-Test-Fault: previous-object` makes the visit object answer as one of the previous release
+/// (no array form). The value forwarded to the visit object, if any.
 fn fault(req: &Request, env: &Env) -> Option<&'static str> {
     #[cfg(feature = "test-clock")]
     if auth::trusted_for_tests(req, env) {
@@ -193,6 +195,7 @@ fn fault(req: &Request, env: &Env) -> Option<&'static str> {
             Some("visit") => Some("throw"),
             Some("consumer") => Some("consumer"),
             Some("queue") => Some("queue"),
+            Some("previous-object") => Some("previous"),
             _ => None,
         };
     }
@@ -220,7 +223,9 @@ fn count_held_out(
     });
 }
 
-/// Sends a decide request to a visit's object.
+/// Sends a decide request (`body`, its candidates as arrays) to a visit's object. An object of
+/// the previous release answers 404 to that path, having done nothing, while a deploy rolls
+/// out: it is sent the object form instead.
 async fn send_decide(
     env: &Env,
     instance: &str,
@@ -235,7 +240,21 @@ async fn send_decide(
         }
         None => &[],
     };
-    bindings::send(env, instance, &Visit::Decide, headers, Some(body)).await
+    let resp = bindings::send(env, instance, &Visit::Decide, headers, Some(&body)).await?;
+    if resp.status_code() != 404 {
+        return Ok(resp);
+    }
+    let objects = serde_json::from_str::<VisitRequest>(&body)
+        .and_then(|r| r.object_form())
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    bindings::send(
+        env,
+        instance,
+        &Visit::DecideObjectForm,
+        headers,
+        Some(&objects),
+    )
+    .await
 }
 
 async fn ask_visit(

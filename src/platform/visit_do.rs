@@ -343,8 +343,17 @@ impl DurableObject for VisitorSession {
         if req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("throw") {
             return Err(worker::Error::RustError("injected fault".to_string()));
         }
-        match Visit::parse(&req.method(), &req.path()) {
-            Some(Visit::Decide) => self.decide(req).await,
+        let command = Visit::parse(&req.method(), &req.path());
+        // Test builds only: answer the array form's path as an object of the previous release
+        // would (docs/api.md).
+        #[cfg(feature = "test-clock")]
+        if command == Some(Visit::Decide)
+            && req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("previous")
+        {
+            return Response::error("no such visit route", 404);
+        }
+        match command {
+            Some(Visit::Decide | Visit::DecideObjectForm) => self.decide(req).await,
             Some(Visit::Events) => self.events(req).await,
             Some(Visit::CallClick) => self.call_click(req).await,
             Some(Visit::Land) => self.land(req).await,
