@@ -1,12 +1,22 @@
 //! What the visit's object pays under V8 to read its request, and the worker to write it (#16).
 //! `Request::json` parses in JavaScript and then reads the value with serde-wasm-bindgen, one
 //! call across the boundary per field; the objects now parse the body's bytes with
-//! `serde_json` in wasm (`bindings::message`), and its candidates are arrays, not objects. Built for wasm32-unknown-unknown by
+//! `serde_json` in wasm (`bindings::message`), and its candidates are arrays, not objects.
+//! Likewise for the values the visit's object stores (`stored.rs`). Built for wasm32-unknown-unknown by
 //! scripts/bench-messages.sh and driven from Node through wasm-bindgen; empty elsewhere.
 #![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 
-use edge_engage::engine::visit::VisitRequest;
+use edge_engage::engine::visit::{VisitRequest, VisitState};
+use edge_engage::measure::funnel::Tally;
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
+
+/// What the visit's object stores (scale_fixture --visit-values).
+#[derive(Deserialize)]
+struct Values {
+    visit: VisitState,
+    tally: Tally,
+}
 
 /// `Request::json`'s path after the runtime's `JSON.parse`: the number of zones read.
 #[wasm_bindgen]
@@ -37,5 +47,41 @@ pub fn write(bytes: &[u8], times: usize) -> usize {
     };
     (0..times)
         .map(|_| serde_json::to_string(&request).map_or(0, |s| s.len()))
+        .sum()
+}
+
+/// The visit's values (parsed once from `bytes`) written and read back `times` times as
+/// workers-rs's `Storage::put` and `get` convert them, with serde-wasm-bindgen: the number of
+/// pages and facts read.
+#[wasm_bindgen]
+pub fn values_structured(bytes: &[u8], times: usize) -> usize {
+    let Ok(v) = serde_json::from_slice::<Values>(bytes) else {
+        return 0;
+    };
+    (0..times)
+        .map(|_| {
+            let visit = serde_wasm_bindgen::to_value(&v.visit)
+                .and_then(serde_wasm_bindgen::from_value::<VisitState>);
+            let tally = serde_wasm_bindgen::to_value(&v.tally)
+                .and_then(serde_wasm_bindgen::from_value::<Tally>);
+            visit.map_or(0, |x| x.pages.len()) + tally.map_or(0, |x| x.counted.len())
+        })
+        .sum()
+}
+
+/// The same as JSON text (`stored::put` and `get`).
+#[wasm_bindgen]
+pub fn values_text(bytes: &[u8], times: usize) -> usize {
+    let Ok(v) = serde_json::from_slice::<Values>(bytes) else {
+        return 0;
+    };
+    (0..times)
+        .map(|_| {
+            let visit = serde_json::to_string(&v.visit)
+                .and_then(|t| serde_json::from_str::<VisitState>(&t));
+            let tally =
+                serde_json::to_string(&v.tally).and_then(|t| serde_json::from_str::<Tally>(&t));
+            visit.map_or(0, |x| x.pages.len()) + tally.map_or(0, |x| x.counted.len())
+        })
         .sum()
 }

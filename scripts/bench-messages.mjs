@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 const [dir, rounds = "9"] = process.argv.slice(2);
 const m = createRequire(import.meta.url)(`${dir}/message_timing.js`);
 const arrays = readFileSync(`${dir}/request.json`);
+const values = readFileSync(`${dir}/values.json`);
 const objects = new TextEncoder().encode(m.object_form(arrays));
 const objectText = new TextDecoder().decode(objects);
 const zones = JSON.parse(objectText).zones.length;
@@ -36,6 +37,12 @@ const rows = [
   ["write: serde_json, candidates as arrays (the worker's side)", arrays.length,
     (time(() => m.write(arrays, 11), 20) - time(() => m.write(arrays, 1), 20)) / 10],
 ];
+// Each value written and read back: the difference between 11 and 1 round trips, over 10.
+const roundTrip = (f) => (time(() => f(values, 11), 20) - time(() => f(values, 1), 20)) / 10;
+rows.push(
+  ["the visit's stored values, written and read back: serde-wasm-bindgen (`Storage::put`, `get`)", values.length, roundTrip(m.values_structured)],
+  ["the visit's stored values, written and read back: JSON text (`stored::put`, `get`)", values.length, roundTrip(m.values_text)],
+);
 console.log(`The scale account's visit request (${zones} zones), under V8 (wasm32-unknown-unknown, deploy profile):\n`);
 console.log("| step | bytes | µs |");
 console.log("|---|---|---|");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The visit request across the object boundary under V8 (#16): examples/message_timing.rs built
 # for the Worker's target with the deploy profile, bound for Node by wasm-bindgen, and fed the
-# request the scale account's timed decision sends (scale_fixture --visit-request).
+# request the scale account's timed decision sends (scale_fixture --visit-request), and the values
+# its visit's object stores after five page views (--visit-values).
 # `bash scripts/bench-messages.sh [rounds]`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,5 @@ trap 'rm -rf "$OUT"' EXIT
 # wasm-opt; none runs here.
 wasm-bindgen --target nodejs --out-dir "$OUT" "$TARGET_DIR/wasm32-unknown-unknown/release/examples/message_timing.wasm" 2> >(grep -v target_features >&2)
 cargo run -q --release --features testing --example scale_fixture -- --visit-request > "$OUT/request.json"
+cargo run -q --release --features testing --example scale_fixture -- --visit-values > "$OUT/values.json"
 node --no-warnings scripts/bench-messages.mjs "$OUT" "$ROUNDS"

@@ -146,9 +146,10 @@ pub mod bench {
     use crate::engine::candidate::{evaluate, Inputs};
     use crate::engine::decision::{decide, visit_request};
     use crate::engine::snapshot::Snapshot;
-    use crate::engine::visit::VisitRequest;
+    use crate::engine::visit::{VisitRequest, VisitState};
     use crate::engine::visitor::{Edge, PageView, Visitor};
     use crate::engine::zone::Zone;
+    use crate::measure::funnel::Tally;
     use serde_json::{json, Map, Value};
 
     /// The time every timed decision is made at, 2026-11-23T10:00:00Z (a constant, so that a
@@ -255,6 +256,25 @@ pub mod bench {
         let snap = crate::engine::snapshot::compile(&text, "scale", 1).ok()?;
         let request = scale_visit_request(&snap, &scale_visitor()?, &scale_availability()?);
         serde_json::to_string(&request).ok()
+    }
+
+    /// What the scale account's visit object stores after five page views of
+    /// [`scale_visit_request_json`]'s request, as JSON: `{"visit": VisitState, "tally": Tally}`.
+    pub fn scale_visit_values_json() -> Option<String> {
+        let text = scale_visit_request_json()?;
+        let mut request: VisitRequest = serde_json::from_str(&text).ok()?;
+        let (mut visit, mut tally) = (VisitState::default(), Tally::default());
+        let mut issued = 0;
+        for page in 1..=5_u64 {
+            request.page_id = format!("page-{page}");
+            request.now_ms = NOW.as_millisecond().unsigned_abs() + page * 5_000;
+            let answer = visit.decide(&request, &mut || {
+                issued += 1;
+                format!("ctx-{issued}")
+            });
+            tally.decided(&request, &answer, visit.first_activity_ms, "2026-11-23");
+        }
+        serde_json::to_string(&json!({ "visit": visit, "tally": tally })).ok()
     }
 
     /// One decision at [`NOW`]: the number of engagements shown.

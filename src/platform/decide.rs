@@ -187,7 +187,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
 /// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
 /// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once;
 /// `X-Test-Fault: previous-object` makes the visit object answer as one of the previous release
-/// (no array form). The value forwarded to the visit object, if any.
+/// (no array form), and `X-Test-Fault: previous-storage` makes it store the visit's values as
+/// that release did. The value forwarded to the visit object, if any.
 fn fault(req: &Request, env: &Env) -> Option<&'static str> {
     #[cfg(feature = "test-clock")]
     if auth::trusted_for_tests(req, env) {
@@ -196,6 +197,7 @@ fn fault(req: &Request, env: &Env) -> Option<&'static str> {
             Some("consumer") => Some("consumer"),
             Some("queue") => Some("queue"),
             Some("previous-object") => Some("previous"),
+            Some("previous-storage") => Some("previous-storage"),
             _ => None,
         };
     }

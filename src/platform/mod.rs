@@ -20,6 +20,7 @@ mod offsite;
 mod refresh;
 mod report_page;
 mod snapshots;
+mod stored;
 pub mod visit_do;
 
 use crate::api::routes::{resolve, Resolved, Route};

@@ -6,7 +6,7 @@
 //! has been idle past its timeout.
 
 use super::bindings::{self, ObjectClass, Visit};
-use super::random_id;
+use super::{random_id, stored};
 use crate::api::click_to_call::CallClick;
 use crate::api::events::{EventBatch, EventOutcome, Refusal};
 use crate::api::landing::ContextRead;
@@ -69,7 +69,9 @@ impl VisitorSession {
     /// and a fresh one starts.
     async fn load(&self, now_ms: u64) -> Result<VisitState> {
         let storage = self.state.storage();
-        let visit = storage.get::<VisitState>(VISIT).await?.unwrap_or_default();
+        let visit = stored::get::<VisitState>(&storage, VISIT)
+            .await?
+            .unwrap_or_default();
         if visit.expired(now_ms) {
             let counting = self.counting().await?;
             storage.delete_all().await?;
@@ -78,7 +80,7 @@ impl VisitorSession {
                     outbox: counting.outbox,
                     ..Counting::default()
                 };
-                storage.put(COUNTING, &outbox).await?;
+                stored::put(&storage, COUNTING, &outbox).await?;
             }
             return Ok(VisitState::default());
         }
@@ -89,7 +91,7 @@ impl VisitorSession {
     /// else when the visit has been idle past its timeout.
     async fn save(&self, visit: &VisitState, pending: bool) -> Result<()> {
         let storage = self.state.storage();
-        storage.put(VISIT, visit).await?;
+        stored::put(&storage, VISIT, visit).await?;
         storage
             .put(LAST_REAL_MS, worker::Date::now().as_millis())
             .await?;
@@ -104,10 +106,7 @@ impl VisitorSession {
     }
 
     async fn counting(&self) -> Result<Counting> {
-        Ok(self
-            .state
-            .storage()
-            .get::<Counting>(COUNTING)
+        Ok(stored::get::<Counting>(&self.state.storage(), COUNTING)
             .await?
             .unwrap_or_default())
     }
@@ -129,7 +128,7 @@ impl VisitorSession {
             b.fault.clone_from(&fault);
         }
         counting.outbox.extend(batches);
-        self.state.storage().put(COUNTING, &counting).await?;
+        stored::put(&self.state.storage(), COUNTING, &counting).await?;
         Ok(true)
     }
 
@@ -146,7 +145,7 @@ impl VisitorSession {
                 // Test builds: the queue "refuses" this batch once; the alarm fails and is
                 // retried with the batch still in the outbox.
                 batch.fault = None;
-                storage.put(COUNTING, &counting).await?;
+                stored::put(&storage, COUNTING, &counting).await?;
                 worker::console_error!("measurement: queue refused (test fault), alarm retried");
                 return Err(worker::Error::RustError(
                     "queue refused (test fault)".into(),
@@ -154,19 +153,22 @@ impl VisitorSession {
             }
             super::measure::send(&self.env, &Message::Facts(batch.clone())).await?;
             counting.outbox.remove(0);
-            storage.put(COUNTING, &counting).await?;
+            stored::put(&storage, COUNTING, &counting).await?;
         }
         Ok(())
     }
 
     async fn decide(&self, mut req: Request) -> Result<Response> {
+        #[cfg(feature = "test-clock")]
+        let previous_storage =
+            req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("previous-storage");
         let fault = test_fault(&req)?;
         let body: VisitRequest = bindings::message(&mut req).await?;
         let mut visit = self.load(body.now_ms).await?;
         let answer = visit.decide(&body, &mut random_id);
         let storage = self.state.storage();
         for (id, record) in &answer.new_contexts {
-            storage.put(&ctx_key(id), record).await?;
+            stored::put(&storage, &ctx_key(id), record).await?;
         }
         let started = visit.first_activity_ms;
         let pending = self
@@ -180,7 +182,36 @@ impl VisitorSession {
             )
             .await?;
         self.save(&visit, pending).await?;
+        #[cfg(feature = "test-clock")]
+        if previous_storage {
+            self.store_as_previous_release(answer.new_contexts.iter().map(|(id, _)| id))
+                .await?;
+        }
         Response::from_json(&answer)
+    }
+
+    /// Test builds (`X-Test-Fault: previous-storage` on a decision): stores the visit's values
+    /// as the previous release did, structured rather than JSON text, so that tests prove a
+    /// visit in progress during a deploy keeps its state.
+    #[cfg(feature = "test-clock")]
+    async fn store_as_previous_release(
+        &self,
+        contexts: impl Iterator<Item = &String>,
+    ) -> Result<()> {
+        let storage = self.state.storage();
+        if let Some(visit) = stored::get::<VisitState>(&storage, VISIT).await? {
+            storage.put(VISIT, &visit).await?;
+        }
+        if let Some(counting) = stored::get::<Counting>(&storage, COUNTING).await? {
+            storage.put(COUNTING, &counting).await?;
+        }
+        for id in contexts {
+            let key = ctx_key(id);
+            if let Some(record) = stored::get::<ContextRecord>(&storage, &key).await? {
+                storage.put(&key, &record).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn events(&self, mut req: Request) -> Result<Response> {
@@ -191,10 +222,7 @@ impl VisitorSession {
         let mut outcome = EventOutcome::default();
         for (index, e) in batch.events.iter().enumerate() {
             if !records.contains_key(&e.context_id) {
-                match storage
-                    .get::<ContextRecord>(&ctx_key(&e.context_id))
-                    .await?
-                {
+                match stored::get::<ContextRecord>(&storage, &ctx_key(&e.context_id)).await? {
                     Some(r) => {
                         records.insert(e.context_id.clone(), r);
                     }
@@ -252,7 +280,7 @@ impl VisitorSession {
             )
             .await?;
         for (id, record) in &records {
-            storage.put(&ctx_key(id), record).await?;
+            stored::put(&storage, &ctx_key(id), record).await?;
         }
         self.save(&visit, pending).await?;
         Response::from_json(&outcome)
@@ -266,8 +294,7 @@ impl VisitorSession {
         let click: CallClick = bindings::message(&mut req).await?;
         let mut visit = self.load(click.now_ms).await?;
         let storage = self.state.storage();
-        let Some(record) = storage
-            .get::<ContextRecord>(&ctx_key(&click.context_id))
+        let Some(record) = stored::get::<ContextRecord>(&storage, &ctx_key(&click.context_id))
             .await?
             .filter(|r| r.engagement_id == click.engagement_id)
         else {
@@ -306,9 +333,7 @@ impl VisitorSession {
         let mut visit = self.load(click.now_ms).await?;
         visit.land(&click);
         let storage = self.state.storage();
-        storage
-            .put(&ctx_key(&click.context_id), &click.record)
-            .await?;
+        stored::put(&storage, &ctx_key(&click.context_id), &click.record).await?;
         let pending = !self.counting().await?.outbox.is_empty();
         self.save(&visit, pending).await?;
         Response::empty()
@@ -317,11 +342,10 @@ impl VisitorSession {
     /// One context the visit issued, with the visit's timeout; 404 when there is none.
     async fn context(&self, id: &str) -> Result<Response> {
         let storage = self.state.storage();
-        let Some(record) = storage.get::<ContextRecord>(&ctx_key(id)).await? else {
+        let Some(record) = stored::get::<ContextRecord>(&storage, &ctx_key(id)).await? else {
             return Response::error("no such context", 404);
         };
-        let timeout_minutes = storage
-            .get::<VisitState>(VISIT)
+        let timeout_minutes = stored::get::<VisitState>(&storage, VISIT)
             .await?
             .map_or(0, |v| v.timeout_minutes);
         Response::from_json(&ContextRead {
@@ -359,7 +383,7 @@ impl DurableObject for VisitorSession {
             Some(Visit::Land) => self.land(req).await,
             Some(Visit::Context(id)) => self.context(&id).await,
             Some(Visit::Read) => {
-                let visit = self.state.storage().get::<VisitState>(VISIT).await?;
+                let visit = stored::get::<VisitState>(&self.state.storage(), VISIT).await?;
                 match visit {
                     Some(v) => Response::from_json(&v),
                     None => Response::error("no such visit", 404),
@@ -380,7 +404,9 @@ impl DurableObject for VisitorSession {
         // platform retries it, with the facts still in the outbox.
         self.ship().await?;
         let storage = self.state.storage();
-        let visit = storage.get::<VisitState>(VISIT).await?.unwrap_or_default();
+        let visit = stored::get::<VisitState>(&storage, VISIT)
+            .await?
+            .unwrap_or_default();
         let last = storage.get::<u64>(LAST_REAL_MS).await?.unwrap_or(0);
         let idle_ms = u64::from(visit.timeout_minutes.max(1)) * 60_000;
         let now = worker::Date::now().as_millis();
