@@ -33,8 +33,9 @@ pub fn read_bytes(bytes: &[u8]) -> usize {
 /// The request of `bytes` with its candidates as objects (the previous release's form).
 #[wasm_bindgen]
 pub fn object_form(bytes: &[u8]) -> String {
-    serde_json::from_slice::<VisitRequest>(bytes)
-        .and_then(|r| r.object_form())
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| edge_engage::engine::visit::object_form(text).ok())
         .unwrap_or_default()
 }
 

@@ -12,7 +12,7 @@ use edge_engage::engine::decision::Verdict;
 use edge_engage::engine::events::EventName;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
 use edge_engage::engine::visit::{
-    VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState,
+    object_form, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState,
 };
 
 fn cand(
@@ -535,7 +535,7 @@ fn visit_request_wire_forms_carry_the_same_request() {
 
     // The object form names the same fields as the previous release did (an absent entry point
     // is written as null, which that release reads as absent).
-    let objects = request.object_form().unwrap();
+    let objects = object_form(&arrays).unwrap();
     let mut sent = wire_candidates(&objects);
     for c in &mut sent {
         c.as_object_mut().unwrap().retain(|_, v| !v.is_null());

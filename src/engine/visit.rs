@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// On the wire it is an array of its fields in this order (a large account's request carries
 /// hundreds of them, and the field names were more than half its bytes). It is read from that
 /// array or from an object with the fields' names, the form of the previous release
-/// ([`VisitRequest::object_form`]).
+/// ([`object_form`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VisitCandidate<'a> {
@@ -146,31 +146,33 @@ impl VisitRequest<'_> {
         self.attributes.clone_from(&visitor.attributes);
         self
     }
+}
 
-    /// The request with each candidate as an object of named fields: the only form a visit
-    /// object of the previous release reads, sent to one that does not know the array form
-    /// while a deploy rolls out.
-    pub fn object_form(&self) -> serde_json::Result<String> {
-        let mut value = serde_json::to_value(self)?;
-        let zones = value
-            .get_mut("zones")
+/// A request written with its candidates as arrays (`array_form`, as [`VisitRequest`]
+/// serializes), rewritten with each candidate as an object of named fields: the only form a
+/// visit object of the previous release reads, sent to one that does not know the array form
+/// while a deploy rolls out. It works on the JSON text, so that this rare path adds no second
+/// serializer of the request to the worker.
+pub fn object_form(array_form: &str) -> serde_json::Result<String> {
+    let mut value: serde_json::Value = serde_json::from_str(array_form)?;
+    let zones = value
+        .get_mut("zones")
+        .and_then(serde_json::Value::as_array_mut);
+    for zone in zones.into_iter().flatten() {
+        let candidates = zone
+            .get_mut("candidates")
             .and_then(serde_json::Value::as_array_mut);
-        for zone in zones.into_iter().flatten() {
-            let candidates = zone
-                .get_mut("candidates")
-                .and_then(serde_json::Value::as_array_mut);
-            for c in candidates.into_iter().flatten() {
-                if let serde_json::Value::Array(fields) = c.take() {
-                    *c = CANDIDATE_FIELDS
-                        .iter()
-                        .map(|name| name.to_string())
-                        .zip(fields)
-                        .collect();
-                }
+        for c in candidates.into_iter().flatten() {
+            if let serde_json::Value::Array(fields) = c.take() {
+                *c = CANDIDATE_FIELDS
+                    .iter()
+                    .map(|name| name.to_string())
+                    .zip(fields)
+                    .collect();
             }
         }
-        serde_json::to_string(&value)
     }
+    serde_json::to_string(&value)
 }
 
 /// Proactive displays so far in the visit, per kind (R-D6).

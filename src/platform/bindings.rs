@@ -140,7 +140,7 @@ pub enum Visit {
     /// objects) → [`crate::engine::visit::VisitAnswer`].
     Decide,
     /// [`Visit::Decide`] at the path of the previous release, whose objects read candidates
-    /// only as objects ([`crate::engine::visit::VisitRequest::object_form`]); such an object
+    /// only as objects ([`crate::engine::visit::object_form`]); such an object
     /// answers 404 to [`Visit::Decide`] while a deploy rolls out.
     DecideObjectForm,
     /// Apply events ([`crate::api::events::EventBatch`]) → [`crate::api::events::EventOutcome`].

@@ -14,7 +14,7 @@ use crate::api::decide::{DecideRequest, DecideResponse, Degraded};
 use crate::api::{check_id, ApiError, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
 use crate::engine::candidate::{evaluate, Inputs};
 use crate::engine::decision::{decision, on_empty_visit, visit_request};
-use crate::engine::visit::{VisitAnswer, VisitRequest};
+use crate::engine::visit::{object_form, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
 use crate::engine::zone::Channel;
 use crate::tenancy::identity;
@@ -246,9 +246,7 @@ async fn send_decide(
     if resp.status_code() != 404 {
         return Ok(resp);
     }
-    let objects = serde_json::from_str::<VisitRequest>(&body)
-        .and_then(|r| r.object_form())
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let objects = object_form(&body).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     bindings::send(
         env,
         instance,

@@ -11,7 +11,7 @@ use worker::{Result, Storage};
 /// The value stored at `key`, if any, in either form.
 pub async fn get<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<Option<T>> {
     match storage.get::<String>(key).await {
-        Ok(Some(text)) => Ok(Some(serde_json::from_str(&text)?)),
+        Ok(Some(text)) => Ok(Some(serde_json::from_slice(text.as_bytes())?)),
         Ok(None) => Ok(None),
         // Not text: the previous release's structured value.
         Err(_) => storage.get::<T>(key).await,
