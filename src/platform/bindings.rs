@@ -310,7 +310,7 @@ pub async fn answer<A: DeserializeOwned>(mut resp: Response) -> Result<A, ApiErr
 /// Reads a command's JSON body, in the object. The bytes are parsed by `serde_json` in wasm:
 /// `Request::json` parses in JavaScript and then crosses into wasm once per field, which for a
 /// large account's visit request costs about three times as much under V8 (BENCHMARKS.md,
-/// "Object messages read as bytes").
+/// "The visit request across the hop").
 pub async fn message<B: DeserializeOwned>(req: &mut Request) -> worker::Result<B> {
     Ok(serde_json::from_slice(&req.bytes().await?)?)
 }

@@ -196,7 +196,7 @@ fn fault(req: &Request, env: &Env) -> Option<&'static str> {
             Some("visit") => Some("throw"),
             Some("consumer") => Some("consumer"),
             Some("queue") => Some("queue"),
-            Some("previous-object") => Some("previous"),
+            Some("previous-object") => Some("previous-object"),
             Some("previous-storage") => Some("previous-storage"),
             _ => None,
         };

@@ -372,7 +372,7 @@ impl DurableObject for VisitorSession {
         // would (docs/api.md).
         #[cfg(feature = "test-clock")]
         if command == Some(Visit::Decide)
-            && req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("previous")
+            && req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("previous-object")
         {
             return Response::error("no such visit route", 404);
         }
