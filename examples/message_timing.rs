@@ -51,38 +51,34 @@ pub fn write(bytes: &[u8], times: usize) -> usize {
         .sum()
 }
 
-/// The visit's values (parsed once from `bytes`) written and read back `times` times as
-/// workers-rs's `Storage::put` and `get` convert them, with serde-wasm-bindgen: the number of
-/// pages and facts read.
-#[wasm_bindgen]
-pub fn values_structured(bytes: &[u8], times: usize) -> usize {
+/// `round_trip` of the visit's values (parsed once from `bytes`) `times` times: the number of
+/// pages and facts read back in all.
+fn values(bytes: &[u8], times: usize, round_trip: impl Fn(&Values) -> Option<usize>) -> usize {
     let Ok(v) = serde_json::from_slice::<Values>(bytes) else {
         return 0;
     };
-    (0..times)
-        .map(|_| {
-            let visit = serde_wasm_bindgen::to_value(&v.visit)
-                .and_then(serde_wasm_bindgen::from_value::<VisitState>);
-            let tally = serde_wasm_bindgen::to_value(&v.tally)
-                .and_then(serde_wasm_bindgen::from_value::<Tally>);
-            visit.map_or(0, |x| x.pages.len()) + tally.map_or(0, |x| x.counted.len())
-        })
-        .sum()
+    (0..times).map(|_| round_trip(&v).unwrap_or(0)).sum()
+}
+
+/// The visit's values written and read back as workers-rs's `Storage::put` and `get` convert
+/// them, with serde-wasm-bindgen.
+#[wasm_bindgen]
+pub fn values_structured(bytes: &[u8], times: usize) -> usize {
+    use serde_wasm_bindgen::{from_value, to_value};
+    values(bytes, times, |v| {
+        let visit: VisitState = from_value(to_value(&v.visit).ok()?).ok()?;
+        let tally: Tally = from_value(to_value(&v.tally).ok()?).ok()?;
+        Some(visit.pages.len() + tally.counted.len())
+    })
 }
 
 /// The same as JSON text (`stored::put` and `get`).
 #[wasm_bindgen]
 pub fn values_text(bytes: &[u8], times: usize) -> usize {
-    let Ok(v) = serde_json::from_slice::<Values>(bytes) else {
-        return 0;
-    };
-    (0..times)
-        .map(|_| {
-            let visit = serde_json::to_string(&v.visit)
-                .and_then(|t| serde_json::from_str::<VisitState>(&t));
-            let tally =
-                serde_json::to_string(&v.tally).and_then(|t| serde_json::from_str::<Tally>(&t));
-            visit.map_or(0, |x| x.pages.len()) + tally.map_or(0, |x| x.counted.len())
-        })
-        .sum()
+    use serde_json::{from_slice, to_string};
+    values(bytes, times, |v| {
+        let visit: VisitState = from_slice(to_string(&v.visit).ok()?.as_bytes()).ok()?;
+        let tally: Tally = from_slice(to_string(&v.tally).ok()?.as_bytes()).ok()?;
+        Some(visit.pages.len() + tally.counted.len())
+    })
 }
