@@ -1,6 +1,6 @@
 //! The values a visit's object keeps, stored as JSON text. workers-rs's `Storage::get` and
 //! `put` convert a value with serde-wasm-bindgen, one call across the wasm boundary per field:
-//! under V8 that cost about 2.5 times as much as `serde_json` for a large account's visit
+//! under V8 that cost about 2.7 times as much as `serde_json` for a large account's visit
 //! (BENCHMARKS.md, "The visit request across the hop"). A value the previous release stored
 //! (a structured object) is still read, so a visit in progress during a deploy keeps its state.
 
