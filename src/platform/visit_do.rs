@@ -27,18 +27,26 @@ const LAST_REAL_MS: &str = "lastRealMs";
 /// Storage key of what the visit has counted and the facts not yet shipped ([`Counting`]).
 const COUNTING: &str = "counting";
 
-/// Test builds: `X-Test-Fault: consumer` marks the request's facts so that the consumer fails
-/// once after committing them; `X-Test-Fault: queue`, so that the queue refuses them once
-/// (R-M4's retried delivery and refused send, docs/api.md).
+/// Test builds: the fault the worker forwarded for a root-authenticated request
+/// (`X-Test-Fault`, docs/api.md), read once per request; `None` in every other build.
 fn test_fault(req: &Request) -> Result<Option<String>> {
     #[cfg(feature = "test-clock")]
-    match req.headers().get(super::bindings::TEST_FAULT)?.as_deref() {
-        Some("consumer") => return Ok(Some(super::measure::AFTER_COMMIT.to_string())),
-        Some("queue") => return Ok(Some(REFUSE_SEND.to_string())),
-        _ => {}
+    return req.headers().get(super::bindings::TEST_FAULT);
+    #[cfg(not(feature = "test-clock"))]
+    {
+        let _ = req;
+        Ok(None)
     }
-    let _ = req;
-    Ok(None)
+}
+
+/// The mark a decision's facts carry for R-M4's fault tests: `consumer` makes the consumer
+/// fail once after committing them, `queue` makes the queue refuse them once.
+fn facts_fault(fault: Option<&str>) -> Option<String> {
+    match fault {
+        Some("consumer") => Some(super::measure::AFTER_COMMIT.to_string()),
+        Some("queue") => Some(REFUSE_SEND.to_string()),
+        _ => None,
+    }
 }
 
 /// Test fault: the queue refuses the batch once.
@@ -158,11 +166,7 @@ impl VisitorSession {
         Ok(())
     }
 
-    async fn decide(&self, mut req: Request) -> Result<Response> {
-        #[cfg(feature = "test-clock")]
-        let previous_storage =
-            req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("previous-storage");
-        let fault = test_fault(&req)?;
+    async fn decide(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
         let body: VisitRequest = bindings::message(&mut req).await?;
         let mut visit = self.load(body.now_ms).await?;
         let answer = visit.decide(&body, &mut random_id);
@@ -178,12 +182,12 @@ impl VisitorSession {
                         .into_iter()
                         .collect()
                 },
-                fault,
+                facts_fault(fault),
             )
             .await?;
         self.save(&visit, pending).await?;
         #[cfg(feature = "test-clock")]
-        if previous_storage {
+        if fault == Some("previous-storage") {
             self.store_as_previous_release(answer.new_contexts.iter().map(|(id, _)| id))
                 .await?;
         }
@@ -361,23 +365,23 @@ impl DurableObject for VisitorSession {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        // Test builds only: the worker forwards an admin-authenticated `X-Test-Fault` so that
-        // tests can prove the fail-safe when this object throws (docs/api.md).
-        #[cfg(feature = "test-clock")]
-        if req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("throw") {
-            return Err(worker::Error::RustError("injected fault".to_string()));
-        }
+        let fault = test_fault(&req)?;
         let command = Visit::parse(&req.method(), &req.path());
-        // Test builds only: answer the array form's path as an object of the previous release
-        // would (docs/api.md).
-        #[cfg(feature = "test-clock")]
-        if command == Some(Visit::Decide)
-            && req.headers().get(super::bindings::TEST_FAULT)?.as_deref() == Some("previous-object")
-        {
-            return Response::error("no such visit route", 404);
+        // Test builds only: this object throws, to prove the worker's fail-safe; or it answers
+        // the array form's path as an object of the previous release would.
+        match (fault.as_deref(), &command) {
+            (Some("throw"), _) => {
+                return Err(worker::Error::RustError("injected fault".to_string()));
+            }
+            (Some("previous-object"), Some(Visit::Decide)) => {
+                return Response::error("no such visit route", 404);
+            }
+            _ => {}
         }
         match command {
-            Some(Visit::Decide | Visit::DecideObjectForm) => self.decide(req).await,
+            Some(Visit::Decide | Visit::DecideObjectForm) => {
+                self.decide(req, fault.as_deref()).await
+            }
             Some(Visit::Events) => self.events(req).await,
             Some(Visit::CallClick) => self.call_click(req).await,
             Some(Visit::Land) => self.land(req).await,
