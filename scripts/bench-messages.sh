@@ -6,6 +6,8 @@
 # `bash scripts/bench-messages.sh [rounds]`
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Worker's wasm target and wasm-bindgen-cli at the crate's version.
+bash scripts/setup.sh run
 export PATH="$HOME/.cargo/bin:$PATH"
 ROUNDS=${1:-9}
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
