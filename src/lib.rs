@@ -3,12 +3,14 @@
 //! * [`engine`] — the decision logic as pure Rust over plain data (no I/O, no platform).
 //! * [`api`] — the API contract: routes, request and response types, limits, errors; also
 //!   platform-free.
+//! * [`freshness`] — how old an account's view may be in an isolate and in a location (R-P2).
 //! * [`tenancy`] — keys, identity tokens, rate-limit keys, the memory budget (SPEC §9).
 //! * `platform` (wasm only) — routes, KV, Durable Objects, responses.
 
 pub mod api;
 pub mod call_token;
 pub mod engine;
+pub mod freshness;
 pub mod measure;
 pub mod tenancy;
 // Test support, outside the library's surface unless the `testing` feature asks for it.

@@ -145,7 +145,7 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
         "engagements": compiled.engagements.len(),
         "controlGroups": compiled.control_groups(),
     });
-    snapshots::published(account, compiled, answer.revision, text_len);
+    snapshots::published(account, compiled, answer.revision, text_len).await;
     json(200, &body)
 }
 
@@ -198,7 +198,7 @@ async fn push_availability(
     }
     let view: AccountView = bindings::answer(resp).await?;
     let revision = view.revision;
-    let skills = snapshots::remember(account, view, now);
+    let skills = snapshots::written(account, view, now).await;
     availability_answer(account, revision, &skills)
 }
 

@@ -23,6 +23,16 @@ pub fn pointer_key(account: &str) -> String {
     format!("snapshot/{account}/current")
 }
 
+/// Cache (the Cache API, one per location) of the accounts' views that the isolates of a
+/// location share (`location.rs`, R-P2). A named cache: the CDN never serves its entries.
+pub const VIEW_CACHE: &str = "account-views";
+
+/// Key of an account's view in [`VIEW_CACHE`]. The host is not routed anywhere: only the
+/// Worker reads this cache.
+pub fn view_cache_key(account: &str) -> String {
+    format!("https://account-view.invalid/{account}")
+}
+
 /// D1 database of the measurement rollups (R-M1, R-M4); schema in `migrations/`.
 pub const MEASURE: &str = "MEASURE";
 /// Queue of funnel facts from visit objects to the rollup consumer (R-M4).

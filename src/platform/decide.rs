@@ -5,8 +5,8 @@
 use super::auth;
 use super::bindings::{self, visit_instance, Visit, TEST_FAULT};
 use super::http::{
-    allow_origin, body, check_origin, cookie, header, json, label, require_json, Answer,
-    VISITOR_COOKIE,
+    allow_origin, body, check_origin, cookie, header, json, label, label_view, require_json,
+    Answer, VISITOR_COOKIE,
 };
 use super::limits;
 use super::{now_ms, random_id, snapshots};
@@ -83,7 +83,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     }
     limits::check(&req, env, Limit::Tag, &[&request.account]).await?;
     let now = now_ms(&req, env);
-    let loaded = snapshots::load_for_tag(env, ctx, &request.account, now).await?;
+    let faults = snapshots::ViewFaults::of(&req, env);
+    let loaded = snapshots::load_for_tag(env, ctx, &request.account, now, faults).await?;
     let account = request.account.clone();
     let parsed = request.parse(&edge(&req, env), |token| {
         identity::verify(token, &account, &loaded.identity, now).is_ok()
@@ -159,6 +160,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     };
     allow_origin(&mut resp, origin);
     label(&mut resp, &parsed.account, snap.revision, outcome);
+    label_view(&mut resp, loaded.source.name());
     #[cfg(feature = "test-clock")]
     {
         // R-S4's tests read this isolate's cache and memory: accounts, estimated bytes, and

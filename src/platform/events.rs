@@ -3,7 +3,9 @@
 //! with any bad event is refused whole and changes nothing. Limited per visit (R-S3).
 
 use super::bindings::{self, visit_instance, Visit};
-use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
+use super::http::{
+    allow_origin, body, check_origin, json, label, label_view, require_json, Answer,
+};
 use super::{limits, now_ms, snapshots};
 use crate::api::events::{EventBatch, EventOutcome, EventsRequest, MAX_EVENTS_BODY};
 use crate::api::{ApiError, MAX_EVENTS_DEPTH};
@@ -18,7 +20,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let mut b = EventsRequest::from_json(&bytes)?;
     limits::check(&req, env, Limit::Events, &[&b.account, &b.visit_id]).await?;
     let now = now_ms(&req, env);
-    let loaded = snapshots::load_for_tag(env, ctx, &b.account, now).await?;
+    let faults = snapshots::ViewFaults::of(&req, env);
+    let loaded = snapshots::load_for_tag(env, ctx, &b.account, now, faults).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     // While the live snapshot cannot be read, engagement ids are left to the visit, which
     // checks each against the context it issued.
@@ -64,5 +67,6 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     )?;
     allow_origin(&mut resp, origin);
     label(&mut resp, &b.account, loaded.snapshot.revision, "applied");
+    label_view(&mut resp, loaded.source.name());
     Ok(resp)
 }

@@ -136,6 +136,16 @@ pub const REVISION: &str = "X-Edge-Revision";
 /// Public response header: what the route did (`shown`, `none`, `eligible`, …; docs/api.md).
 pub const OUTCOME: &str = "X-Edge-Outcome";
 
+/// Internal response header naming where the account's view came from (`isolate`, `location`
+/// or `object`), read by the request log and then removed (test builds keep it: R-P2's tests
+/// read it).
+pub const LOG_VIEW: &str = "X-Edge-View";
+
+/// Labels an answer for the request log with where its account's view came from.
+pub fn label_view(resp: &mut Response, source: &str) {
+    let _ = resp.headers_mut().set(LOG_VIEW, source);
+}
+
 /// Labels an answer for the request log (and the client): account, revision, outcome.
 pub fn label(resp: &mut Response, account: &str, revision: u64, outcome: &str) {
     let h = resp.headers_mut();

@@ -136,7 +136,7 @@ pub async fn rotate_identity(env: &Env, account: &str) -> Answer {
         return Err(ApiError::Unavailable("identity secret not stored".into()));
     }
     let view: AccountView = bindings::answer(resp).await?;
-    snapshots::remember(account, view, now);
+    snapshots::written(account, view, now).await;
     json(
         201,
         &json!({

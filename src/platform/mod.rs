@@ -15,6 +15,7 @@ mod http;
 mod keys;
 mod landing;
 mod limits;
+mod location;
 mod measure;
 mod offsite;
 mod refresh;
@@ -90,6 +91,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     }
     log(&method, &resolved, &resp, error.as_ref(), started);
     let _ = resp.headers_mut().delete(http::LOG_ACCOUNT);
+    #[cfg(not(feature = "test-clock"))]
+    let _ = resp.headers_mut().delete(http::LOG_VIEW);
     Ok(http::secure(resp))
 }
 
@@ -125,6 +128,7 @@ fn log(
         "status": status,
         "outcome": http::header(h, http::OUTCOME).or_else(|| error.map(|e| e.code().to_string())),
         "revision": http::header(h, http::REVISION).and_then(|r| r.parse::<u64>().ok()),
+        "view": http::header(h, http::LOG_VIEW),
         "error": error.map(ApiError::code),
         "detail": error.filter(|e| e.status() >= 500).map(ApiError::message),
         "ms": worker::Date::now().as_millis().saturating_sub(started),

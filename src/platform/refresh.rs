@@ -1,7 +1,9 @@
 //! `GET|POST /v1/state`: button refresh (R-D8). A cheap answer from the isolate's cached
 //! snapshot and availability: no visit call, no caps touched, nothing removed.
 
-use super::http::{allow_origin, body, check_origin, json, label, require_json, Answer};
+use super::http::{
+    allow_origin, body, check_origin, json, label, label_view, require_json, Answer,
+};
 use super::{limits, now_ms, snapshots};
 use crate::api::refresh::{RefreshRequest, MAX_REFRESH_BODY};
 use crate::api::{ApiError, MAX_SMALL_DEPTH};
@@ -38,7 +40,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     };
     let b = b.check()?;
     limits::check(&req, env, Limit::Tag, &[&b.account]).await?;
-    let loaded = snapshots::load_for_tag(env, ctx, &b.account, now_ms(&req, env)).await?;
+    let faults = snapshots::ViewFaults::of(&req, env);
+    let loaded = snapshots::load_for_tag(env, ctx, &b.account, now_ms(&req, env), faults).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
     let states = refresh(&loaded.snapshot, &b.engagements, &loaded.availability);
     let mut resp = json(
@@ -48,5 +51,6 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let outcome = loaded.unreadable.map_or("ok", |d| d.code());
     allow_origin(&mut resp, origin);
     label(&mut resp, &b.account, loaded.snapshot.revision, outcome);
+    label_view(&mut resp, loaded.source.name());
     Ok(resp)
 }

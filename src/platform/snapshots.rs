@@ -1,33 +1,32 @@
 //! Snapshot and availability loading with an in-isolate cache.
 //!
 //! Each isolate keeps, per account, the compiled snapshot (rebuilt only when the revision
-//! changes) and the last availability. It asks the account's Durable Object for the live
-//! revision and availability at most every [`VIEW_TTL_MS`]; on the tag routes a view up to
-//! [`STALE_LIMIT_MS`] old is used as it is and refreshed after the answer (`ctx.wait_until`,
-//! one refresh per account and isolate at a time, compiling a new revision there too), so the
-//! tag's answers rarely wait for the account's object. A publish or an availability push
-//! reaches every isolate within [`STALE_LIMIT_MS`] (R-P2: under 10 s); the isolate that handled
-//! the write sees it at once. Snapshot bodies are immutable per revision in KV, so
-//! a reader never sees half a publish and KV's propagation delay cannot serve a stale revision
-//! under a new number.
+//! changes) and the last view of the account (live revision, availability, identity secrets).
+//! How old that view may be, and when the location's shared copy (`location.rs`) is taken
+//! instead of asking the account's Durable Object, is [`crate::freshness`]: fresh for
+//! [`VIEW_TTL_MS`]; on the tag routes used up to [`STALE_LIMIT_MS`](crate::freshness::STALE_LIMIT_MS) and refreshed after the
+//! answer (`ctx.wait_until`, one refresh per account and isolate at a time, compiling a new
+//! revision there too), so the tag's answers rarely wait for the account's object. A publish
+//! or an availability push reaches every isolate within [`STALE_LIMIT_MS`](crate::freshness::STALE_LIMIT_MS) (R-P2: under
+//! 10 s); the isolate that handled the write sees it at once. Snapshot bodies are immutable per
+//! revision in KV, so a reader never sees half a publish and KV's propagation delay cannot
+//! serve a stale revision under a new number.
 
 use super::bindings::{self, account_instance, snapshot_key, Account, SNAPSHOTS};
+use super::location;
 use crate::api::admin::AccountView;
 use crate::api::decide::Degraded;
 use crate::api::ApiError;
 use crate::engine::agent::Availability;
 use crate::engine::snapshot::{self, Snapshot};
+use crate::freshness::VIEW_TTL_MS;
+use crate::freshness::{self, AtLocation, Own, Stamp};
 use crate::tenancy::budget::{entry_bytes, evict, CACHE_BUDGET, ENTRY_OVERHEAD};
 use crate::tenancy::identity::IdentitySecret;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use worker::{Context, Env};
-
-/// Longest an isolate trusts its view of an account before asking again.
-pub const VIEW_TTL_MS: u64 = 5_000;
-/// Oldest view a tag route answers on while a newer one is fetched after the answer (R-P2).
-pub const STALE_LIMIT_MS: u64 = 10_000;
 
 /// What a decision runs on.
 #[derive(Clone)]
@@ -43,6 +42,8 @@ pub struct Loaded {
     /// one, and routes answer with what it allows instead of failing (a 5xx storm helps
     /// nobody). The reason is logged and retried every [`VIEW_TTL_MS`].
     pub unreadable: Option<Degraded>,
+    /// Where this request's view of the account came from.
+    pub source: ViewSource,
 }
 
 #[derive(Clone)]
@@ -130,13 +131,14 @@ fn keep_compiled(account: &str, revision: u64, compiled: Rc<Snapshot>, text_len:
     within_budget(account);
 }
 
-/// Records a view of an account (just fetched, or just written by this isolate so that it sees
-/// its own writes at once) and returns its availability.
-pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+/// Records a view of an account read from its object at `fetched_at` (by this isolate, by
+/// another of its location, or just written by this isolate so that it sees its own writes at
+/// once) and returns its availability.
+fn remember(account: &str, view: AccountView, fetched_at: u64) -> Rc<Availability> {
     let availability = Rc::new(view.availability);
     let identity = Rc::new(view.identity);
     with_entry(account, |entry| {
-        entry.fetched_at = now_ms;
+        entry.fetched_at = fetched_at;
         entry.revision = view.revision;
         entry.availability = availability.clone();
         entry.identity = identity;
@@ -147,9 +149,139 @@ pub fn remember(account: &str, view: AccountView, now_ms: u64) -> Rc<Availabilit
     availability
 }
 
-/// After the answer: fetches the account's view and, when its revision is new, reads and
-/// compiles it, so that the next request finds both ready. One at a time per account.
-fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
+/// After a write to the account's object that answered with its new `view` (availability,
+/// identity secrets): this isolate and its location use it at once. Returns its availability.
+pub async fn written(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+    let entry = location::Entry {
+        fetched_at: now_ms,
+        claimed_at: None,
+        view,
+    };
+    location::put(account, &entry).await;
+    remember(account, entry.view, now_ms)
+}
+
+/// Where a request's view of the account came from (test builds report it as `X-Test-View`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewSource {
+    /// The isolate's own copy.
+    Isolate,
+    /// The location's shared copy (`location.rs`).
+    Location,
+    /// The account's object, read by this request.
+    Object,
+}
+
+impl ViewSource {
+    /// The name test builds report.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewSource::Isolate => "isolate",
+            ViewSource::Location => "location",
+            ViewSource::Object => "object",
+        }
+    }
+}
+
+/// Test builds only (`X-Test-Fault`, docs/api.md): faults on the way to the account's view.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ViewFaults {
+    /// `new-isolate`: this isolate's own copy is ignored, as a new isolate of the location has
+    /// none.
+    pub new_isolate: bool,
+    /// `account-object`: the account's object cannot be reached.
+    pub unreachable: bool,
+}
+
+impl ViewFaults {
+    /// The faults a trusted test request names (a comma-separated `X-Test-Fault`).
+    pub fn of(req: &worker::Request, env: &Env) -> ViewFaults {
+        #[cfg(feature = "test-clock")]
+        if super::auth::trusted_for_tests(req, env) {
+            let named = super::http::header(req.headers(), bindings::TEST_FAULT);
+            let has = |fault: &str| {
+                named
+                    .as_deref()
+                    .is_some_and(|h| h.split(',').any(|f| f.trim() == fault))
+            };
+            return ViewFaults {
+                new_isolate: has("new-isolate"),
+                unreachable: has("account-object"),
+            };
+        }
+        let _ = (req, env);
+        ViewFaults::default()
+    }
+}
+
+/// R-P2: a newer view for an isolate whose own (`own`) is due at `now`: the location's, or the
+/// object's (`freshness::at_location`). `None`: keep the own one while another isolate of the
+/// location refreshes it. When the object cannot be reached, the location's view serves if it
+/// is not behind the isolate's own, however old: the caller then asks again on its next
+/// request, as it does with its own view.
+async fn newer_view(
+    env: &Env,
+    account: &str,
+    own: Option<Stamp>,
+    now_ms: u64,
+    faults: ViewFaults,
+) -> Result<Option<(AccountView, u64, ViewSource)>, ApiError> {
+    let shared = location::get(account).await;
+    let choice = freshness::at_location(shared.as_ref().map(location::Entry::shared), own, now_ms);
+    let claim = match (choice, shared) {
+        (AtLocation::KeepOwn, _) => return Ok(None),
+        (AtLocation::Adopt, Some(s)) => {
+            return Ok(Some((s.view, s.fetched_at, ViewSource::Location)))
+        }
+        (AtLocation::Fetch { claim: true }, Some(mut s)) => {
+            s.claimed_at = Some(now_ms);
+            location::put(account, &s).await;
+            Some(s)
+        }
+        (_, shared) => shared,
+    };
+    let fetched = if faults.unreachable {
+        Err(ApiError::Unavailable("account object (test fault)".into()))
+    } else {
+        fetch_view(env, account).await
+    };
+    match fetched {
+        Ok(view) => {
+            let entry = location::Entry {
+                fetched_at: now_ms,
+                claimed_at: None,
+                view,
+            };
+            location::put(account, &entry).await;
+            Ok(Some((entry.view, now_ms, ViewSource::Object)))
+        }
+        Err(e) => match claim {
+            Some(s)
+                if freshness::age(s.fetched_at, now_ms).is_some()
+                    && own.is_none_or(|o| {
+                        s.fetched_at >= o.fetched_at && s.view.revision >= o.revision
+                    }) =>
+            {
+                worker::console_warn!("account {account}: using the location's view: {e:?}");
+                Ok(Some((s.view, s.fetched_at, ViewSource::Location)))
+            }
+            _ => Err(e),
+        },
+    }
+}
+
+/// The stamp of this isolate's own view of an entry.
+fn stamp(e: &Entry) -> Stamp {
+    Stamp {
+        fetched_at: e.fetched_at,
+        revision: e.revision,
+    }
+}
+
+/// After the answer: a newer view of the account (the location's or the object's) and, when
+/// its revision is new, its snapshot read and compiled, so that the next request finds both
+/// ready. One at a time per account.
+fn refresh_after(ctx: &Context, env: &Env, account: &str, own: Stamp, now_ms: u64) {
     let mut start = false;
     with_entry(account, |entry| {
         start = !entry.refreshing;
@@ -160,10 +292,10 @@ fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
     }
     let (env, account) = (env.clone(), account.to_string());
     ctx.wait_until(async move {
-        match fetch_view(&env, &account).await {
-            Ok(view) => {
+        match newer_view(&env, &account, Some(own), now_ms, ViewFaults::default()).await {
+            Ok(Some((view, fetched_at, source))) => {
                 let revision = view.revision;
-                remember(&account, view, now_ms);
+                remember(&account, view, fetched_at);
                 let known = CACHE.with(|c| {
                     c.borrow()
                         .get(&account)
@@ -175,9 +307,11 @@ fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
                     }
                 }
                 worker::console_log!(
-                    "account {account}: view refreshed after the answer (revision {revision})"
+                    "account {account}: view refreshed after the answer from the {} (revision {revision})",
+                    source.name()
                 );
             }
+            Ok(None) => with_entry(&account, |entry| entry.refreshing = false),
             Err(e) => {
                 with_entry(&account, |entry| entry.refreshing = false);
                 worker::console_warn!("account {account}: refresh after the answer failed: {e:?}");
@@ -187,31 +321,34 @@ fn refresh_after(ctx: &Context, env: &Env, account: &str, now_ms: u64) {
 }
 
 /// Keeps the snapshot a publish just compiled as `revision` (from `text_len` bytes of JSON), so
-/// that this isolate does not compile it again; the account's view is asked again on the next
-/// request.
-pub fn published(account: &str, mut snapshot: Snapshot, revision: u64, text_len: usize) {
+/// that this isolate does not compile it again. This isolate asks for the account's view again
+/// on its next request, and its location drops the view it shared, which named the revision
+/// replaced.
+pub async fn published(account: &str, mut snapshot: Snapshot, revision: u64, text_len: usize) {
     snapshot.revision = revision;
     with_entry(account, |entry| {
         entry.fetched_at = 0;
         entry.revision = revision;
     });
     keep_compiled(account, revision, Rc::new(snapshot), text_len);
+    location::forget(account).await;
 }
 
 /// Loads the compiled snapshot and availability for `account`.
 pub async fn load(env: &Env, account: &str, now_ms: u64) -> Result<Loaded, ApiError> {
-    load_with(env, None, account, now_ms).await
+    load_with(env, None, account, now_ms, ViewFaults::default()).await
 }
 
 /// [`load`] for the tag routes: a view older than [`VIEW_TTL_MS`] but younger than
-/// [`STALE_LIMIT_MS`] is used as it is and refreshed after the answer.
+/// [`STALE_LIMIT_MS`](crate::freshness::STALE_LIMIT_MS) is used as it is and refreshed after the answer.
 pub async fn load_for_tag(
     env: &Env,
     ctx: &Context,
     account: &str,
     now_ms: u64,
+    faults: ViewFaults,
 ) -> Result<Loaded, ApiError> {
-    load_with(env, Some(ctx), account, now_ms).await
+    load_with(env, Some(ctx), account, now_ms, faults).await
 }
 
 async fn load_with(
@@ -219,49 +356,63 @@ async fn load_with(
     ctx: Option<&Context>,
     account: &str,
     now_ms: u64,
+    faults: ViewFaults,
 ) -> Result<Loaded, ApiError> {
-    let cached = CACHE.with(|c| c.borrow().get(account).cloned());
-    let age = |e: &Entry| now_ms.saturating_sub(e.fetched_at);
-    let entry = match (cached, ctx) {
-        (Some(e), _) if age(&e) < VIEW_TTL_MS => e,
-        (Some(e), Some(ctx)) if age(&e) < STALE_LIMIT_MS => {
-            refresh_after(ctx, env, account, now_ms);
-            e
+    let cached = if faults.new_isolate {
+        None
+    } else {
+        CACHE.with(|c| c.borrow().get(account).cloned())
+    };
+    let wants = freshness::own(cached.as_ref().map(|e| e.fetched_at), now_ms, ctx.is_some());
+    let (entry, source) = match (cached, wants, ctx) {
+        (Some(e), Own::Use, _) => (e, ViewSource::Isolate),
+        (Some(e), Own::UseThenRefresh, Some(ctx)) => {
+            refresh_after(ctx, env, account, stamp(&e), now_ms);
+            (e, ViewSource::Isolate)
         }
-        (previous, _) => match fetch_view(env, account).await {
-            Ok(view) => {
-                let revision = view.revision;
-                let availability = remember(account, view, now_ms);
-                let (snapshot, unreadable, bytes) = previous
-                    .map_or((None, None, ENTRY_OVERHEAD), |p| {
-                        (p.snapshot, p.unreadable, p.bytes)
-                    });
-                Entry {
-                    fetched_at: now_ms,
-                    revision,
-                    availability,
-                    identity: CACHE.with(|c| {
-                        c.borrow()
-                            .get(account)
-                            .map(|e| e.identity.clone())
-                            .unwrap_or_default()
-                    }),
-                    snapshot,
-                    bytes,
-                    used_at: 0,
-                    unreadable,
-                    refreshing: false,
+        (previous, _, _) => {
+            let own = previous.as_ref().map(stamp);
+            match newer_view(env, account, own, now_ms, faults).await {
+                Ok(Some((view, fetched_at, source))) => {
+                    let revision = view.revision;
+                    let availability = remember(account, view, fetched_at);
+                    let (snapshot, unreadable, bytes) = previous
+                        .map_or((None, None, ENTRY_OVERHEAD), |p| {
+                            (p.snapshot, p.unreadable, p.bytes)
+                        });
+                    let entry = Entry {
+                        fetched_at,
+                        revision,
+                        availability,
+                        identity: CACHE.with(|c| {
+                            c.borrow()
+                                .get(account)
+                                .map(|e| e.identity.clone())
+                                .unwrap_or_default()
+                        }),
+                        snapshot,
+                        bytes,
+                        used_at: 0,
+                        unreadable,
+                        refreshing: false,
+                    };
+                    (entry, source)
                 }
+                // Another isolate of the location is refreshing it; this one's is under 10 s.
+                Ok(None) => match previous {
+                    Some(p) => (p, ViewSource::Isolate),
+                    None => return Err(ApiError::Unavailable("no view of the account".into())),
+                },
+                // The object is unreachable: keep deciding on what this isolate last knew.
+                Err(e) => match previous {
+                    Some(p) => {
+                        worker::console_warn!("account {account}: using cached state: {e:?}");
+                        (p, ViewSource::Isolate)
+                    }
+                    None => return Err(e),
+                },
             }
-            // The object is unreachable: keep deciding on what this isolate last knew.
-            Err(e) => match previous {
-                Some(p) => {
-                    worker::console_warn!("account {account}: using cached state: {e:?}");
-                    p
-                }
-                None => return Err(e),
-            },
-        },
+        }
     };
     let Entry {
         revision,
@@ -284,6 +435,7 @@ async fn load_with(
         availability: availability.clone(),
         identity: identity.clone(),
         unreadable: Some(reason),
+        source,
     };
     match (&snapshot, unreadable) {
         (Some(s), _) if s.revision == revision => {
@@ -292,6 +444,7 @@ async fn load_with(
                 availability,
                 identity,
                 unreadable: None,
+                source,
             })
         }
         (_, Some((rev, retry_at, reason))) if rev == revision && now_ms < retry_at => {
@@ -308,6 +461,7 @@ async fn load_with(
                 availability,
                 identity,
                 unreadable: None,
+                source,
             })
         }
         Err(reason) => {

@@ -180,3 +180,63 @@ test("R-P2 a view 5 to 10 s old answers at once and is refreshed after the answe
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(refreshed(), before + 1, "one refresh, not one per request");
 });
+
+// #16: the isolates of one location share the account's view through the Cache API. One
+// `wrangler dev` is one isolate: `X-Test-Fault: new-isolate` makes a request ignore this
+// isolate's own view, as a new isolate of the same location would. `X-Edge-View` (test builds)
+// says where the request's view came from.
+const locationTime = (hours) => {
+  const t0 = Math.max(Date.now(), ...vectors.cases.map((x) => Date.parse(x.now))) + hours * 3_600_000;
+  return (ms) => new Date(t0 + ms).toISOString();
+};
+async function viewAt(now, n, faults) {
+  const c = vectors.cases[0];
+  const r = await decide(w.base, { ...c.request, visitId: "location-view", page: { ...c.request.page, id: `lv${n}` } },
+    { now, country: "GB", headers: faults ? { "X-Test-Fault": faults } : {} });
+  assert.equal(r.status, 200, r.text);
+  return { view: r.headers.get("X-Edge-View"), revision: Number(r.headers.get("X-Edge-Revision")), answer: r.json };
+}
+
+test("R-P2 #16 a location's isolates share one read of the account's view, claimed when due, never used past 10 s", async () => {
+  const at = locationTime(2);
+  const view = async (ms, n, faults) => (await viewAt(at(ms), n, faults)).view;
+  assert.equal(await view(0, 0, "new-isolate"), "object", "nothing this recent in the location");
+  assert.equal(await view(2_000, 1, "new-isolate"), "location", "a second isolate takes the first one's read");
+  assert.equal(await view(3_000, 2), "isolate", "adopted, it is the isolate's own until due");
+  // 6 s: the location's view is due. A new isolate claims its refresh, but cannot reach the
+  // account's object: it answers on the location's view, 6 s old.
+  assert.equal(await view(6_000, 3, "new-isolate, account-object"), "location");
+  // 7 s: the claim is 1 s old; another new isolate waits for it on the location's view.
+  assert.equal(await view(7_000, 4, "new-isolate"), "location");
+  // 8.5 s: nobody wrote within 2 s of the claim; the next isolate takes it over.
+  assert.equal(await view(8_500, 5, "new-isolate"), "object");
+  assert.equal(await view(9_000, 6, "new-isolate"), "location");
+  // However many isolates shared it, a read is adopted for 5 s after it was made, not after
+  // it was copied: at 14 s (5.5 s after the last read) the object is asked again.
+  assert.equal(await view(14_000, 7, "new-isolate"), "object");
+});
+
+test("R-P2 #16 a write reaches its location at once: an availability push is shared, a publish drops the shared view", async () => {
+  // The first vector's hour, fourteen weeks on: the sales campaign is open, and no other
+  // test's clock is this late.
+  const c = vectors.cases[0];
+  const at = (ms) => new Date(Date.parse(c.now) + 14 * 7 * 86_400_000 + ms).toISOString();
+  const right = (answer) => answer.engagements.find((e) => e.zoneId === "right").stateName;
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline }, testClock(at(0)));
+  const first = await viewAt(at(500), 0, "new-isolate");
+  assert.equal(right(first.answer), "online");
+  const pushed = await admin(w.base, "PUT", "demo/availability/sales", { onlineAgents: 0 }, testClock(at(1_000)));
+  assert.equal(pushed.status, 200, pushed.text);
+  const after = await viewAt(at(1_500), 1, "new-isolate");
+  assert.equal(after.view, "location", "the pushing isolate shared the object's answer");
+  assert.equal(right(after.answer), "offline");
+  const published = await admin(w.base, "PUT", "demo/snapshot", fixture("demo/snapshot.json"), { "If-Match": "*", ...testClock(at(2_000)) });
+  assert.equal(published.status, 200, published.text);
+  const next = await viewAt(at(2_500), 2, "new-isolate");
+  assert.equal(next.view, "object", "the view naming the replaced revision was dropped");
+  assert.equal(next.revision, published.json.revision);
+  const own = await viewAt(at(3_000), 3);
+  assert.equal(own.revision, published.json.revision, "the publishing isolate never goes back");
+  assert.equal((await viewAt(at(3_500), 4, "new-isolate")).view, "location");
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+});
