@@ -24,7 +24,8 @@ pub fn pointer_key(account: &str) -> String {
 }
 
 /// Cache (the Cache API, one per location) of the accounts' views that the isolates of a
-/// location share (`location.rs`, R-P2). A named cache: the CDN never serves its entries.
+/// location share (`location.rs`, R-P2). A named cache: separate from the cache that `fetch`
+/// and the zone's CDN see, so no request from outside reads it.
 pub const VIEW_CACHE: &str = "account-views";
 
 /// Key of an account's view in [`VIEW_CACHE`]. The host is not routed anywhere: only the
