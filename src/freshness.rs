@@ -72,6 +72,13 @@ pub struct Shared {
     pub claimed_at: Option<u64>,
 }
 
+/// Whether a view stamped `other` is at least as recent as the isolate's own (`own`, if any),
+/// both in when it was read and in the revision it names: an isolate never takes a view that
+/// would send it back.
+pub fn not_behind(other: Stamp, own: Option<Stamp>) -> bool {
+    own.is_none_or(|o| other.fetched_at >= o.fetched_at && other.revision >= o.revision)
+}
+
 /// What an isolate does when its own view needs refreshing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AtLocation {
@@ -100,9 +107,7 @@ pub fn at_location(shared: Option<Shared>, own: Option<Stamp>, now: u64) -> AtLo
     let Some(shared_age) = age(shared.stamp.fetched_at, now) else {
         return AtLocation::Fetch { claim: false };
     };
-    let not_behind = own.is_none_or(|o| {
-        shared.stamp.fetched_at >= o.fetched_at && shared.stamp.revision >= o.revision
-    });
+    let not_behind = not_behind(shared.stamp, own);
     let claimed = shared
         .claimed_at
         .and_then(|at| age(at, now))

@@ -161,7 +161,8 @@ pub async fn written(account: &str, view: AccountView, now_ms: u64) -> Rc<Availa
     remember(account, entry.view, now_ms)
 }
 
-/// Where a request's view of the account came from (test builds report it as `X-Test-View`).
+/// Where a request's view of the account came from (the request log's `view`; test builds also
+/// answer it in `X-Edge-View`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewSource {
     /// The isolate's own copy.
@@ -258,9 +259,7 @@ async fn newer_view(
         Err(e) => match claim {
             Some(s)
                 if freshness::age(s.fetched_at, now_ms).is_some()
-                    && own.is_none_or(|o| {
-                        s.fetched_at >= o.fetched_at && s.view.revision >= o.revision
-                    }) =>
+                    && freshness::not_behind(s.shared().stamp, own) =>
             {
                 worker::console_warn!("account {account}: using the location's view: {e:?}");
                 Ok(Some((s.view, s.fetched_at, ViewSource::Location)))
