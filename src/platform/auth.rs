@@ -77,6 +77,23 @@ pub fn trusted_for_tests(req: &Request, env: &Env) -> bool {
     }
 }
 
+/// Test builds: the faults a request trusted for tests names in `X-Test-Fault`, comma-separated
+/// (docs/api.md). Empty for every other request and in deployed builds.
+pub fn test_faults(req: &Request, env: &Env) -> Vec<String> {
+    #[cfg(feature = "test-clock")]
+    if trusted_for_tests(req, env) {
+        if let Some(named) = header(req.headers(), bindings::TEST_FAULT) {
+            return named
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect();
+        }
+    }
+    let _ = (req, env);
+    Vec::new()
+}
+
 /// R-S1: admits the request to `route` on `account`, or answers why not: 401 for no or a false
 /// credential (counted against the client's failed-authentication limit, 429 past it), 403 for
 /// a real key of another account or without the scope, or the root token outside the key API.

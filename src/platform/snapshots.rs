@@ -149,16 +149,23 @@ fn remember(account: &str, view: AccountView, fetched_at: u64) -> Rc<Availabilit
     availability
 }
 
-/// After a write to the account's object that answered with its new `view` (availability,
-/// identity secrets): this isolate and its location use it at once. Returns its availability.
-pub async fn written(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+/// Shares a `view` just read from the account's object (at `now_ms`) with the location, and
+/// hands it back.
+async fn share(account: &str, view: AccountView, now_ms: u64) -> AccountView {
     let entry = location::Entry {
         fetched_at: now_ms,
         claimed_at: None,
         view,
     };
     location::put(account, &entry).await;
-    remember(account, entry.view, now_ms)
+    entry.view
+}
+
+/// After a write to the account's object that answered with its new `view` (availability,
+/// identity secrets): this isolate and its location use it at once. Returns its availability.
+pub async fn written(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+    let view = share(account, view, now_ms).await;
+    remember(account, view, now_ms)
 }
 
 /// Where a request's view of the account came from (the request log's `view`; test builds also
@@ -174,7 +181,7 @@ pub enum ViewSource {
 }
 
 impl ViewSource {
-    /// The name test builds report.
+    /// The name in the request log (and, in test builds, in `X-Edge-View`).
     pub fn name(self) -> &'static str {
         match self {
             ViewSource::Isolate => "isolate",
@@ -195,23 +202,14 @@ pub struct ViewFaults {
 }
 
 impl ViewFaults {
-    /// The faults a trusted test request names (a comma-separated `X-Test-Fault`).
+    /// The view faults a request trusted for tests names ([`super::auth::test_faults`]).
     pub fn of(req: &worker::Request, env: &Env) -> ViewFaults {
-        #[cfg(feature = "test-clock")]
-        if super::auth::trusted_for_tests(req, env) {
-            let named = super::http::header(req.headers(), bindings::TEST_FAULT);
-            let has = |fault: &str| {
-                named
-                    .as_deref()
-                    .is_some_and(|h| h.split(',').any(|f| f.trim() == fault))
-            };
-            return ViewFaults {
-                new_isolate: has("new-isolate"),
-                unreachable: has("account-object"),
-            };
+        let named = super::auth::test_faults(req, env);
+        let has = |fault: &str| named.iter().any(|f| f == fault);
+        ViewFaults {
+            new_isolate: has("new-isolate"),
+            unreachable: has("account-object"),
         }
-        let _ = (req, env);
-        ViewFaults::default()
     }
 }
 
@@ -247,15 +245,11 @@ async fn newer_view(
         fetch_view(env, account).await
     };
     match fetched {
-        Ok(view) => {
-            let entry = location::Entry {
-                fetched_at: now_ms,
-                claimed_at: None,
-                view,
-            };
-            location::put(account, &entry).await;
-            Ok(Some((entry.view, now_ms, ViewSource::Object)))
-        }
+        Ok(view) => Ok(Some((
+            share(account, view, now_ms).await,
+            now_ms,
+            ViewSource::Object,
+        ))),
         Err(e) => match claim {
             Some(s)
                 if freshness::age(s.fetched_at, now_ms).is_some()
