@@ -214,6 +214,14 @@ test("R-P2 #16 a location's isolates share one read of the account's view, claim
   // However many isolates shared it, a read is adopted for 5 s after it was made, not after
   // it was copied: at 14 s (5.5 s after the last read) the object is asked again.
   assert.equal(await view(14_000, 7, "new-isolate"), "object");
+  // An adopted view is due 5 s after its read, not after its adoption: taken at 16 s from the
+  // read at 14 s, it is refreshed after the answer at 19.5 s.
+  assert.equal(await view(16_000, 8, "new-isolate"), "location");
+  const refreshed = () => w.logs.join("").split("view refreshed after the answer").length - 1;
+  const before = refreshed();
+  assert.equal(await view(19_500, 9), "isolate", "answered on its own view, 5.5 s after the read");
+  for (let i = 0; i < 20 && refreshed() === before; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(refreshed(), before + 1);
 });
 
 test("R-P2 #16 a write reaches its location at once: an availability push is shared, a publish drops the shared view", async () => {
