@@ -111,12 +111,13 @@ print(f"{name}|{ms('50%'):.2f}|{ms('99%'):.2f}|{float(rps.group(1)) if rps else 
 PY
 }
 
-# R-O2: an eligible click starts the landing page's visit (one object hop) before the
-# redirect; an ineligible one goes to the survey without it. The demo's offsite campaign runs
-# 08:00-22:00 London, so which of the two this row measures depends on the hour of the run.
+# R-O2: an eligible click starts the landing page's visit after the redirect has gone out (since
+# #16; one object hop before it until then); an ineligible one goes to the survey without it. The
+# demo's offsite campaign runs 08:00-22:00 London, so which of the two this row measures depends
+# on the hour of the run.
 case "$(curl -s -o /dev/null -w '%{redirect_url}' -H 'CF-IPCountry: GB' "$BASE/o/demo/e-offsite-email")" in
-  */survey/*) OFFSITE="offsite link /o/demo/e-offsite-email (to the survey at this hour: no object hop)" ;;
-  *) OFFSITE="offsite link /o/demo/e-offsite-email (to the landing page at this hour: one object hop)" ;;
+  */survey/*) OFFSITE="offsite link /o/demo/e-offsite-email (to the survey at this hour)" ;;
+  *) OFFSITE="offsite link /o/demo/e-offsite-email (to the landing page at this hour: its visit starts)" ;;
 esac
 
 {

@@ -7,7 +7,7 @@ use super::bindings::{self, account_instance, visit_instance, Account, Visit};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
 use super::measure::send;
-use super::{now_ms, random_id, snapshots};
+use super::{auth, now_ms, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
 use crate::engine::landing::LandingClick;
@@ -149,32 +149,55 @@ fn visitor_id(req: &Request) -> (String, bool) {
     }
 }
 
-/// R-O2: starts the landing page's visit with the click's context, before the redirect goes
-/// out, so the landing page can exchange it at once. If the visit object cannot be reached
-/// the visitor still lands (the window parameters are in the URL); only the exchange will
-/// open nothing, and the log says why.
-async fn record_click(
+/// Test builds: what `X-Test-Fault` does to the landing visit's start (docs/api.md): `land-late`
+/// sends it [`LATE_LAND_MS`] after the redirect, `land-lost` never.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LandFault {
+    Late,
+    Lost,
+}
+
+/// How late `land-late` starts the landing visit: later than the exchange's first read, sooner
+/// than its last ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)).
+const LATE_LAND_MS: u64 = 400;
+
+fn land_fault(req: &Request, env: &Env) -> Option<LandFault> {
+    auth::test_faults(req, env)
+        .iter()
+        .find_map(|f| match f.as_str() {
+            "land-late" => Some(LandFault::Late),
+            "land-lost" => Some(LandFault::Lost),
+            _ => None,
+        })
+}
+
+/// R-O2: starts the landing page's visit with the click's context, after the redirect has gone
+/// out (`wait_until`), so that the click costs no object hop. The message leaves while the
+/// browser follows the redirect and loads the landing page; the landing page's exchange waits
+/// briefly for a context it does not find yet ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)). If the visit object
+/// cannot be reached the visitor has still landed (the window parameters are in the URL); only
+/// the exchange will open nothing, and the log says why.
+fn record_click(
     env: &Env,
-    snap: &Snapshot,
-    engagement_id: &str,
-    visitor_id: &str,
-    visit_id: &str,
-    context_id: &str,
-    now: u64,
+    ctx: &Context,
+    instance: String,
+    click: LandingClick,
+    fault: Option<LandFault>,
 ) {
-    let Some((e, campaign)) = snap
-        .engagement(engagement_id)
-        .and_then(|e| Some((e, snap.campaign_of(e)?)))
-    else {
+    if fault == Some(LandFault::Lost) {
         return;
-    };
-    let click = LandingClick::new(snap, e, campaign, visitor_id, context_id.to_string(), now);
-    let instance = visit_instance(&snap.account.spec.id, visit_id);
-    match bindings::send_json(env, &instance, &Visit::Land, &click).await {
-        Ok(r) if r.status_code() == 200 || r.status_code() == 204 => {}
-        Ok(r) => worker::console_error!("offsite context not recorded: {}", r.status_code()),
-        Err(e) => worker::console_error!("offsite context not recorded: {e:?}"),
     }
+    let env = env.clone();
+    ctx.wait_until(async move {
+        if fault == Some(LandFault::Late) {
+            worker::Delay::from(std::time::Duration::from_millis(LATE_LAND_MS)).await;
+        }
+        match bindings::send_json(&env, &instance, &Visit::Land, &click).await {
+            Ok(r) if r.status_code() == 200 || r.status_code() == 204 => {}
+            Ok(r) => worker::console_error!("offsite context not recorded: {}", r.status_code()),
+            Err(e) => worker::console_error!("offsite context not recorded: {e:?}"),
+        }
+    });
 }
 
 /// Handles a click.
@@ -241,17 +264,14 @@ pub async fn handle(
         now,
     );
     let (visit_id, context_id) = (random_id(), random_id());
-    if decision.window.is_some() {
-        record_click(
-            env,
-            &loaded.snapshot,
-            engagement_id,
-            &vid,
-            &visit_id,
-            &context_id,
-            now,
-        )
-        .await;
+    let clicked = loaded
+        .snapshot
+        .engagement(engagement_id)
+        .and_then(|e| Some((e, loaded.snapshot.campaign_of(e)?)));
+    if let (Some(_), Some((e, campaign))) = (&decision.window, clicked) {
+        let click = LandingClick::new(&loaded.snapshot, e, campaign, &vid, context_id.clone(), now);
+        let instance = visit_instance(&loaded.snapshot.account.spec.id, &visit_id);
+        record_click(env, ctx, instance, click, land_fault(&req, env));
     }
     let handoff = Handoff {
         visit_id: &visit_id,

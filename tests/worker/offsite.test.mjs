@@ -16,10 +16,11 @@ before(async () => {
 });
 after(async () => { await w?.stop(); });
 
-async function click(path, { now, country = "GB", visitorId = "visitor-0001", method = "GET" } = {}) {
+async function click(path, { now, country = "GB", visitorId = "visitor-0001", method = "GET", fault } = {}) {
   // Each click from its own address, as people's are (R-S3 limits links per address).
   const headers = { "CF-IPCountry": country, Cookie: `ee_vid=${visitorId}`, "CF-Connecting-IP": someAddress() };
-  const r = await fetch(`${w.base}${path}`, { method, headers: { ...headers, ...testClock(now) }, redirect: "manual" });
+  Object.assign(headers, testClock(now), fault ? { "X-Test-Fault": fault } : {});
+  const r = await fetch(`${w.base}${path}`, { method, headers, redirect: "manual" });
   return { status: r.status, location: r.headers.get("location"), headers: r.headers, body: await r.text() };
 }
 
@@ -169,9 +170,9 @@ async function landing(account, query, { now } = {}) {
   const text = await r.text();
   return { status: r.status, json: JSON.parse(text), text, headers: r.headers };
 }
-async function eligibleClick() {
+async function eligibleClick(fault) {
   await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
-  const r = await click("/o/demo/e-offsite-email", { now: NOW });
+  const r = await click("/o/demo/e-offsite-email", { now: NOW, fault });
   const q = new URL(r.location).searchParams;
   assert.equal(r.headers.get("x-edge-outcome"), "eligible");
   return { visitId: q.get("ee_visit"), contextId: q.get("ee_context") };
@@ -200,6 +201,24 @@ test("R-O2 the landing page exchanges the click's context for the window data; i
   assert.equal(view.agentNote, email.agentNote);
   assert.deepEqual(view.events, ["OFFER_CLICK"]);
   assert.equal((await fetch(agentUrl)).status, 401, "the note needs a credential");
+});
+
+// #16: an eligible click starts the landing visit after its redirect (no object hop before it);
+// the exchange waits briefly for a context its visit does not hold yet.
+test("R-O2 #16 the redirect does not wait for the landing visit: a late start is still exchanged, a lost one opens nothing", async () => {
+  await publishDemo(w.base);
+  const key = await keyFor(w.base, "demo");
+  const agentRead = (at) => fetch(`${w.base}/v1/agent/accounts/demo/contexts?${new URLSearchParams(at)}`, { headers: { Authorization: `Bearer ${key}` } });
+  const late = await eligibleClick("land-late");
+  assert.equal((await agentRead(late)).status, 404, "the redirect went out before the context was recorded");
+  const opened = await landing("demo", late, { now: later(1) });
+  assert.deepEqual({ open: opened.json.open, engagementId: opened.json.window?.engagementId }, { open: true, engagementId: "e-offsite-email" },
+    "the exchange waited for the late context");
+  assert.equal((await agentRead(late)).status, 200);
+  const lost = await eligibleClick("land-lost");
+  assert.ok(lost.visitId && lost.contextId, "the visitor lands with the window parameters even when the visit never starts");
+  const closed = await landing("demo", lost, { now: later(1) });
+  assert.deepEqual({ open: closed.json.open, reason: closed.json.reason }, { open: false, reason: "unknown_context" });
 });
 
 test("R-O2 a context expires with the visit timeout (30 minutes after the click); unknown, foreign or malformed contexts open nothing", async () => {
