@@ -139,4 +139,33 @@ print("|---|---|---|---|---|---|")
 for name, p50, p99, rps, bad in rows:
     print(f"| {name} | {p50} | {p99} | {rps} | {float(p50) / floor:.2f} | {bad} |")
 PY
+# One request at a time, 100 ms apart: an idle worker, where a request does not queue behind the
+# work that earlier ones left for after their answer (wait_until). wrk's rows above keep the
+# simulator's two cores busy, so they measure each route's whole cost, answered or deferred; these
+# measure what one visitor waits. Each request from its own address (R-S3).
+python3 - "$BASE" "$Q" "$OFFSITE" >> "$OUT" <<'PY'
+import http.client, sys, time, urllib.parse
+base, q, offsite = urllib.parse.urlparse(sys.argv[1]), sys.argv[2], sys.argv[3]
+def spaced(path, n=100):
+    conn, times = http.client.HTTPConnection(base.hostname, base.port), []
+    for i in range(n):
+        headers = {"CF-IPCountry": "GB", "CF-Connecting-IP": f"10.9.{i // 250}.{i % 250 + 1}"}
+        start = time.perf_counter()
+        conn.request("GET", path.format(i=i), headers=headers)
+        conn.getresponse().read()
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(0.1)
+    times.sort()
+    return times[n // 2], times[n * 9 // 10]
+rows = [("floor: GET /v1/health", "/v1/health"),
+        ("decide with the visit object, scale account (a fresh visit per request)", f"/v1/decide?{q}&visitId=idle-{{i}}"),
+        (offsite, "/o/demo/e-offsite-email")]
+measured = [(name, *spaced(path)) for name, path in rows]
+floor = measured[0][1]
+print("\nOne request at a time, 100 ms apart (an idle worker: what one visitor waits), 100 requests per route\n")
+print("| route | p50 ms | p90 ms | ratio p50 / floor |")
+print("|---|---|---|---|")
+for name, p50, p90 in measured:
+    print(f"| {name} | {p50:.2f} | {p90:.2f} | {p50 / floor:.2f} |")
+PY
 cat "$OUT"

@@ -171,12 +171,16 @@ fn land_fault(req: &Request, env: &Env) -> Option<LandFault> {
         })
 }
 
-/// R-O2: starts the landing page's visit with the click's context, after the redirect has gone
-/// out (`wait_until`), so that the click costs no object hop. The message leaves while the
-/// browser follows the redirect and loads the landing page; the landing page's exchange waits
-/// briefly for a context it does not find yet ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)). If the visit object
-/// cannot be reached the visitor has still landed (the window parameters are in the URL); only
-/// the exchange will open nothing, and the log says why.
+/// R-O2: starts the landing page's visit with the click's context after the redirect has gone
+/// out, so that the click waits on no object. `wait_until` would start the message at once,
+/// and where the object shares the isolate's thread (local workerd) the answer then waited
+/// behind its start; the message therefore first yields one turn of the event loop (a 0-ms
+/// timer), which costs nothing where the object runs elsewhere. It leaves while the browser
+/// follows the redirect and loads the landing page, and the landing page's exchange waits
+/// briefly for a context it does not find yet
+/// ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)). If the visit object cannot
+/// be reached the visitor has still landed (the window parameters are in the URL); only the
+/// exchange will open nothing, and the log says why.
 fn record_click(
     env: &Env,
     ctx: &Context,
@@ -189,9 +193,12 @@ fn record_click(
     }
     let env = env.clone();
     ctx.wait_until(async move {
-        if fault == Some(LandFault::Late) {
-            worker::Delay::from(std::time::Duration::from_millis(LATE_LAND_MS)).await;
-        }
+        let pause = if fault == Some(LandFault::Late) {
+            LATE_LAND_MS
+        } else {
+            0
+        };
+        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
         match bindings::send_json(&env, &instance, &Visit::Land, &click).await {
             Ok(r) if r.status_code() == 200 || r.status_code() == 204 => {}
             Ok(r) => worker::console_error!("offsite context not recorded: {}", r.status_code()),
