@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+// Generated (tests/tzdb.rs) and checked byte for byte: not reformatted.
+#[rustfmt::skip]
+mod tzdb;
+mod zones;
+pub use zones::{time_zone, TZDB_VERSION};
+
 /// A shift as published: `{"from": "09:00", "to": "17:30"}`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -256,9 +262,10 @@ impl TimeFrame {
     ) -> Option<TimeFrame> {
         let before = problems.len();
         let tz_name = spec.time_zone.as_deref().unwrap_or(default_tz);
-        let tz = TimeZone::get(tz_name)
-            .map_err(|_| problems.push(format!("timeZone: unknown time zone \"{tz_name}\"")))
-            .ok();
+        let tz = time_zone(tz_name);
+        if tz.is_none() {
+            problems.push(format!("timeZone: unknown time zone \"{tz_name}\""));
+        }
         let instant = |field: &str, text: &str, problems: &mut Vec<String>| {
             let civil = parse_civil(text);
             if civil.is_none() {

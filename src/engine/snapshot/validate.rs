@@ -300,7 +300,7 @@ pub(super) fn build(
         revision,
         account: Account {
             control: ControlGroup::new(account_id, ACCOUNT_SCOPE, account.control_group_percent),
-            time_zone: jiff::tz::TimeZone::get(&account.time_zone)
+            time_zone: crate::engine::schedule::time_zone(&account.time_zone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
             spec: account,
         },
@@ -341,7 +341,7 @@ fn check_account(c: &mut Checker, a: &AccountSpec, account_id: &str) {
             format!("must be \"{account_id}\", the account published to"),
         );
     }
-    if jiff::tz::TimeZone::get(&a.time_zone).is_err() {
+    if crate::engine::schedule::time_zone(&a.time_zone).is_none() {
         c.add(
             "account.timeZone",
             format!("unknown time zone \"{}\"", a.time_zone),
