@@ -150,12 +150,21 @@ fn visitor_id(req: &Request) -> (String, bool) {
 }
 
 /// Test builds: what `X-Test-Fault` does to the landing visit's start (docs/api.md): `land-late`
-/// sends it [`LATE_LAND_MS`] after the redirect, `land-lost` never.
+/// sends it [`LATE_LAND_MS`] after the redirect, `land-lost` never; on the first attempt,
+/// `land-refused-once` makes the visit's object fail before it records anything, and
+/// `land-answer-lost` after it has recorded the click, as if its answer were lost.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum LandFault {
     Late,
     Lost,
+    RefusedOnce,
+    AnswerLost,
 }
+
+/// Pauses before the landing visit's start is sent again, when an attempt got no answer or a
+/// 5xx: three attempts in all, the last 400 ms after the first, inside the exchange's wait.
+/// The visit's object records a context once, however often it is sent.
+const LAND_RETRY_MS: [u64; 2] = [100, 300];
 
 /// How late `land-late` starts the landing visit: later than the exchange's first read, sooner
 /// than its last ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)).
@@ -167,6 +176,8 @@ fn land_fault(req: &Request, env: &Env) -> Option<LandFault> {
         .find_map(|f| match f.as_str() {
             "land-late" => Some(LandFault::Late),
             "land-lost" => Some(LandFault::Lost),
+            "land-refused-once" => Some(LandFault::RefusedOnce),
+            "land-answer-lost" => Some(LandFault::AnswerLost),
             _ => None,
         })
 }
@@ -178,9 +189,10 @@ fn land_fault(req: &Request, env: &Env) -> Option<LandFault> {
 /// timer), which costs nothing where the object runs elsewhere. It leaves while the browser
 /// follows the redirect and loads the landing page, and the landing page's exchange waits
 /// briefly for a context it does not find yet
-/// ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)). If the visit object cannot
-/// be reached the visitor has still landed (the window parameters are in the URL); only the
-/// exchange will open nothing, and the log says why.
+/// ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)). An attempt that gets no
+/// answer is sent again ([`send_click`]). If the visit object cannot be reached the visitor has
+/// still landed (the window parameters are in the URL); only the exchange will open nothing,
+/// and the log says why.
 fn record_click(
     env: &Env,
     ctx: &Context,
@@ -199,12 +211,44 @@ fn record_click(
             0
         };
         worker::Delay::from(std::time::Duration::from_millis(pause)).await;
-        match bindings::send_json(&env, &instance, &Visit::Land, &click).await {
-            Ok(r) if r.status_code() == 200 || r.status_code() == 204 => {}
-            Ok(r) => worker::console_error!("offsite context not recorded: {}", r.status_code()),
-            Err(e) => worker::console_error!("offsite context not recorded: {e:?}"),
+        if let Ok(text) = serde_json::to_string(&click) {
+            send_click(&env, &instance, &text, fault).await;
         }
     });
+}
+
+/// Sends the landing visit's start, again after each of [`LAND_RETRY_MS`] while an attempt
+/// gets no answer or a 5xx. A 4xx (a message the object refuses) is not sent again.
+async fn send_click(env: &Env, instance: &str, text: &str, fault: Option<LandFault>) {
+    let mut pauses = LAND_RETRY_MS.iter();
+    let mut attempt = 1;
+    loop {
+        let object_fault = match fault {
+            Some(LandFault::RefusedOnce) if attempt == 1 => Some("throw"),
+            Some(LandFault::AnswerLost) if attempt == 1 => Some("answer-lost"),
+            _ => None,
+        };
+        let headers = object_fault.map(|f| [(bindings::TEST_FAULT, f)]);
+        let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
+        let failure = match bindings::send(env, instance, &Visit::Land, headers, Some(text)).await {
+            Ok(r) if r.status_code() < 300 => return,
+            Ok(r) if r.status_code() < 500 => {
+                worker::console_error!("offsite context not recorded: {}", r.status_code());
+                return;
+            }
+            Ok(r) => r.status_code().to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        let Some(&pause) = pauses.next() else {
+            worker::console_error!(
+                "offsite context not recorded after {attempt} attempts: {failure}"
+            );
+            return;
+        };
+        worker::console_warn!("offsite context, attempt {attempt}: {failure}");
+        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+        attempt += 1;
+    }
 }
 
 /// Handles a click.

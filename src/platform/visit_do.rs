@@ -331,15 +331,28 @@ impl VisitorSession {
 
 impl VisitorSession {
     /// R-O2: starts the visit of an eligible offsite click and records the click's context,
-    /// so that the landing page can exchange it and report events with it.
-    async fn land(&self, mut req: Request) -> Result<Response> {
+    /// so that the landing page can exchange it and report events with it. The worker sends
+    /// the message again when it got no answer, so a context already recorded changes nothing.
+    /// Test builds: `answer-lost` records the click, then answers 503, as if the answer were lost.
+    async fn land(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
         let click: LandingClick = bindings::message(&mut req).await?;
+        let storage = self.state.storage();
+        let key = ctx_key(&click.context_id);
+        if stored::get::<ContextRecord>(&storage, &key)
+            .await?
+            .is_some()
+        {
+            return Response::empty();
+        }
         let mut visit = self.load(click.now_ms).await?;
         visit.land(&click);
-        let storage = self.state.storage();
-        stored::put(&storage, &ctx_key(&click.context_id), &click.record).await?;
+        stored::put(&storage, &key, &click.record).await?;
         let pending = !self.counting().await?.outbox.is_empty();
         self.save(&visit, pending).await?;
+        if fault == Some("answer-lost") {
+            // An answer, not an exception, so that what was written stays written.
+            return Response::error("injected: answer lost", 503);
+        }
         Response::empty()
     }
 
@@ -384,7 +397,7 @@ impl DurableObject for VisitorSession {
             }
             Some(Visit::Events) => self.events(req).await,
             Some(Visit::CallClick) => self.call_click(req).await,
-            Some(Visit::Land) => self.land(req).await,
+            Some(Visit::Land) => self.land(req, fault.as_deref()).await,
             Some(Visit::Context(id)) => self.context(&id).await,
             Some(Visit::Read) => {
                 let visit = stored::get::<VisitState>(&self.state.storage(), VISIT).await?;

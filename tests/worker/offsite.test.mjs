@@ -221,6 +221,22 @@ test("R-O2 #16 the redirect does not wait for the landing visit: a late start is
   assert.deepEqual({ open: closed.json.open, reason: closed.json.reason }, { open: false, reason: "unknown_context" });
 });
 
+test("R-O2 #16 a landing visit's start that fails is sent again, and counts its context once", async () => {
+  await publishDemo(w.base);
+  // The visit's object fails the first attempt before recording anything: only a retry opens.
+  const refused = await eligibleClick("land-refused-once");
+  assert.equal((await landing("demo", refused, { now: later(1) })).json.open, true, "sent again after a failure");
+  // It records the click's start, then fails once as if its answer were lost.
+  const at = await eligibleClick("land-answer-lost");
+  const opened = await landing("demo", at, { now: later(1) });
+  assert.equal(opened.json.open, true, opened.text);
+  // The exchange finds the first attempt's record; the worker sends the start again 100 ms
+  // after its 503. Read the visit once every attempt (the last 400 ms after the first) is done.
+  await new Promise((done) => setTimeout(done, 1500));
+  const visit = await admin(w.base, "GET", `demo/visits/${at.visitId}`);
+  assert.equal(visit.json.visit.contextsIssued, 1, "the repeated start changed nothing");
+});
+
 test("R-O2 a context expires with the visit timeout (30 minutes after the click); unknown, foreign or malformed contexts open nothing", async () => {
   await publishDemo(w.base);
   const at = await eligibleClick();
