@@ -5,7 +5,7 @@
 
 use super::bindings::{self, visit_instance, Visit};
 use super::http::{allow_origin, check_origin, json, label, Answer};
-use super::{now_ms, snapshots};
+use super::{now_ms, pause, snapshots};
 use crate::api::landing::{ContextRead, ContextRef, LandingAnswer};
 use crate::api::routes::Route;
 use crate::api::{check_id, ApiError};
@@ -34,11 +34,11 @@ async fn await_context(
     account: &str,
     at: &ContextRef,
 ) -> Result<Option<ContextRead>, ApiError> {
-    for pause in EXCHANGE_WAIT_MS {
+    for ms in EXCHANGE_WAIT_MS {
         if let Some(found) = read_context(env, account, at).await? {
             return Ok(Some(found));
         }
-        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+        pause(ms).await;
     }
     read_context(env, account, at).await
 }

@@ -253,6 +253,11 @@ fn clock(req: &Request, trusted: impl FnOnce() -> bool) -> u64 {
     worker::Date::now().as_millis()
 }
 
+/// Waits `ms` milliseconds (a timer; 0 yields one turn of the event loop).
+async fn pause(ms: u64) {
+    worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+}
+
 /// A fresh random id: 128 bits, URL-safe hex.
 pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];

@@ -7,7 +7,7 @@ use super::bindings::{self, account_instance, visit_instance, Account, Visit};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
 use super::measure::send;
-use super::{auth, now_ms, random_id, snapshots};
+use super::{auth, now_ms, pause, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
 use crate::engine::landing::LandingClick;
@@ -80,7 +80,7 @@ fn count_click(
     }
     let (env, account) = (env.clone(), account.to_string());
     ctx.wait_until(async move {
-        worker::Delay::from(std::time::Duration::from_millis(FLUSH_MS)).await;
+        pause(FLUSH_MS).await;
         let batch = PENDING
             .with(|p| p.borrow_mut().remove(&account))
             .unwrap_or_default();
@@ -205,12 +205,12 @@ fn record_click(
     }
     let env = env.clone();
     ctx.wait_until(async move {
-        let pause = if fault == Some(LandFault::Late) {
+        let late = if fault == Some(LandFault::Late) {
             LATE_LAND_MS
         } else {
             0
         };
-        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+        pause(late).await;
         if let Ok(text) = serde_json::to_string(&click) {
             send_click(&env, &instance, &text, fault).await;
         }
@@ -239,14 +239,14 @@ async fn send_click(env: &Env, instance: &str, text: &str, fault: Option<LandFau
             Ok(r) => r.status_code().to_string(),
             Err(e) => format!("{e:?}"),
         };
-        let Some(&pause) = pauses.next() else {
+        let Some(&wait) = pauses.next() else {
             worker::console_error!(
                 "offsite context not recorded after {attempt} attempts: {failure}"
             );
             return;
         };
         worker::console_warn!("offsite context, attempt {attempt}: {failure}");
-        worker::Delay::from(std::time::Duration::from_millis(pause)).await;
+        pause(wait).await;
         attempt += 1;
     }
 }
