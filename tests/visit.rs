@@ -12,8 +12,10 @@ use edge_engage::engine::decision::Verdict;
 use edge_engage::engine::events::EventName;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
 use edge_engage::engine::visit::{
-    object_form, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState,
+    decide_carried, object_form, Recorded, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest,
+    VisitState,
 };
+use std::collections::BTreeSet;
 
 fn cand(
     id: &str,
@@ -197,6 +199,177 @@ fn r_d4_zone_held_on_the_same_page_and_online_not_replaced_by_offline() {
     assert_eq!(again.chosen[0].state, AgentState::Online);
     let next_page = s.decide(&req("p2", T0 + 20_000, &p, offline), &mut id);
     assert_eq!(shown(&next_page, "right").as_deref(), Some("app"));
+}
+
+/// Page views with buttons only (no proactive format): two conversation buttons on the left,
+/// a content engagement on the right; not explained, as the tag asks.
+fn buttons(page: &str, now_ms: u64, p: &VisitPolicy) -> VisitRequest<'static> {
+    let mut r = req(
+        page,
+        now_ms,
+        p,
+        vec![
+            (
+                "left",
+                vec![
+                    cand("chat-a", Class::OnlineConversation, false, true, "sales"),
+                    cand("chat-b", Class::OnlineConversation, false, true, "sales"),
+                ],
+            ),
+            (
+                "right",
+                vec![cand(
+                    "banner",
+                    Class::ContentOrMessaging,
+                    false,
+                    false,
+                    "mkt",
+                )],
+            ),
+        ],
+    );
+    r.explain = false;
+    r
+}
+
+/// #16, R-D7, R-D4: a page view decided with the declines the tag carried shows what the
+/// visit's object shows for that page: the closed engagement stays away, and the draws are the
+/// visit's own.
+#[test]
+fn r_d7_carried_declines_decide_a_new_page_as_the_visit_does() {
+    let p = policy(None, DeclinePolicy::default());
+    let mut visit = VisitState::default();
+    let first = visit.decide(&buttons("p1", T0, &p), &mut ids());
+    let closed = shown(&first, "left").unwrap();
+    let (context_id, mut record) = first
+        .new_contexts
+        .iter()
+        .find(|(_, r)| r.engagement_id == closed)
+        .cloned()
+        .unwrap();
+    assert!(visit.apply_event(&context_id, &mut record, EventName::OfferDeclined));
+
+    let next = buttons("p2", T0 + 60_000, &p);
+    let by_object = visit.clone().decide(&next, &mut ids());
+    let carried: BTreeSet<String> = [closed.clone()].into();
+    let alone = decide_carried(&next, Some(&carried), &mut ids()).unwrap();
+    assert_eq!(alone.chosen, by_object.chosen);
+    assert_ne!(shown(&alone, "left"), Some(closed));
+    assert!(shown(&alone, "left").is_some() && shown(&alone, "right").is_some());
+}
+
+/// #16: the visit's object is asked whenever its state could change the answer: a proactive
+/// candidate in play (R-D6 caps, R-D7's decline policy), a tag that carried nothing, the
+/// account's control group, or the visit's verdicts asked for (R-P3).
+#[test]
+fn r_d6_the_visit_is_asked_when_its_state_can_change_the_answer() {
+    let p = policy(Some(1), DeclinePolicy::default());
+    let none = BTreeSet::new();
+    let plain = buttons("p1", T0, &p);
+    assert!(decide_carried(&plain, Some(&none), &mut ids()).is_some());
+    assert!(decide_carried(&plain, None, &mut ids()).is_none());
+    let mut proactive = plain.clone();
+    proactive.zones.push(edge_engage::engine::visit::VisitZone {
+        zone: "proactive".into(),
+        candidates: vec![cand(
+            "invite",
+            Class::OnlineConversation,
+            true,
+            true,
+            "sales",
+        )],
+    });
+    assert!(decide_carried(&proactive, Some(&none), &mut ids()).is_none());
+    let mut explained = plain.clone();
+    explained.explain = true;
+    assert!(decide_carried(&explained, Some(&none), &mut ids()).is_none());
+    let mut control = plain;
+    control.control.account = true;
+    assert!(decide_carried(&control, Some(&none), &mut ids()).is_none());
+}
+
+/// #16, R-D4, R-D9: the visit records a decision made without it: the page holds its zones
+/// with the contexts the answer issued (a re-evaluation of the page keeps them), the contexts
+/// carry the answer's page context, and the same record sent again changes nothing.
+#[test]
+fn r_d4_a_recorded_decision_holds_its_zones_and_is_recorded_once() {
+    let p = policy(None, DeclinePolicy::default());
+    let mut visit = VisitState::default();
+    visit.decide(&buttons("p1", T0, &p), &mut ids());
+    let r2 = buttons("p2", T0 + 60_000, &p);
+    let alone = decide_carried(&r2, Some(&BTreeSet::new()), &mut ids())
+        .map(|mut a| {
+            // Ids as the worker issues them: distinct, not the object's.
+            for (n, c) in a.chosen.iter_mut().enumerate() {
+                c.context_id = format!("worker-{n}");
+            }
+            a.page_context_id = "worker-page".into();
+            a
+        })
+        .unwrap();
+    let rec = Recorded {
+        request: r2.clone(),
+        page_context_id: alone.page_context_id.clone(),
+        shown: alone.chosen.clone(),
+    };
+    let recorded = visit.record(&rec).unwrap();
+    assert_eq!(visit.page_id, "p2");
+    assert_eq!(visit.page_context_id, "worker-page");
+    let issued: Vec<_> = recorded
+        .new_contexts
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(issued, ["worker-0", "worker-1"]);
+    assert!(recorded
+        .new_contexts
+        .iter()
+        .all(|(_, r)| r.page_context_id == "worker-page" && r.issued_ms == T0 + 60_000));
+    assert_eq!(visit.contexts_issued, 4);
+    assert!(visit.record(&rec).is_none(), "recorded once");
+    assert_eq!(visit.contexts_issued, 4);
+
+    let again = visit.decide(&buttons("p2", T0 + 70_000, &p), &mut ids());
+    let held: Vec<_> = again
+        .chosen
+        .iter()
+        .map(|c| (c.held, c.context_id.clone()))
+        .collect();
+    assert_eq!(held, [(true, "worker-0".into()), (true, "worker-1".into())]);
+}
+
+/// #16: a record that arrives after a later page view of the visit adds its contexts but
+/// leaves the later page and its holding (R-D4).
+#[test]
+fn r_d4_a_late_record_keeps_the_later_page() {
+    let p = policy(None, DeclinePolicy::default());
+    let mut visit = VisitState::default();
+    let r2 = buttons("p2", T0, &p);
+    let alone = decide_carried(&r2, Some(&BTreeSet::new()), &mut ids()).unwrap();
+    let later = visit.decide(&buttons("p3", T0 + 5_000, &p), &mut ids());
+    let rec = Recorded {
+        request: r2,
+        page_context_id: "worker-page".into(),
+        shown: alone
+            .chosen
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.context_id = format!("worker-{}", c.zone);
+                c
+            })
+            .collect(),
+    };
+    let recorded = visit.record(&rec).unwrap();
+    assert_eq!(recorded.new_contexts.len(), 2);
+    assert_eq!(
+        (visit.page_id.as_str(), visit.last_activity_ms),
+        ("p3", T0 + 5_000)
+    );
+    let again = visit.decide(&buttons("p3", T0 + 6_000, &p), &mut ids());
+    let held: Vec<_> = again.chosen.iter().map(|c| c.context_id.clone()).collect();
+    let before: Vec<_> = later.chosen.iter().map(|c| c.context_id.clone()).collect();
+    assert_eq!(held, before);
 }
 
 #[test]

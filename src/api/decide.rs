@@ -7,6 +7,10 @@ use crate::engine::visitor::{Edge, PageView, Visitor};
 use crate::engine::zone::Zone;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Most closed engagements a decision request carries (`declined`).
+pub const MAX_DECLINED: usize = 100;
 
 /// The page as the tag describes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +55,12 @@ pub struct DecideRequest {
     /// Visitor attributes for conditions (docs/attributes.md).
     #[serde(default)]
     pub attributes: Map<String, Value>,
+    /// The engagements the visitor closed in this visit, as the tag kept them (tag 1.1), sent
+    /// with a page view's first decision only. With it, a page view whose zones have no
+    /// proactive candidate is decided without waiting for the visit's object (#16); without
+    /// it, every decision asks the visit.
+    #[serde(default)]
+    pub declined: Option<Vec<String>>,
 }
 
 /// A request ready for the engine.
@@ -64,6 +74,8 @@ pub struct ParsedDecide {
     pub zones: Vec<Zone>,
     /// Page-view key for zone holding.
     pub page_id: String,
+    /// The closed engagements the tag carried (R-D7), if it did.
+    pub declined: Option<BTreeSet<String>>,
 }
 
 fn depth(v: &Value) -> usize {
@@ -86,8 +98,8 @@ impl DecideRequest {
     }
 
     /// Parses the GET form: `account`, `visitorId`, `visitId`, `url`, `sections` (comma
-    /// separated), `referrer`, `identity` (a token, R-S2), `zones` (comma separated) and
-    /// `attributes` (a JSON object).
+    /// separated), `referrer`, `identity` (a token, R-S2), `zones` (comma separated),
+    /// `attributes` (a JSON object) and `declined` (comma separated, possibly empty).
     pub fn from_query<'a>(
         pairs: impl Iterator<Item = (String, String)> + 'a,
     ) -> Result<DecideRequest, ApiError> {
@@ -131,6 +143,7 @@ impl DecideRequest {
             },
             zones: list("zones"),
             attributes,
+            declined: list("declined"),
         })
     }
 
@@ -204,6 +217,21 @@ impl DecideRequest {
                 format!("nested deeper than {MAX_ATTRIBUTE_DEPTH}"),
             ));
         }
+        let declined = match self.declined {
+            Some(ids) if ids.len() > MAX_DECLINED => {
+                return Err(ApiError::invalid(
+                    "declined",
+                    format!("at most {MAX_DECLINED} engagement ids"),
+                ))
+            }
+            Some(ids) => {
+                for id in &ids {
+                    check_id("declined", id)?;
+                }
+                Some(ids.into_iter().collect())
+            }
+            None => None,
+        };
         let page = PageView {
             url: &url,
             sections: &self.page.sections,
@@ -221,6 +249,7 @@ impl DecideRequest {
             visitor,
             zones,
             page_id,
+            declined,
         })
     }
 }
@@ -235,6 +264,9 @@ pub struct DecideResponse<'a> {
     pub visitor_id: &'a str,
     /// Visit id (echoed).
     pub visit_id: &'a str,
+    /// The visit's idle timeout (R-D6): the tag forgets what it keeps for the visit (its
+    /// declines) once the visit has been idle this long.
+    pub visit_timeout_minutes: u16,
     /// Revision, control groups, engagements (and explanation when asked for).
     #[serde(flatten)]
     pub decision: &'a Decision<'a>,

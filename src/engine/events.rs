@@ -6,6 +6,14 @@ use super::visit::VisitState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// How long a reader waits for a context its visit does not hold yet, as pauses in ms between
+/// reads (one second in all): the landing page's exchange (R-O2) and events (R-D9). The
+/// messages that record contexts without holding up an answer (an offsite click's landing
+/// visit, a decision made without the visit, #16) leave after the answer, while the browser
+/// follows the redirect or draws the engagements; a reader normally finds the context at its
+/// first read, and these pauses cover a slow or repeated message.
+pub const CONTEXT_WAIT_MS: [u64; 3] = [100, 300, 600];
+
 /// Most contexts one visit keeps for events; past it the oldest page's are no longer needed.
 pub const MAX_CONTEXTS: u32 = 10_000;
 

@@ -74,12 +74,6 @@ impl VisitState {
     }
 }
 
-/// R-O2: how long the landing page's exchange waits for a context its visit does not hold yet,
-/// as pauses in ms between reads (one second in all). The click starts the landing visit after
-/// its redirect has gone out, while the browser follows it and loads the landing page; the
-/// exchange normally finds the context at its first read, and these pauses cover a slow start.
-pub const EXCHANGE_WAIT_MS: [u64; 3] = [100, 300, 600];
-
 /// Why a landing page's exchange opens nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

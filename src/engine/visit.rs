@@ -479,41 +479,146 @@ impl VisitState {
             ) else {
                 continue;
             };
-            self.count_display(winner);
-            let context_id = new_id();
-            self.contexts_issued = self.contexts_issued.saturating_add(1);
-            self.held.insert(
-                vz.zone.clone(),
-                Held {
-                    engagement_id: winner.engagement_id.to_string(),
-                    state: winner.state,
-                    context_id: context_id.clone(),
-                },
-            );
-            answer.new_contexts.push((
-                context_id.clone(),
-                ContextRecord {
-                    engagement_id: winner.engagement_id.to_string(),
-                    campaign_id: winner.campaign_id.to_string(),
-                    revision: winner.revision,
-                    page_context_id: self.page_context_id.clone(),
-                    issued_ms: req.now_ms,
-                    zone: vz.zone.clone(),
-                    proactive: winner.proactive,
-                    conversation: winner.conversation,
-                    line_of_business: winner.line_of_business.as_deref().map(str::to_string),
-                    entry_point: winner.entry_point.as_deref().map(str::to_string),
-                    events: BTreeSet::new(),
-                },
-            ));
-            answer.chosen.push(Chosen {
-                zone: vz.zone.clone(),
-                engagement_id: winner.engagement_id.to_string(),
-                state: winner.state,
-                context_id,
-                held: false,
-            });
+            self.issue(&vz.zone, winner, new_id(), req.now_ms, true, &mut answer);
         }
         answer
     }
+
+    /// Shows `c` in `zone` with a new context: counts a proactive display (R-D6), holds the
+    /// zone on this page when `hold` (R-D4), and adds the context to the answer for the object
+    /// to store (R-D9).
+    fn issue(
+        &mut self,
+        zone: &str,
+        c: &VisitCandidate<'_>,
+        context_id: String,
+        now_ms: u64,
+        hold: bool,
+        answer: &mut VisitAnswer,
+    ) {
+        self.count_display(c);
+        self.contexts_issued = self.contexts_issued.saturating_add(1);
+        if hold {
+            self.held.insert(
+                zone.to_string(),
+                Held {
+                    engagement_id: c.engagement_id.to_string(),
+                    state: c.state,
+                    context_id: context_id.clone(),
+                },
+            );
+        }
+        answer.new_contexts.push((
+            context_id.clone(),
+            ContextRecord {
+                engagement_id: c.engagement_id.to_string(),
+                campaign_id: c.campaign_id.to_string(),
+                revision: c.revision,
+                page_context_id: answer.page_context_id.clone(),
+                issued_ms: now_ms,
+                zone: zone.to_string(),
+                proactive: c.proactive,
+                conversation: c.conversation,
+                line_of_business: c.line_of_business.as_deref().map(str::to_string),
+                entry_point: c.entry_point.as_deref().map(str::to_string),
+                events: BTreeSet::new(),
+            },
+        ));
+        answer.chosen.push(Chosen {
+            zone: zone.to_string(),
+            engagement_id: c.engagement_id.to_string(),
+            state: c.state,
+            context_id,
+            held: false,
+        });
+    }
+
+    /// #16: records in the visit a decision the worker made without it
+    /// ([`decide_carried`]), sent after the answer: the page view, the zones it holds (R-D4)
+    /// and the contexts it issued (R-D9), so that the tag's events find them. `None` when this
+    /// page context is recorded already (the worker sends again a message whose answer it did
+    /// not get). A record that arrives after a later request of the visit keeps that request's
+    /// page and holding, and adds only its contexts.
+    pub fn record(&mut self, rec: &Recorded<'_>) -> Option<VisitAnswer> {
+        let req = &rec.request;
+        if !self.expired(req.now_ms) && self.page_context_id == rec.page_context_id {
+            return None;
+        }
+        let later_seen = !self.expired(req.now_ms) && req.now_ms < self.last_activity_ms;
+        let fresh = if later_seen {
+            self.active(req.now_ms);
+            false
+        } else {
+            let fresh = self.touch(req, &mut || rec.page_context_id.clone());
+            self.page_context_id.clone_from(&rec.page_context_id);
+            fresh
+        };
+        let mut answer = VisitAnswer {
+            fresh,
+            page_context_id: rec.page_context_id.clone(),
+            ..VisitAnswer::default()
+        };
+        for shown in &rec.shown {
+            let candidate = req
+                .zones
+                .iter()
+                .filter(|z| z.zone == shown.zone)
+                .flat_map(|z| z.candidates.iter())
+                .find(|c| c.engagement_id == shown.engagement_id.as_str());
+            if let Some(c) = candidate {
+                let context_id = shown.context_id.clone();
+                self.issue(
+                    &shown.zone,
+                    c,
+                    context_id,
+                    req.now_ms,
+                    !later_seen,
+                    &mut answer,
+                );
+            }
+        }
+        Some(answer)
+    }
+}
+
+/// A decision the worker made without the visit's object, for the object to record after the
+/// answer (#16, [`VisitState::record`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recorded<'a> {
+    /// The request as the object would have been asked it.
+    pub request: VisitRequest<'a>,
+    /// The page view's context id the answer gave.
+    pub page_context_id: String,
+    /// What the answer showed, with the contexts it issued.
+    pub shown: Vec<Chosen>,
+}
+
+/// #16: decides a tag request without its visit's object, when the object's state cannot
+/// change the answer: the tag carried the engagements the visitor closed in this visit
+/// (`declined`, R-D7) with a page view's first decision, and no requested zone has a proactive
+/// candidate. Then no proactive cap (R-D6) or proactive-decline policy (R-D7) applies, the
+/// closed engagements are the ones carried (they can only take engagements away), a new page
+/// holds no zone yet (R-D4), and the draws are the visit's own (a hash of its id). `None` when
+/// the object must be asked: a proactive candidate is in play, nothing was carried, the visitor
+/// is in the account's control group, or the request wants the visit's verdicts (R-P3).
+pub fn decide_carried(
+    req: &VisitRequest<'_>,
+    declined: Option<&BTreeSet<String>>,
+    new_id: &mut dyn FnMut() -> String,
+) -> Option<VisitAnswer> {
+    let declined = declined?;
+    let proactive = req
+        .zones
+        .iter()
+        .flat_map(|z| z.candidates.iter())
+        .any(|c| c.proactive);
+    if proactive || req.explain || req.control.account {
+        return None;
+    }
+    let mut visit = VisitState {
+        declined: declined.clone(),
+        ..VisitState::default()
+    };
+    Some(visit.decide(req, new_id))
 }

@@ -162,6 +162,9 @@ pub enum Visit {
     /// Start the visit of an eligible offsite click and record its context
     /// ([`crate::engine::landing::LandingClick`]) (R-O2).
     Land,
+    /// Record a decision the worker made without the object ([`crate::engine::visit::Recorded`])
+    /// after its answer (#16).
+    Record,
     /// Read one context the visit issued → [`crate::api::landing::ContextRead`]; 404 when
     /// there is none.
     Context(String),
@@ -181,6 +184,7 @@ impl ObjectClass for Visit {
             Visit::Events => (Method::Post, "/events".into()),
             Visit::CallClick => (Method::Post, "/call-click".into()),
             Visit::Land => (Method::Post, "/land".into()),
+            Visit::Record => (Method::Post, "/record".into()),
             Visit::Context(id) => (Method::Get, format!("/contexts/{id}").into()),
             Visit::Read => (Method::Get, "/state".into()),
             Visit::Erase => (Method::Delete, "/state".into()),
@@ -197,6 +201,7 @@ impl ObjectClass for Visit {
             Visit::Events,
             Visit::CallClick,
             Visit::Land,
+            Visit::Record,
             Visit::Read,
             Visit::Erase,
         ]

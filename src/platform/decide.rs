@@ -8,13 +8,12 @@ use super::http::{
     allow_origin, body, check_origin, cookie, header, json, label, label_view, require_json,
     Answer, VISITOR_COOKIE,
 };
-use super::limits;
-use super::{now_ms, random_id, snapshots};
+use super::{handoff, limits, now_ms, random_id, snapshots};
 use crate::api::decide::{DecideRequest, DecideResponse, Degraded};
 use crate::api::{check_id, ApiError, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
 use crate::engine::candidate::{evaluate, Inputs};
 use crate::engine::decision::{decision, on_empty_visit, visit_request};
-use crate::engine::visit::{object_form, VisitAnswer, VisitRequest};
+use crate::engine::visit::{decide_carried, object_form, Recorded, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
 use crate::engine::zone::Channel;
 use crate::tenancy::identity;
@@ -49,7 +48,9 @@ pub(super) fn edge(req: &Request, env: &Env) -> Edge {
 const VISIT_COOKIE: &str = "ee_sid";
 
 /// Handles a decision request: stateless candidates here, then one call to the visit's
-/// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7).
+/// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7);
+/// or, when the tag carried the visit's declines and no proactive candidate is in play, the
+/// same rules here and the visit told afterwards (#16).
 pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let url = req
         .url()
@@ -121,12 +122,22 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         let mut vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain)
             .keep_page(&parsed.visitor);
         vreq.day = snap.account.day(now);
-        match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
-            Ok(answer) => decision(snap, eval, answer, explain),
-            Err(e) => {
-                worker::console_error!("visit object unavailable, no proactive engagements: {e:?}");
-                degraded = Some(Degraded::VisitUnavailable);
-                on_empty_visit(snap, eval, vreq, false, &mut random_id)
+        let carried = decide_carried(&vreq, parsed.declined.as_ref(), &mut random_id);
+        if let Some(answer) = carried {
+            // #16: the visit's state cannot change this answer, so it does not wait for the
+            // visit; the visit records it afterwards, and events wait briefly for its contexts.
+            record_after(&req, env, ctx, &parsed.account, vreq, &answer);
+            decision(snap, eval, answer, explain)
+        } else {
+            match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
+                Ok(answer) => decision(snap, eval, answer, explain),
+                Err(e) => {
+                    worker::console_error!(
+                        "visit object unavailable, no proactive engagements: {e:?}"
+                    );
+                    degraded = Some(Degraded::VisitUnavailable);
+                    on_empty_visit(snap, eval, vreq, false, &mut random_id)
+                }
             }
         }
     };
@@ -148,6 +159,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         account: &parsed.account,
         visitor_id: vid,
         visit_id: sid,
+        visit_timeout_minutes: snap.account.spec.visit_timeout_minutes,
         decision: &decision,
         degraded,
     };
@@ -183,6 +195,29 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         }
     }
     Ok(resp)
+}
+
+/// #16: sends a decision made without the visit's object ([`decide_carried`]) to that object
+/// after the answer, which records the page view, its held zones and its contexts
+/// ([`Recorded`]); faults `record-*` (docs/api.md).
+fn record_after(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    account: &str,
+    request: VisitRequest<'_>,
+    answer: &VisitAnswer,
+) {
+    let record = Recorded {
+        page_context_id: answer.page_context_id.clone(),
+        shown: answer.chosen.clone(),
+        request,
+    };
+    if let Ok(text) = serde_json::to_string(&record) {
+        let instance = visit_instance(account, &record.request.visit_id);
+        let fault = handoff::Fault::of(req, env, "record");
+        handoff::after_answer(env, ctx, instance, Visit::Record, text, "decision", fault);
+    }
 }
 
 /// Test builds only, with the root token: `X-Test-Fault: visit` makes the visit object

@@ -6,7 +6,7 @@ use super::bindings::{self, visit_instance, Visit};
 use super::http::{
     allow_origin, body, check_origin, json, label, label_view, require_json, Answer,
 };
-use super::{limits, now_ms, snapshots};
+use super::{handoff, limits, now_ms, snapshots};
 use crate::api::events::{EventBatch, EventOutcome, EventsRequest, MAX_EVENTS_BODY};
 use crate::api::{ApiError, MAX_EVENTS_DEPTH};
 use crate::tenancy::limits::Limit;
@@ -46,9 +46,20 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         events: std::mem::take(&mut b.events),
     };
     let instance = visit_instance(&b.account, &b.visit_id);
-    let resp = bindings::send_json(env, &instance, &Visit::Events, &batch).await?;
-    let status = resp.status_code();
-    let outcome: EventOutcome = bindings::answer(resp).await?;
+    // R-D9, #16: a decision made without the visit records its contexts after its answer, so a
+    // beacon that overtakes that record waits briefly for it (a refused batch changed nothing).
+    let apply = || async {
+        let resp = bindings::send_json(env, &instance, &Visit::Events, &batch).await?;
+        let status = resp.status_code();
+        let outcome: EventOutcome = bindings::answer(resp).await?;
+        Ok::<_, ApiError>((status, outcome))
+    };
+    let overtaken = |(status, outcome): &(u16, EventOutcome)| {
+        *status == 400
+            && !outcome.refused.is_empty()
+            && outcome.refused.iter().all(|r| r.unknown_context)
+    };
+    let (status, outcome) = handoff::awaiting(apply, |got| !overtaken(got)).await?;
     if status == 400 {
         let first = outcome.refused.first();
         return Err(match first {

@@ -5,11 +5,11 @@
 
 use super::bindings::{self, visit_instance, Visit};
 use super::http::{allow_origin, check_origin, json, label, Answer};
-use super::{now_ms, pause, snapshots};
+use super::{handoff, now_ms, snapshots};
 use crate::api::landing::{ContextRead, ContextRef, LandingAnswer};
 use crate::api::routes::Route;
 use crate::api::{check_id, ApiError};
-use crate::engine::landing::{agent_view, window_data, NoWindow, EXCHANGE_WAIT_MS};
+use crate::engine::landing::{agent_view, window_data, NoWindow};
 use worker::{Env, Request};
 
 /// Reads a context from its visit's object; `None` when the visit has no such context.
@@ -27,22 +27,6 @@ async fn read_context(
     bindings::answer(resp).await.map(Some)
 }
 
-/// R-O2: reads a context for the landing page's exchange, waiting for one its visit does not
-/// hold yet: the click starts the landing visit after its redirect ([`EXCHANGE_WAIT_MS`]).
-async fn await_context(
-    env: &Env,
-    account: &str,
-    at: &ContextRef,
-) -> Result<Option<ContextRead>, ApiError> {
-    for ms in EXCHANGE_WAIT_MS {
-        if let Some(found) = read_context(env, account, at).await? {
-            return Ok(Some(found));
-        }
-        pause(ms).await;
-    }
-    read_context(env, account, at).await
-}
-
 /// The landing page's exchange: open the window of an offsite click's context, or say why
 /// nothing opens (unknown, expired, or no longer an offsite engagement): 200 either way.
 pub async fn exchange(req: Request, env: &Env, account: &str) -> Answer {
@@ -51,7 +35,9 @@ pub async fn exchange(req: Request, env: &Env, account: &str) -> Answer {
     let now = now_ms(&req, env);
     let loaded = snapshots::load(env, account, now).await?;
     let origin = check_origin(&req, &loaded.snapshot.account.spec)?;
-    let context = await_context(env, account, &at).await?;
+    // R-O2: the click starts the landing visit after its redirect, so the context may not be
+    // recorded yet.
+    let context = handoff::awaiting(|| read_context(env, account, &at), Option::is_some).await?;
     let window = match &context {
         Some(c) => window_data(&loaded.snapshot, &c.record, now, c.timeout_minutes),
         None => Err(NoWindow::UnknownContext),

@@ -11,6 +11,7 @@ mod conversions;
 mod decide;
 mod demo;
 mod events;
+mod handoff;
 mod http;
 mod keys;
 mod landing;

@@ -7,7 +7,7 @@ use super::bindings::{self, account_instance, visit_instance, Account, Visit};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
 use super::measure::send;
-use super::{auth, now_ms, pause, random_id, snapshots};
+use super::{handoff, now_ms, pause, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
 use crate::engine::landing::LandingClick;
@@ -149,108 +149,6 @@ fn visitor_id(req: &Request) -> (String, bool) {
     }
 }
 
-/// Test builds: what `X-Test-Fault` does to the landing visit's start (docs/api.md): `land-late`
-/// sends it [`LATE_LAND_MS`] after the redirect, `land-lost` never; on the first attempt,
-/// `land-refused-once` makes the visit's object fail before it records anything, and
-/// `land-answer-lost` after it has recorded the click, as if its answer were lost.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LandFault {
-    Late,
-    Lost,
-    RefusedOnce,
-    AnswerLost,
-}
-
-/// Pauses before the landing visit's start is sent again, when an attempt got no answer or a
-/// 5xx: three attempts in all, the last 400 ms after the first, inside the exchange's wait.
-/// The visit's object records a context once, however often it is sent.
-const LAND_RETRY_MS: [u64; 2] = [100, 300];
-
-/// How late `land-late` starts the landing visit: later than the exchange's first read, sooner
-/// than its last ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)).
-const LATE_LAND_MS: u64 = 400;
-
-fn land_fault(req: &Request, env: &Env) -> Option<LandFault> {
-    auth::test_faults(req, env)
-        .iter()
-        .find_map(|f| match f.as_str() {
-            "land-late" => Some(LandFault::Late),
-            "land-lost" => Some(LandFault::Lost),
-            "land-refused-once" => Some(LandFault::RefusedOnce),
-            "land-answer-lost" => Some(LandFault::AnswerLost),
-            _ => None,
-        })
-}
-
-/// R-O2: starts the landing page's visit with the click's context after the redirect has gone
-/// out, so that the click waits on no object. `wait_until` would start the message at once,
-/// and where the object shares the isolate's thread (local workerd) the answer then waited
-/// behind its start; the message therefore first yields one turn of the event loop (a 0-ms
-/// timer), which costs nothing where the object runs elsewhere. It leaves while the browser
-/// follows the redirect and loads the landing page, and the landing page's exchange waits
-/// briefly for a context it does not find yet
-/// ([`EXCHANGE_WAIT_MS`](crate::engine::landing::EXCHANGE_WAIT_MS)). An attempt that gets no
-/// answer is sent again ([`send_click`]). If the visit object cannot be reached the visitor has
-/// still landed (the window parameters are in the URL); only the exchange will open nothing,
-/// and the log says why.
-fn record_click(
-    env: &Env,
-    ctx: &Context,
-    instance: String,
-    click: LandingClick,
-    fault: Option<LandFault>,
-) {
-    if fault == Some(LandFault::Lost) {
-        return;
-    }
-    let env = env.clone();
-    ctx.wait_until(async move {
-        let late = if fault == Some(LandFault::Late) {
-            LATE_LAND_MS
-        } else {
-            0
-        };
-        pause(late).await;
-        if let Ok(text) = serde_json::to_string(&click) {
-            send_click(&env, &instance, &text, fault).await;
-        }
-    });
-}
-
-/// Sends the landing visit's start, again after each of [`LAND_RETRY_MS`] while an attempt
-/// gets no answer or a 5xx. A 4xx (a message the object refuses) is not sent again.
-async fn send_click(env: &Env, instance: &str, text: &str, fault: Option<LandFault>) {
-    let mut pauses = LAND_RETRY_MS.iter();
-    let mut attempt = 1;
-    loop {
-        let object_fault = match fault {
-            Some(LandFault::RefusedOnce) if attempt == 1 => Some("throw"),
-            Some(LandFault::AnswerLost) if attempt == 1 => Some("answer-lost"),
-            _ => None,
-        };
-        let headers = object_fault.map(|f| [(bindings::TEST_FAULT, f)]);
-        let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
-        let failure = match bindings::send(env, instance, &Visit::Land, headers, Some(text)).await {
-            Ok(r) if r.status_code() < 300 => return,
-            Ok(r) if r.status_code() < 500 => {
-                worker::console_error!("offsite context not recorded: {}", r.status_code());
-                return;
-            }
-            Ok(r) => r.status_code().to_string(),
-            Err(e) => format!("{e:?}"),
-        };
-        let Some(&wait) = pauses.next() else {
-            worker::console_error!(
-                "offsite context not recorded after {attempt} attempts: {failure}"
-            );
-            return;
-        };
-        worker::console_warn!("offsite context, attempt {attempt}: {failure}");
-        pause(wait).await;
-        attempt += 1;
-    }
-}
-
 /// Handles a click.
 pub async fn handle(
     req: Request,
@@ -322,7 +220,13 @@ pub async fn handle(
     if let (Some(_), Some((e, campaign))) = (&decision.window, clicked) {
         let click = LandingClick::new(&loaded.snapshot, e, campaign, &vid, context_id.clone(), now);
         let instance = visit_instance(&loaded.snapshot.account.spec.id, &visit_id);
-        record_click(env, ctx, instance, click, land_fault(&req, env));
+        // R-O2: the landing visit starts after the redirect; the landing page's exchange waits
+        // briefly for the context (`engine::events::CONTEXT_WAIT_MS`).
+        if let Ok(text) = serde_json::to_string(&click) {
+            let fault = handoff::Fault::of(&req, env, "land");
+            let what = "offsite context";
+            handoff::after_answer(env, ctx, instance, Visit::Land, text, what, fault);
+        }
     }
     let handoff = Handoff {
         visit_id: &visit_id,

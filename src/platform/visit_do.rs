@@ -12,7 +12,7 @@ use crate::api::events::{EventBatch, EventOutcome, Refusal};
 use crate::api::landing::ContextRead;
 use crate::engine::events::{ContextRecord, EventName};
 use crate::engine::landing::LandingClick;
-use crate::engine::visit::{VisitRequest, VisitState};
+use crate::engine::visit::{Recorded, VisitAnswer, VisitRequest, VisitState};
 use crate::measure::funnel::{FactBatch, Tally, VisitAt};
 use crate::measure::Message;
 use serde::{Deserialize, Serialize};
@@ -170,6 +170,51 @@ impl VisitorSession {
         let body: VisitRequest = bindings::message(&mut req).await?;
         let mut visit = self.load(body.now_ms).await?;
         let answer = visit.decide(&body, &mut random_id);
+        self.keep(&visit, &body, &answer, fault).await?;
+        #[cfg(feature = "test-clock")]
+        if fault == Some("previous-storage") {
+            self.store_as_previous_release(answer.new_contexts.iter().map(|(id, _)| id))
+                .await?;
+        }
+        Response::from_json(&answer)
+    }
+
+    /// #16: records a decision the worker made without this object, sent after its answer
+    /// ([`Recorded`]). The worker sends it again when it got no answer, so a decision recorded
+    /// already changes nothing. Test builds: `answer-lost` records it, then answers 503.
+    async fn record(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
+        let rec: Recorded = bindings::message(&mut req).await?;
+        let storage = self.state.storage();
+        for shown in &rec.shown {
+            let key = ctx_key(&shown.context_id);
+            if stored::get::<ContextRecord>(&storage, &key)
+                .await?
+                .is_some()
+            {
+                return Response::empty();
+            }
+        }
+        let mut visit = self.load(rec.request.now_ms).await?;
+        let Some(answer) = visit.record(&rec) else {
+            return Response::empty();
+        };
+        self.keep(&visit, &rec.request, &answer, fault).await?;
+        if fault == Some("answer-lost") {
+            // An answer, not an exception, so that what was written stays written.
+            return Response::error("injected: answer lost", 503);
+        }
+        Response::empty()
+    }
+
+    /// Stores what a decision changed in one step: its contexts (R-D9), the facts it made new
+    /// for the visit (R-M1) and the visit.
+    async fn keep(
+        &self,
+        visit: &VisitState,
+        req: &VisitRequest<'_>,
+        answer: &VisitAnswer,
+        fault: Option<&str>,
+    ) -> Result<()> {
         let storage = self.state.storage();
         for (id, record) in &answer.new_contexts {
             stored::put(&storage, &ctx_key(id), record).await?;
@@ -178,20 +223,14 @@ impl VisitorSession {
         let pending = self
             .count(
                 |t| {
-                    t.decided(&body, &answer, started, &body.day)
+                    t.decided(req, answer, started, &req.day)
                         .into_iter()
                         .collect()
                 },
                 facts_fault(fault),
             )
             .await?;
-        self.save(&visit, pending).await?;
-        #[cfg(feature = "test-clock")]
-        if fault == Some("previous-storage") {
-            self.store_as_previous_release(answer.new_contexts.iter().map(|(id, _)| id))
-                .await?;
-        }
-        Response::from_json(&answer)
+        self.save(visit, pending).await
     }
 
     /// Test builds (`X-Test-Fault: previous-storage` on a decision): stores the visit's values
@@ -234,6 +273,7 @@ impl VisitorSession {
                         index,
                         field: "contextId".into(),
                         reason: format!("no context \"{}\" in this visit", e.context_id),
+                        unknown_context: true,
                     }),
                 }
             }
@@ -246,6 +286,7 @@ impl VisitorSession {
                     index,
                     field: field.into(),
                     reason,
+                    unknown_context: false,
                 });
             }
         }
@@ -398,6 +439,7 @@ impl DurableObject for VisitorSession {
             Some(Visit::Events) => self.events(req).await,
             Some(Visit::CallClick) => self.call_click(req).await,
             Some(Visit::Land) => self.land(req, fault.as_deref()).await,
+            Some(Visit::Record) => self.record(req, fault.as_deref()).await,
             Some(Visit::Context(id)) => self.context(&id).await,
             Some(Visit::Read) => {
                 let visit = stored::get::<VisitState>(&self.state.storage(), VISIT).await?;

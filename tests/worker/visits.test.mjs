@@ -348,3 +348,64 @@ test("#16 R-D6 R-D9 a visit stored by the previous release (structured values, n
   assert.equal(state.pages.length, 2);
   assert.equal(state.proactiveDisplays.conversation, 1);
 });
+
+// #16: a tag that carries the visit's closed engagements (tag 1.1, `declined`) gets a page
+// without proactive candidates decided without waiting for the visit's object; the visit
+// records the decision after the answer.
+const buttons = ["left", "right"];
+const fault = (name) => ({ headers: { "X-Test-Fault": name, "X-Test-Root": TOKEN } });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test("#16 R-D7 R-D9 a page without proactive candidates, with the tag's declines, is answered before its visit records it; its events wait for the record", async () => {
+  await publish(demo);
+  const visit = "carried-visit";
+  const first = await ask(visit, "p1", { zones: buttons, declined: [] });
+  assert.equal(first.status, 200, first.text);
+  const sticky = first.json.engagements.find((e) => e.engagementId === "e-sales-sticky");
+  assert.ok(sticky, JSON.stringify(first.json));
+  const closed = await events({ account: "demo", visitId: visit, events: [{ event: "OFFER_DECLINED", contextId: sticky.contextId, engagementId: sticky.engagementId }] });
+  assert.equal(closed.status, 200, closed.text);
+  assert.equal(closed.json.applied, 1);
+
+  // The record of the next page lands 400 ms after the answer (`record-late`).
+  const second = await ask(visit, "p2", { zones: buttons, declined: [sticky.engagementId] }, fault("record-late"));
+  assert.equal(second.status, 200, second.text);
+  assert.equal(second.json.degraded, undefined);
+  assert.ok(!second.json.engagements.some((e) => e.engagementId === sticky.engagementId), "R-D7: the closed engagement stays away");
+  const shown = second.json.engagements[0];
+  assert.ok(shown, JSON.stringify(second.json));
+  assert.equal((await visitState(visit)).pageId, "p1", "the answer did not wait for the visit");
+  const seen = await events({ account: "demo", visitId: visit, events: [{ event: "OFFER_IMPRESSION", contextId: shown.contextId, engagementId: shown.engagementId, contexts: [{ pageContext: { id: second.json.pageContextId } }] }] });
+  assert.equal(seen.status, 200, seen.text);
+  assert.equal(seen.json.applied, 1, "R-D9: the event waited for the record and found its context");
+  const state = await visitState(visit);
+  assert.equal(state.pageId, "p2");
+  assert.equal(state.held[shown.zoneId].contextId, shown.contextId, "R-D4: the page holds its zone");
+  assert.deepEqual(state.declined, [sticky.engagementId]);
+  assert.equal(state.pages.length, 2);
+});
+
+test("#16 R-D6 the visit is asked whenever its state can change the answer: a proactive candidate in play, or no declines carried", async () => {
+  await publish(demo);
+  // The visit's object throws (`visit`): an answer that needed it is degraded.
+  const asked = async (visit, extra) => (await ask(visit, "p1", extra, fault("visit"))).json;
+  const alone = await asked("asked-1", { zones: buttons, declined: [] });
+  assert.equal(alone.degraded, undefined, "buttons only, declines carried: the object was not asked");
+  assert.ok(alone.engagements.length > 0);
+  assert.equal((await asked("asked-2", { zones: [...buttons, "proactive"], declined: [] })).degraded, "visit_unavailable", "a proactive candidate in play");
+  assert.equal((await asked("asked-3", { zones: buttons })).degraded, "visit_unavailable", "a tag that carries no declines");
+});
+
+test("#16 R-D9 a record that fails is sent again and counts its contexts once", async () => {
+  await publish(demo);
+  for (const [visit, name] of [["record-refused", "record-refused-once"], ["record-lost-answer", "record-answer-lost"]]) {
+    const r = await ask(visit, "p1", { zones: buttons, declined: [] }, fault(name));
+    assert.equal(r.status, 200, r.text);
+    await sleep(1500); // every attempt done (the last 400 ms after the first)
+    const state = await visitState(visit);
+    assert.ok(state, `${name}: the retry recorded the page`);
+    assert.ok(r.json.engagements.length > 0, JSON.stringify(r.json));
+    assert.equal(state.contextsIssued, r.json.engagements.length, `${name}: each context counted once`);
+    assert.equal(state.pageContextId, r.json.pageContextId);
+  }
+});
