@@ -1,12 +1,13 @@
 // Builds the tag from one source with esbuild: the ES module with its type declarations for
 // bundlers (dist/tag.mjs, dist/tag.d.ts) and the snippet build (dist/tag.js, IIFE, minified),
-// which the worker serves at /tag/{version}/tag.js as a static asset with long caching. Fails
+// which the worker serves at /tag/{version}/tag.js as a static asset with long caching, beside
+// the earlier versions kept in tag/releases/{version}/tag.js. Fails
 // when the snippet build's gzip passes the budget (BENCHMARKS.md). Prints its SRI hash;
 // `node tag/build.mjs --readme` writes it into the README's snippet.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -28,6 +29,11 @@ const sri = `sha384-${createHash("sha384").update(snippet).digest("base64")}`;
 const assets = join(ROOT, "build", "assets");
 mkdirSync(join(assets, "tag", version), { recursive: true });
 copyFileSync(join(HERE, "dist/tag.js"), join(assets, "tag", version, "tag.js"));
+// Earlier versions stay served byte for byte: pages pin them with their integrity hash.
+for (const old of readdirSync(join(HERE, "releases"))) {
+  mkdirSync(join(assets, "tag", old), { recursive: true });
+  copyFileSync(join(HERE, "releases", old, "tag.js"), join(assets, "tag", old, "tag.js"));
+}
 writeFileSync(join(HERE, "dist/build.json"), JSON.stringify({ version, bytes: snippet.length, gzip, integrity: sri }, null, 2) + "\n");
 console.log(`tag ${version}: ${snippet.length} B, gzip ${gzip} B (budget ${BUDGET_GZIP}), integrity ${sri}`);
 // `--readme`: writes this build's version and integrity into the README's snippet (the worker

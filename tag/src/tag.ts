@@ -65,6 +65,15 @@ export interface RenderApi { accept(): void; decline(): void }
 const VISITOR = "ee_vid";
 const VISIT = "ee_sid";
 const CONSENT = "ee_consent";
+/** The engagements the visitor closed in this visit (R-D7), kept in the tab with the visit id:
+ * `{ v: visit id, ids, at: last activity (ms), t: the visit's idle timeout (minutes) }`. */
+const DECLINED = "ee_declined";
+
+interface Declined { v: string; ids: string[]; at: number; t: number }
+
+/** The closed engagements a decision request carries; past the worker's limit, none (the visit
+ * is then asked, as without them). */
+const carried = (ids: string[]) => (ids.length <= 100 ? ids : undefined);
 const rand = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Runs `f`, reporting instead of throwing: the tag never breaks the page. */
@@ -151,13 +160,30 @@ export class Tag {
     for (const item of items) Object.assign(this.attributes, item && "info" in item ? item.info : item);
   });
 
+  /** R-D7, #16: the engagements closed in visit `visitId`, none once the visit has been idle
+   * past its timeout (its object then starts a new visit). */
+  private declined(visitId: string): Declined {
+    let d: Partial<Declined> = {};
+    try { d = JSON.parse(this.read(this.w.sessionStorage, DECLINED) || "{}"); } catch { /* unreadable: none */ }
+    const live = d.v === visitId && Array.isArray(d.ids) && Date.now() - (d.at || 0) <= (d.t || 30) * 60000;
+    return { v: visitId, ids: live ? d.ids! : [], at: Date.now(), t: d.t || 30 };
+  }
+
+  /** Keeps the visit's closed engagements with its last activity (and `closed` among them). */
+  private keepDeclined(visitId: string, closed?: string, timeout?: number): void {
+    const d = this.declined(visitId);
+    if (closed && !d.ids.includes(closed)) d.ids.push(closed);
+    if (timeout) d.t = timeout;
+    try { this.w.sessionStorage.setItem(DECLINED, JSON.stringify(d)); } catch { /* storage off */ }
+  }
+
   /** R-T5: consent given (ids and storage from now on) or withdrawn (what the tag stored goes). */
   consent = safe((given: boolean) => {
     this.consented = !!given;
     const ls = this.w.localStorage, ss = this.w.sessionStorage;
     try {
       if (given) ls.setItem(CONSENT, "1");
-      else { for (const [s, k] of [[ls, VISITOR], [ss, VISIT], [ls, CONSENT]] as const) s.removeItem(k); }
+      else { for (const [s, k] of [[ls, VISITOR], [ss, VISIT], [ss, DECLINED], [ls, CONSENT]] as const) s.removeItem(k); }
     } catch { /* storage off */ }
   });
 
@@ -172,6 +198,7 @@ export class Tag {
     for (const fn of [...(this.handlers.get(name) || []), ...(this.handlers.get("*") || [])]) safe(fn)(ev);
     const { visitId } = this.ids();
     if (!visitId) return;
+    this.keepDeclined(visitId, name === "OFFER_DECLINED" ? e.engagementId : undefined);
     const body = JSON.stringify({ account: this.config.account, visitId, ...ev });
     const sent = safe(() => this.w.navigator.sendBeacon(this.url("/v1/events"), new Blob([body], { type: "text/plain" })))();
     if (!sent) fetch(this.url("/v1/events"), { method: "POST", body, keepalive: true, credentials: "omit" }).catch(() => {});
@@ -188,14 +215,18 @@ export class Tag {
   async decide(): Promise<Engagement[]> {
     try {
       const { visitorId, visitId } = this.ids();
+      // The visit's closed engagements go with the page view's decision (R-D7): with them, a
+      // page without proactive candidates is decided without waiting for the visit (#16).
       const d = await this.call(visitId ? "/v1/decide" : "/v1/decide?visit=0", {
         account: this.config.account, visitorId, visitId, zones: this.zones(), attributes: this.attributes,
         page: {
           url: this.config.url || this.w.location.href, id: this.pageId, sections: this.config.section || [],
           referrer: this.w.document.referrer || undefined, identity: this.config.identity || undefined,
         },
+        declined: visitId ? carried(this.declined(visitId).ids) : undefined,
       });
       if (!d) return [];
+      if (visitId) this.keepDeclined(visitId, undefined, d.visitTimeoutMinutes);
       this.pageContextId = d.pageContextId || "";
       // Without a visit (no consent), no proactive engagement: caps and declines need a visit.
       const list: Engagement[] = (d.engagements || []).filter((e: Engagement) => visitId || !e.proactive);

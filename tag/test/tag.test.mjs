@@ -126,6 +126,28 @@ test("R-T2 proactive: the delay is honoured, Escape declines, the duration times
   assert.equal((await beaconNames()).at(-1), "OFFER_TIMEOUT");
 });
 
+test("R-D7 #16 the visit's closed engagements go with each page view's decision, until the visit times out", async () => {
+  answers["/v1/decide"] = { ...decision(engagement()), visitTimeoutMinutes: 30 };
+  const tag = new Tag({ account: "acme", origin: "https://edge.example" }, win);
+  let api;
+  tag.renderer("sticky", (e, a) => { api = a; return win.document.createElement("div"); });
+  await tag.decide();
+  const bodies = () => requests.filter((r) => r.path === "/v1/decide").map((r) => r.body);
+  assert.deepEqual(bodies()[0].declined, [], "a first page carries none");
+  api.decline();
+  tag.newPage();
+  await sleep(0);
+  assert.deepEqual(bodies()[1].declined, ["e1"], "the next page carries the closed engagement");
+  // Another tag on the next page of the same tab (a full page load) carries it too.
+  await new Tag({ account: "acme", origin: "https://edge.example" }, win).decide();
+  assert.deepEqual(bodies()[2].declined, ["e1"]);
+  // Idle past the visit's timeout: the visit starts afresh, and so do its declines.
+  const kept = JSON.parse(win.sessionStorage.getItem("ee_declined"));
+  win.sessionStorage.setItem("ee_declined", JSON.stringify({ ...kept, at: Date.now() - 31 * 60000 }));
+  await new Tag({ account: "acme", origin: "https://edge.example" }, win).decide();
+  assert.deepEqual(bodies()[3].declined, []);
+});
+
 test("R-T2 a renderer the brand registers draws instead, per format or zone", async () => {
   answers["/v1/decide"] = decision(engagement());
   const tag = new Tag({ account: "acme", origin: "https://edge.example" }, win);

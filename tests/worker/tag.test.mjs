@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startWorker, admin, fixture, ROOT, TOKEN } from "./harness.mjs";
 
@@ -100,6 +101,14 @@ test("R-T1 the README's snippet installs the tag on a brand's own page: async, w
   assert.match(r.headers.get("cache-control"), /max-age=31536000.*immutable/);
   assert.equal(r.headers.get("access-control-allow-origin"), "*");
   assert.ok(build.gzip <= 8192, `${build.gzip} B gzip`);
+});
+
+test("R-T1 #16 pages pinned to tag 1.0.0 with its integrity hash keep loading it, byte for byte", async () => {
+  const r = await fetch(`${w.base}/tag/1.0.0/tag.js`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("cache-control"), /immutable/);
+  const sri = `sha384-${createHash("sha384").update(Buffer.from(await r.arrayBuffer())).digest("base64")}`;
+  assert.equal(sri, "sha384-AguhX6hIhlAEDdVaLDEbACPho6pHSISbLD44l4jxkXMtTUCWH+e6XY6Eu4CVgY3c", "the hash 1.0.0's snippet pins");
 });
 
 test("R-T2 R-T3 a static page: one decision, engagements drawn in their zones, the only global is eeTag", async () => {
