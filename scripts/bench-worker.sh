@@ -49,10 +49,16 @@ request = function()
   return wrk.format("GET", "/v1/decide?$Q&visitId=v" .. math.random(1, 1000000000), spread())
 end
 LUA
+# The same page asking for its buttons only (no proactive zone, so no proactive candidate in
+# play), as tag 1.1 asks: with the visit's closed engagements (none), which lets the worker
+# decide without waiting for the visit's object (#16).
+QB="${Q/zones=left,right,proactive,/zones=left,right,}&declined="
 # Realistic visits (#16): five page views each, as a site's visitors make them. Each wrk thread
 # keeps 200 visits open and cycles through them, so that one visit's page views are 200
 # requests apart (never concurrent); after its fifth page a visit is replaced by a fresh one.
-cat > "$PERSIST/pages.lua" <<LUA
+# pages.lua asks as tag 1.0 does, pages-buttons.lua as tag 1.1 on pages without an invite.
+for variant in "pages:$Q" "pages-buttons:$QB"; do
+  cat > "$PERSIST/${variant%%:*}.lua" <<LUA
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -64,9 +70,10 @@ request = function()
   counter = counter + 1
   local visit = math.floor(k / 1000) * 200 + k % 200
   local page = math.floor(k / 200) % 5
-  return wrk.format("GET", "/v1/decide?$Q&visitId=r" .. tid .. "-" .. visit .. "&pageId=p" .. page, spread())
+  return wrk.format("GET", "/v1/decide?${variant#*:}&visitId=${variant%%:*}" .. tid .. "-" .. visit .. "&pageId=p" .. page, spread())
 end
 LUA
+done
 # R-S3 limits per client address: every request comes from its own, as a site's visitors do.
 cat > "$PERSIST/spread.lua" <<'LUA'
 function spread()
@@ -89,7 +96,7 @@ LUA
   echo 'n = 0'
   echo 'request = function() n = n + 1; return wrk.format(nil, nil, spread(), bodies[n % 64 + 1]) end'
 } > "$PERSIST/events.lua"
-for script in visits pages events; do sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/$script.lua"; done
+for script in visits pages pages-buttons events; do sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/$script.lua"; done
 
 # run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors"
 run() {
@@ -125,6 +132,7 @@ esac
   run "decide, no visit object (?visit=0), scale account" "/v1/decide?visit=0&$Q&visitId=bench-1" -s "$PERSIST/spread.lua"
   run "decide with the visit object, scale account (a fresh visit per request)" "/v1/decide" -s "$PERSIST/visits.lua"
   run "decide with the visit object, scale account (visits of five page views)" "/v1/decide" -s "$PERSIST/pages.lua"
+  run "decide, tag 1.1 on pages without an invite: no object hop (visits of five page views)" "/v1/decide" -s "$PERSIST/pages-buttons.lua"
   run "$OFFSITE" "/o/demo/e-offsite-email" -s "$PERSIST/spread.lua"
   run "events (duplicate impression)" "/v1/events" -s "$PERSIST/events.lua"
 } > "$PERSIST/rows.txt"
@@ -143,9 +151,9 @@ PY
 # work that earlier ones left for after their answer (wait_until). wrk's rows above keep the
 # simulator's two cores busy, so they measure each route's whole cost, answered or deferred; these
 # measure what one visitor waits. Each request from its own address (R-S3).
-python3 - "$BASE" "$Q" "$OFFSITE" >> "$OUT" <<'PY'
+python3 - "$BASE" "$Q" "$OFFSITE" "$QB" >> "$OUT" <<'PY'
 import http.client, sys, time, urllib.parse
-base, q, offsite = urllib.parse.urlparse(sys.argv[1]), sys.argv[2], sys.argv[3]
+base, q, offsite, qb = urllib.parse.urlparse(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 def spaced(path, n=100):
     conn, times = http.client.HTTPConnection(base.hostname, base.port), []
     for i in range(n):
@@ -159,6 +167,7 @@ def spaced(path, n=100):
     return times[n // 2], times[n * 9 // 10]
 rows = [("floor: GET /v1/health", "/v1/health"),
         ("decide with the visit object, scale account (a fresh visit per request)", f"/v1/decide?{q}&visitId=idle-{{i}}"),
+        ("decide, tag 1.1 on a page without an invite: no object hop (a fresh visit per request)", f"/v1/decide?{qb}&visitId=idle-b-{{i}}"),
         (offsite, "/o/demo/e-offsite-email")]
 measured = [(name, *spaced(path)) for name, path in rows]
 floor = measured[0][1]
