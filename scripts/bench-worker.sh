@@ -3,6 +3,8 @@
 # route, /v1/decide without and with the visit object, the offsite link and the events route,
 # each reported as a ratio to the floor's median latency measured in the same run.
 # Usage: bash scripts/bench-worker.sh [seconds per route, default 10] [connections, default 20]
+# With EDGE_TEST_CLOCK=1 it measures a test build, and adds a row that drops the visit's record
+# after a decision made without the object (#16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
@@ -98,10 +100,14 @@ LUA
 } > "$PERSIST/events.lua"
 for script in visits pages pages-buttons events; do sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/$script.lua"; done
 
-# run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors"
+# run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors". Each route first waits
+# SETTLE seconds (default 20) for the work the previous one left behind (visit objects' alarms,
+# the queue's deliveries, D1 writes) to drain, so that a row measures its own route only.
+SETTLE=${SETTLE:-20}
 run() {
   local name=$1 path=$2
   shift 2
+  sleep "$SETTLE"
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H 'CF-IPCountry: GB' "$@" "$BASE$path" > "$PERSIST/wrk.txt" 2>&1 || true
   python3 - "$name" "$PERSIST/wrk.txt" <<'PY'
 import re, sys
@@ -133,6 +139,12 @@ esac
   run "decide with the visit object, scale account (a fresh visit per request)" "/v1/decide" -s "$PERSIST/visits.lua"
   run "decide with the visit object, scale account (visits of five page views)" "/v1/decide" -s "$PERSIST/pages.lua"
   run "decide, tag 1.1 on pages without an invite: no object hop (visits of five page views)" "/v1/decide" -s "$PERSIST/pages-buttons.lua"
+  if [ "${EDGE_TEST_CLOCK:-0}" = "1" ]; then
+    # Test builds only: the same, with the visit's record after the answer dropped (the
+    # record-lost fault), to tell what the deferred record costs the simulator's cores.
+    run "the same, with the record after the answer dropped (test build: X-Test-Fault record-lost)" "/v1/decide" \
+      -s "$PERSIST/pages-buttons.lua" -H 'X-Test-Fault: record-lost' -H "X-Test-Root: $ROOT"
+  fi
   run "$OFFSITE" "/o/demo/e-offsite-email" -s "$PERSIST/spread.lua"
   run "events (duplicate impression)" "/v1/events" -s "$PERSIST/events.lua"
 } > "$PERSIST/rows.txt"
