@@ -43,9 +43,13 @@ const LATE_MS: u64 = 400;
 /// `{kind}-answer-lost` after it has written, as if its answer were lost.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// Sent [`LATE_MS`] after the answer.
     Late,
+    /// Never sent.
     Lost,
+    /// The object fails the first attempt before it writes anything.
     RefusedOnce,
+    /// The object writes on the first attempt, then answers 503.
     AnswerLost,
 }
 
