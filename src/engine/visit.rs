@@ -541,10 +541,11 @@ impl VisitState {
     /// page and holding, and adds only its contexts.
     pub fn record(&mut self, rec: &Recorded<'_>) -> Option<VisitAnswer> {
         let req = &rec.request;
-        if !self.expired(req.now_ms) && self.page_context_id == rec.page_context_id {
+        let live = !self.expired(req.now_ms);
+        if live && self.page_context_id == rec.page_context_id {
             return None;
         }
-        let later_seen = !self.expired(req.now_ms) && req.now_ms < self.last_activity_ms;
+        let later_seen = live && req.now_ms < self.last_activity_ms;
         let fresh = if later_seen {
             self.active(req.now_ms);
             false

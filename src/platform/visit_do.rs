@@ -49,6 +49,16 @@ fn facts_fault(fault: Option<&str>) -> Option<String> {
     }
 }
 
+/// The answer to a hand-off once its writes are stored: empty, or in test builds with
+/// `answer-lost` a 503, as if the answer were lost. An answer, not an exception, so that what
+/// was written stays written.
+fn written(fault: Option<&str>) -> Result<Response> {
+    if fault == Some("answer-lost") {
+        return Response::error("injected: answer lost", 503);
+    }
+    Response::empty()
+}
+
 /// Test fault: the queue refuses the batch once.
 const REFUSE_SEND: &str = "refuse_send";
 
@@ -184,13 +194,8 @@ impl VisitorSession {
     /// already changes nothing. Test builds: `answer-lost` records it, then answers 503.
     async fn record(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
         let rec: Recorded = bindings::message(&mut req).await?;
-        let storage = self.state.storage();
         for shown in &rec.shown {
-            let key = ctx_key(&shown.context_id);
-            if stored::get::<ContextRecord>(&storage, &key)
-                .await?
-                .is_some()
-            {
+            if self.holds_context(&shown.context_id).await? {
                 return Response::empty();
             }
         }
@@ -199,11 +204,15 @@ impl VisitorSession {
             return Response::empty();
         };
         self.keep(&visit, &rec.request, &answer, fault).await?;
-        if fault == Some("answer-lost") {
-            // An answer, not an exception, so that what was written stays written.
-            return Response::error("injected: answer lost", 503);
-        }
-        Response::empty()
+        written(fault)
+    }
+
+    /// True when the visit holds context `id`: a hand-off sent again finds what it wrote.
+    async fn holds_context(&self, id: &str) -> Result<bool> {
+        let storage = self.state.storage();
+        Ok(stored::get::<ContextRecord>(&storage, &ctx_key(id))
+            .await?
+            .is_some())
     }
 
     /// Stores what a decision changed in one step: its contexts (R-D9), the facts it made new
@@ -377,24 +386,16 @@ impl VisitorSession {
     /// Test builds: `answer-lost` records the click, then answers 503, as if the answer were lost.
     async fn land(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
         let click: LandingClick = bindings::message(&mut req).await?;
-        let storage = self.state.storage();
-        let key = ctx_key(&click.context_id);
-        if stored::get::<ContextRecord>(&storage, &key)
-            .await?
-            .is_some()
-        {
+        if self.holds_context(&click.context_id).await? {
             return Response::empty();
         }
         let mut visit = self.load(click.now_ms).await?;
         visit.land(&click);
-        stored::put(&storage, &key, &click.record).await?;
+        let storage = self.state.storage();
+        stored::put(&storage, &ctx_key(&click.context_id), &click.record).await?;
         let pending = !self.counting().await?.outbox.is_empty();
         self.save(&visit, pending).await?;
-        if fault == Some("answer-lost") {
-            // An answer, not an exception, so that what was written stays written.
-            return Response::error("injected: answer lost", 503);
-        }
-        Response::empty()
+        written(fault)
     }
 
     /// One context the visit issued, with the visit's timeout; 404 when there is none.
