@@ -40,14 +40,25 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // counted; every other answer, 503s of the worker included, is returned as it came.
 const PROXY_RESTART = "Your worker restarted mid-request";
 export const devProxy = { retries: 0 };
+// A request that gets no answer fails after ANSWER_MS naming its URL, not after undici's
+// 5-minute header timeout: no answer of the worker's takes that long.
+const ANSWER_MS = 90_000;
 const realFetch = globalThis.fetch;
+async function answered(input, init) {
+  try {
+    return await realFetch(input, init?.signal ? init : { ...init, signal: AbortSignal.timeout(ANSWER_MS) });
+  } catch (e) {
+    if (e?.name !== "TimeoutError") throw e;
+    throw new Error(`no answer in ${ANSWER_MS / 1000} s: ${init?.method ?? "GET"} ${input}`, { cause: e });
+  }
+}
 globalThis.fetch = async (input, init) => {
-  const r = await realFetch(input, init);
+  const r = await answered(input, init);
   if (r.status !== 503) return r;
   const text = await r.text();
   if (text.includes(PROXY_RESTART)) {
     devProxy.retries++;
-    return realFetch(input, init);
+    return answered(input, init);
   }
   return new Response(text, { status: r.status, statusText: r.statusText, headers: r.headers });
 };
