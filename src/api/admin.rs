@@ -55,3 +55,49 @@ pub struct PublishAnswer {
 
 /// Offsite click counts: engagement id → outcome code → clicks.
 pub type ClickTotals = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// Adds the counts of `more` to `totals`: a batch to an object's totals, and the click shards'
+/// totals to one answer.
+pub fn add_clicks(totals: &mut ClickTotals, more: ClickTotals) {
+    for (engagement, outcomes) in more {
+        let slot = totals.entry(engagement).or_default();
+        for (outcome, n) in outcomes {
+            let count = slot.entry(outcome).or_default();
+            *count = count.saturating_add(n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// #16: batches and shards add per engagement and outcome; nothing else moves.
+    #[test]
+    fn click_totals_add_per_engagement_and_outcome() {
+        let of = |rows: &[(&str, &str, u64)]| {
+            let mut t = ClickTotals::new();
+            for (e, o, n) in rows {
+                t.entry((*e).into()).or_default().insert((*o).into(), *n);
+            }
+            t
+        };
+        let mut totals = of(&[("e-a", "eligible", 3), ("e-b", "control", 1)]);
+        add_clicks(
+            &mut totals,
+            of(&[("e-a", "eligible", 2), ("e-a", "closed", 4)]),
+        );
+        add_clicks(
+            &mut totals,
+            of(&[("e-c", "eligible", u64::MAX), ("e-b", "control", 0)]),
+        );
+        add_clicks(&mut totals, of(&[("e-c", "eligible", 1)]));
+        let want = of(&[
+            ("e-a", "eligible", 5),
+            ("e-a", "closed", 4),
+            ("e-b", "control", 1),
+            ("e-c", "eligible", u64::MAX),
+        ]);
+        assert_eq!(totals, want);
+    }
+}

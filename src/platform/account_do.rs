@@ -10,7 +10,7 @@
 use super::bindings::{
     self, pointer_key, snapshot_key, Account, ObjectClass, ACCOUNT_HEADER, IF_MATCH, SNAPSHOTS,
 };
-use crate::api::admin::{AccountView, ClickTotals, KeyAnswer, KeyCall, PublishAnswer};
+use crate::api::admin::{add_clicks, AccountView, ClickTotals, KeyAnswer, KeyCall, PublishAnswer};
 use crate::engine::agent::{Availability, SkillAvailability};
 use crate::tenancy::identity::{self, IdentitySecret};
 use crate::tenancy::keys::KeyRing;
@@ -168,12 +168,7 @@ impl AccountState {
             .get::<ClickTotals>(CLICKS)
             .await?
             .unwrap_or_default();
-        for (engagement, outcomes) in batch {
-            let slot = totals.entry(engagement).or_default();
-            for (outcome, n) in outcomes {
-                *slot.entry(outcome).or_default() += n;
-            }
-        }
+        add_clicks(&mut totals, batch);
         storage.put(CLICKS, &totals).await?;
         Response::empty()
     }

@@ -4,12 +4,13 @@
 
 use super::auth;
 use super::bindings::{
-    self, account_instance, visit_instance, Account, Visit, ACCOUNT_HEADER, IF_MATCH,
+    self, account_instance, click_instance, visit_instance, Account, Visit, ACCOUNT_HEADER,
+    CLICK_SHARDS, IF_MATCH,
 };
 use super::http::{body, header, json, require_json, Answer};
 use super::{internal, now_ms, snapshots};
 use crate::api::admin::{
-    AccountView, AvailabilityPush, ClickTotals, PublishAnswer, MAX_AVAILABILITY_BODY,
+    add_clicks, AccountView, AvailabilityPush, ClickTotals, PublishAnswer, MAX_AVAILABILITY_BODY,
 };
 use crate::api::routes::Route;
 use crate::api::{check_id, ApiError, MAX_SMALL_DEPTH, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH};
@@ -52,12 +53,10 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
             )
         }
         Route::OffsiteLinks => offsite_links(&req, env, account).await,
-        Route::Clicks => {
-            let resp = bindings::send(env, &account_instance(account), &Account::Clicks, &[], None)
-                .await?;
-            let totals: ClickTotals = bindings::answer(resp).await?;
-            json(200, &json!({ "account": account, "clicks": totals }))
-        }
+        Route::Clicks => json(
+            200,
+            &json!({ "account": account, "clicks": click_totals(env, account).await? }),
+        ),
         Route::Report => super::measure::report(req, env, account).await,
         Route::ConversionAdmin => super::conversions::record(req, env, account, false).await,
         Route::EraseVisitor => super::conversions::erase_visitor(&req, env, account, param).await,
@@ -68,6 +67,19 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
         Route::SkillAvailabilityPush => push_availability(req, env, account, Some(param)).await,
         _ => Err(ApiError::NotFound("route".to_string())),
     }
+}
+
+/// An account's offsite click totals: the sum of its click shards' and of what its own object
+/// counted before the shards (#16).
+async fn click_totals(env: &Env, account: &str) -> Result<ClickTotals, ApiError> {
+    let instances = std::iter::once(account_instance(account))
+        .chain((0..CLICK_SHARDS).map(|shard| click_instance(account, shard)));
+    let mut totals = ClickTotals::new();
+    for instance in instances {
+        let resp = bindings::send(env, &instance, &Account::Clicks, &[], None).await?;
+        add_clicks(&mut totals, bindings::answer(resp).await?);
+    }
+    Ok(totals)
 }
 
 /// The public link of every offsite engagement of the live snapshot (R-O1).

@@ -144,6 +144,17 @@ pub fn account_instance(account: &str) -> String {
     account.to_string()
 }
 
+/// How many objects an account's offsite click totals are spread over (#16): each isolate adds
+/// its batches to one of them, so that a busy account's clicks are not all calls on its own
+/// object, and the totals are their sum (with the account object's own, from before).
+pub const CLICK_SHARDS: u8 = 8;
+
+/// The instance (of the account objects' class) that holds click totals shard `shard` of
+/// `account` ([`CLICK_SHARDS`]); `|` is in no account id.
+pub fn click_instance(account: &str, shard: u8) -> String {
+    format!("{account}|clicks|{shard}")
+}
+
 /// Commands of `VisitorSession`, one object per (account, visit) (visit_do.rs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visit {

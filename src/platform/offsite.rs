@@ -3,11 +3,11 @@
 //! unknown account gets a small page that names no internals. Clicks are counted per
 //! engagement and outcome in the account's object, after the answer is sent.
 
-use super::bindings::{self, account_instance, visit_instance, Account, Visit};
+use super::bindings::{self, click_instance, visit_instance, Account, Visit, CLICK_SHARDS};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
 use super::measure::send;
-use super::{handoff, now_ms, pause, random_id, snapshots};
+use super::{auth, handoff, now_ms, pause, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};
 use crate::engine::landing::LandingClick;
@@ -33,20 +33,40 @@ struct Pending {
 }
 
 thread_local! {
-    /// Clicks not yet sent, per account (an entry exists while a send is scheduled).
-    static PENDING: RefCell<HashMap<String, Pending>> = RefCell::new(HashMap::new());
+    /// Clicks not yet sent, per account and click shard (an entry exists while a send is
+    /// scheduled).
+    static PENDING: RefCell<HashMap<(String, u8), Pending>> = RefCell::new(HashMap::new());
+    /// The click shard this isolate adds its batches to ([`CLICK_SHARDS`]), drawn once.
+    static SHARD: u8 = rand_byte() % CLICK_SHARDS;
+}
+
+/// A random byte (0 if the platform's randomness fails, which only narrows the spread).
+fn rand_byte() -> u8 {
+    let mut b = [0u8; 1];
+    getrandom::fill(&mut b).map_or(0, |()| b[0])
+}
+
+/// The click shard a click is added to: this isolate's, or in test builds the one a
+/// `click-shard-N` fault names (as another isolate's would be).
+fn shard(req: &Request, env: &Env) -> u8 {
+    auth::test_faults(req, env)
+        .iter()
+        .find_map(|f| f.strip_prefix("click-shard-")?.parse::<u8>().ok())
+        .filter(|s| *s < CLICK_SHARDS)
+        .unwrap_or_else(|| SHARD.with(|s| *s))
 }
 
 /// Counts a click after the redirect has gone out: the first click of a quiet spell schedules
-/// one send to the account's object and one queue message [`FLUSH_MS`] later with every click
-/// gathered meanwhile (on the first click's day). A busy link then costs one object call and
-/// one message per isolate every two seconds, not one per click.
+/// one send to the isolate's click shard and one queue message [`FLUSH_MS`] later with every
+/// click gathered meanwhile (on the first click's day). A busy link then costs one object call
+/// and one message per isolate every two seconds, not one per click, and the isolates' calls
+/// are spread over the account's [`CLICK_SHARDS`] objects.
 fn count_click(
     env: &Env,
     ctx: &Context,
     snap: &Snapshot,
-    engagement: &str,
-    outcome: &str,
+    (engagement, outcome): (&str, &str),
+    shard: u8,
     now: u64,
 ) {
     let account = snap.account.spec.id.as_str();
@@ -54,10 +74,11 @@ fn count_click(
         .engagement(engagement)
         .and_then(|e| snap.campaign_of(e))
         .map_or("", |c| c.spec.id.as_str());
+    let key = (account.to_string(), shard);
     let first = PENDING.with(|p| {
         let mut p = p.borrow_mut();
-        let first = !p.contains_key(account);
-        let pending = p.entry(account.to_string()).or_default();
+        let first = !p.contains_key(&key);
+        let pending = p.entry(key.clone()).or_default();
         if first {
             pending.day = snap.account.day(now);
         }
@@ -78,13 +99,14 @@ fn count_click(
     if !first {
         return;
     }
-    let (env, account) = (env.clone(), account.to_string());
+    let env = env.clone();
     ctx.wait_until(async move {
         pause(FLUSH_MS).await;
         let batch = PENDING
-            .with(|p| p.borrow_mut().remove(&account))
+            .with(|p| p.borrow_mut().remove(&key))
             .unwrap_or_default();
-        let instance = account_instance(&account);
+        let (account, shard) = key;
+        let instance = click_instance(&account, shard);
         if let Err(e) =
             bindings::send_json(&env, &instance, &Account::AddClicks, &batch.totals).await
         {
@@ -204,14 +226,8 @@ pub async fn handle(
     } else {
         "(unknown)"
     };
-    count_click(
-        env,
-        ctx,
-        &loaded.snapshot,
-        counted,
-        decision.outcome.code(),
-        now,
-    );
+    let outcome = (counted, decision.outcome.code());
+    count_click(env, ctx, &loaded.snapshot, outcome, shard(&req, env), now);
     let (visit_id, context_id) = (random_id(), random_id());
     let clicked = loaded
         .snapshot

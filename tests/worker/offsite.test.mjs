@@ -82,6 +82,26 @@ test("R-O1 clicks are counted per engagement and outcome, exactly, readable by t
   assert.equal(got.not_in_audience, want.not_in_audience);
 });
 
+test("#16 R-O1 clicks added by isolates on different click shards are summed, exactly, in the admin's totals", async () => {
+  await new Promise((r) => setTimeout(r, 2500));
+  const totals = async () => (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-qr"] ?? {};
+  const before = (await totals()).eligible ?? 0;
+  await admin(w.base, "PUT", "demo/availability", { skills: vectors.availability.allOnline });
+  // `click-shard-N` adds the click to shard N, as an isolate that drew N would.
+  const now = "2026-11-23T10:00:00Z";
+  const sent = [[12, "click-shard-1"], [7, "click-shard-6"], [5, undefined]];
+  for (const [n, fault] of sent) {
+    const r = await Promise.all(Array.from({ length: n }, () => click("/o/demo/e-offsite-qr", { now, fault })));
+    assert.ok(r.every((c) => c.headers.get("x-edge-outcome") === "eligible"));
+  }
+  let got;
+  for (let i = 0; i < 100 && got !== before + 24; i++) {
+    got = (await totals()).eligible;
+    if (got !== before + 24) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(got, before + 24);
+});
+
 test("R-O1 the admin lists every offsite engagement's public link", async () => {
   const r = await admin(w.base, "GET", "demo/offsite-links");
   assert.equal(r.status, 200, r.text);
