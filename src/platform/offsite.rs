@@ -1,7 +1,7 @@
 //! `GET /o/{account}/{engagement}`: an offsite engagement link (R-O1). Eligibility is decided
 //! at the click and answered with a 302 to a URL the live snapshot names (R-O2..R-O5); an
 //! unknown account gets a small page that names no internals. Clicks are counted per
-//! engagement and outcome in the account's object, after the answer is sent.
+//! engagement and outcome in the account's click shards, after the answer is sent.
 
 use super::bindings::{self, click_instance, visit_instance, Account, Visit, CLICK_SHARDS};
 use super::decide::edge;
