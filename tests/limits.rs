@@ -3,7 +3,7 @@
 //! events body (R-D9) checked whole.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edge_engage::api::decide::DecideRequest;
+use edge_engage::api::decide::{DecideRequest, MAX_DECLINED};
 use edge_engage::api::events::{EventsRequest, MAX_EVENTS};
 use edge_engage::api::{check_depth, ApiError, MAX_ATTRIBUTES, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
 use edge_engage::engine::visitor::Edge;
@@ -59,6 +59,45 @@ fn ten_thousand_attributes_are_refused_not_decided() {
         .unwrap_err();
     assert_eq!(err.status(), 400);
     assert!(err.message().starts_with("attributes:"), "{err:?}");
+}
+
+/// #16, R-D7: the closed engagements a decision carries are at most [`MAX_DECLINED`] ids, each
+/// an id; the GET form's empty list is none closed, not absent.
+#[test]
+fn declined_engagements_are_bounded_ids() {
+    let parse = |declined: serde_json::Value| {
+        let body = json!({
+            "account": "demo", "visitorId": "v1", "visitId": "s1",
+            "page": { "url": "https://www.demo-outfitters.example/" },
+            "declined": declined,
+        })
+        .to_string();
+        DecideRequest::from_json(body.as_bytes())
+            .unwrap()
+            .parse(&Edge::default(), |_| false)
+    };
+    let ids = |n: usize| json!((0..n).map(|i| format!("e-{i}")).collect::<Vec<_>>());
+    let most = parse(ids(MAX_DECLINED)).unwrap();
+    assert_eq!(most.declined.map(|d| d.len()), Some(MAX_DECLINED));
+    let err = parse(ids(MAX_DECLINED + 1)).unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert!(err.message().starts_with("declined:"), "{err:?}");
+    let err = parse(json!(["e-1", "not an id"])).unwrap_err();
+    assert!(err.message().starts_with("declined:"), "{err:?}");
+    let query = |q: &str| {
+        let pairs = url::form_urlencoded::parse(q.as_bytes()).into_owned();
+        DecideRequest::from_query(pairs)
+            .unwrap()
+            .parse(&Edge::default(), |_| false)
+            .unwrap()
+            .declined
+    };
+    let base = "account=demo&visitorId=v1&visitId=s1&url=https%3A%2F%2Fx.example%2F";
+    assert_eq!(
+        query(&format!("{base}&declined=")),
+        Some(Default::default())
+    );
+    assert_eq!(query(base), None);
 }
 
 fn ok(b: serde_json::Value) -> Result<EventsRequest, ApiError> {

@@ -146,6 +146,14 @@ test("R-D7 #16 the visit's closed engagements go with each page view's decision,
   win.sessionStorage.setItem("ee_declined", JSON.stringify({ ...kept, at: Date.now() - 31 * 60000 }));
   await new Tag({ account: "acme", origin: "https://edge.example" }, win).decide();
   assert.deepEqual(bodies()[3].declined, []);
+  // Past the worker's 100 ids, none are carried and the visit's object is asked.
+  const many = (n) => ({ ...JSON.parse(win.sessionStorage.getItem("ee_declined")), ids: Array.from({ length: n }, (_, i) => `e${i}`) });
+  win.sessionStorage.setItem("ee_declined", JSON.stringify(many(100)));
+  await new Tag({ account: "acme", origin: "https://edge.example" }, win).decide();
+  assert.equal(bodies()[4].declined.length, 100);
+  win.sessionStorage.setItem("ee_declined", JSON.stringify(many(101)));
+  await new Tag({ account: "acme", origin: "https://edge.example" }, win).decide();
+  assert.equal(bodies()[5].declined, undefined);
 });
 
 test("R-T2 a renderer the brand registers draws instead, per format or zone", async () => {
