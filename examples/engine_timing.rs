@@ -8,7 +8,7 @@
 
 use edge_engage::engine::offsite::click;
 use edge_engage::engine::snapshot::{compile, load};
-use edge_engage::engine::visit::VisitRequest;
+use edge_engage::engine::visit::{Recorded, VisitRequest, VisitState};
 use edge_engage::scale::{self, bench};
 use serde_json::json;
 use std::hint::black_box;
@@ -79,6 +79,24 @@ fn main() {
         serde_json::from_str::<VisitRequest>(black_box(&sent))
             .unwrap()
             .zones
+            .len()
+    });
+    // A decision made without the visit's object is told to it after the answer (#16), with
+    // only the candidates the visit reads: the same request, trimmed to what it showed.
+    let answer = VisitState::default().decide(&request, &mut || String::from("ctx"));
+    let record = Recorded {
+        page_context_id: answer.page_context_id.clone(),
+        shown: answer.chosen.clone(),
+        request: request.clone().trimmed(&answer.chosen),
+    };
+    let told = serde_json::to_string(&record).unwrap();
+    time("visit record/write scale-2000", rounds, 50, || {
+        serde_json::to_string(black_box(&record)).unwrap().len()
+    });
+    time("visit record/read scale-2000", rounds, 50, || {
+        serde_json::from_str::<Recorded>(black_box(&told))
+            .unwrap()
+            .shown
             .len()
     });
     // Publishing checks everything once; each isolate then loads the revision from KV, and

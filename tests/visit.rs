@@ -719,3 +719,46 @@ fn visit_request_wire_forms_carry_the_same_request() {
         request
     );
 }
+
+/// #16, R-M1, R-D9: trimming a record keeps a prospect's first candidate when none names a line
+/// of business or an entry point, and a shown engagement both in its zone (where the visit
+/// records its context) and where it first appears (where the funnel reads how it was
+/// exposed), so the visit records and counts what the whole request gives.
+#[test]
+fn a_trimmed_record_keeps_what_the_visit_reads() {
+    let p = policy(None, DeclinePolicy::default());
+    let bare = |id: &str, class: Class| VisitCandidate {
+        line_of_business: None,
+        ..cand(id, class, false, true, "")
+    };
+    let zones = vec![
+        (
+            "left",
+            vec![
+                bare("other", Class::OnlineConversation),
+                bare("chat", Class::ContentOrMessaging),
+            ],
+        ),
+        ("right", vec![bare("chat", Class::OnlineConversation)]),
+    ];
+    let mut request = req("p1", T0, &p, zones);
+    request.explain = false;
+    let chat = edge_engage::engine::visit::Chosen {
+        zone: "right".into(),
+        engagement_id: "chat".into(),
+        state: AgentState::Online,
+        context_id: "ctx-chat".into(),
+        held: false,
+    };
+    for shown in [vec![], vec![chat]] {
+        let trimmed = request.clone().trimmed(&shown);
+        let kept: Vec<_> = trimmed.zones.iter().map(|z| z.candidates.len()).collect();
+        let (whole, by_trimmed) = (
+            common::told(request.clone(), &shown),
+            common::told(trimmed, &shown),
+        );
+        assert_eq!(by_trimmed, whole);
+        assert_eq!(whole.1.new_contexts.len(), shown.len());
+        assert_eq!(kept, if shown.is_empty() { [1, 0] } else { [2, 1] });
+    }
+}

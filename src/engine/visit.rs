@@ -146,6 +146,43 @@ impl VisitRequest<'_> {
         self.attributes.clone_from(&visitor.attributes);
         self
     }
+
+    /// #16: the request without the candidates that a visit told of a decision after the
+    /// answer does not read: it keeps each engagement `shown` (in its zone, and its first
+    /// candidate anywhere, where [`crate::measure::funnel::Tally::decided`] looks it up), the
+    /// first candidate of all (the visit was a prospect, R-M1) and the first to name each line
+    /// of business and each entry point (R-M1's prospects by dimension). What the visit then
+    /// records ([`VisitState::record`]) and counts is what the whole request would have given;
+    /// a large account's request shrinks from hundreds of candidates to a few.
+    pub fn trimmed(mut self, shown: &[Chosen]) -> Self {
+        let mut first = true;
+        let (mut found, mut lobs, mut eps) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for zone in &mut self.zones {
+            let name = zone.zone.as_str();
+            zone.candidates.retain(|c| {
+                let id = c.engagement_id.as_ref();
+                let is_shown = |z: Option<&str>| {
+                    shown
+                        .iter()
+                        .any(|s| s.engagement_id == id && z.is_none_or(|z| s.zone == z))
+                };
+                let keep = [
+                    std::mem::take(&mut first),
+                    is_shown(Some(name)),
+                    is_shown(None) && first_time(&mut found, Some(id)),
+                    first_time(&mut lobs, c.line_of_business.as_deref()),
+                    first_time(&mut eps, c.entry_point.as_deref()),
+                ];
+                keep.contains(&true)
+            });
+        }
+        self
+    }
+}
+
+/// True the first time `value` is seen (a value of `None` never is).
+fn first_time(seen: &mut BTreeSet<String>, value: Option<&str>) -> bool {
+    value.is_some_and(|v| !seen.contains(v) && seen.insert(v.to_string()))
 }
 
 /// A request written with its candidates as arrays (`array_form`, as [`VisitRequest`]

@@ -110,7 +110,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         // counts the visitor (R-M1, R-M3), after the answer has gone.
         if !explain {
             let mut vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, false)
-                .keep_page(&parsed.visitor);
+                .keep_page(&parsed.visitor)
+                .trimmed(&[]);
             vreq.day = snap.account.day(now);
             count_held_out(ctx, env, &parsed.account, &vreq, fault(&req, env));
         }
@@ -199,7 +200,8 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
 
 /// #16: sends a decision made without the visit's object ([`decide_carried`]) to that object
 /// after the answer, which records the page view, its held zones and its contexts
-/// ([`Recorded`]); faults `record-*` (docs/api.md).
+/// ([`Recorded`]), with only the candidates it reads ([`VisitRequest::trimmed`]); faults
+/// `record-*` (docs/api.md).
 fn record_after(
     req: &Request,
     env: &Env,
@@ -211,7 +213,7 @@ fn record_after(
     let record = Recorded {
         page_context_id: answer.page_context_id.clone(),
         shown: answer.chosen.clone(),
-        request,
+        request: request.trimmed(&answer.chosen),
     };
     if let Ok(text) = serde_json::to_string(&record) {
         let instance = visit_instance(account, &record.request.visit_id);
@@ -241,7 +243,8 @@ fn fault(req: &Request, env: &Env) -> Option<&'static str> {
 }
 
 /// R-M1, R-M3: an account-control visitor's page view, counted by its visit after the answer
-/// (`wait_until`); a failure loses only this count, and says so in the log.
+/// (`wait_until`) from the candidates its count reads (`vreq`, [`VisitRequest::trimmed`]); a
+/// failure loses only this count, and says so in the log.
 fn count_held_out(
     ctx: &Context,
     env: &Env,

@@ -100,3 +100,31 @@ pub fn identity_token(
         other => panic!("unknown identity kind {other}"),
     }
 }
+
+/// What a fresh visit holds and counts after being told of a decision made without it (#16):
+/// `request` with what the answer `shown` (context ids as given), page context `page-ctx`.
+pub fn told(
+    request: edge_engage::engine::visit::VisitRequest<'_>,
+    shown: &[edge_engage::engine::visit::Chosen],
+) -> (
+    edge_engage::engine::visit::VisitState,
+    edge_engage::engine::visit::VisitAnswer,
+    Option<edge_engage::measure::funnel::FactBatch>,
+    edge_engage::measure::funnel::Tally,
+) {
+    let rec = edge_engage::engine::visit::Recorded {
+        request,
+        page_context_id: "page-ctx".into(),
+        shown: shown.to_vec(),
+    };
+    let mut visit = edge_engage::engine::visit::VisitState::default();
+    let answer = visit.record(&rec).unwrap();
+    let mut tally = edge_engage::measure::funnel::Tally::default();
+    let batch = tally.decided(
+        &rec.request,
+        &answer,
+        visit.first_activity_ms,
+        &rec.request.day,
+    );
+    (visit, answer, batch, tally)
+}

@@ -136,6 +136,70 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
   assert.ok(logs.includes(`measurement: batch ${id} was applied before: acknowledged`), logs.slice(-3000));
 });
 
+/** Every row of the report for DAY, prospects by line of business and entry point included. */
+async function everyRow() {
+  const r = await report();
+  assert.equal(r.status, 200, r.text);
+  return Object.fromEntries(r.json.rows.map((x) => [level(x), x.n]));
+}
+
+/** What the report gained since `before`, once it has gained `visits` visits and held still. */
+async function gained(before, visits) {
+  const delta = async () => {
+    const now = await everyRow();
+    return Object.fromEntries(Object.entries(now).filter(([k, n]) => n !== (before[k] ?? 0)).map(([k, n]) => [k, n - (before[k] ?? 0)]));
+  };
+  let got;
+  for (let i = 0; i < 80 && got?.["//visits"] !== visits; i++) {
+    await sleep(250);
+    got = await delta();
+  }
+  await sleep(1500);
+  return sorted(await delta());
+}
+
+test("#16 R-M1 a decision its visit records after the answer (tag 1.1, declines carried) counts what the visit's object would, prospects by line of business and entry point included", async () => {
+  // The same page and button zones, six visits each way: the first six ask their visits'
+  // objects (no declines carried), the next six carry their declines, so the worker decides
+  // and the visit records a trimmed request afterwards. On a phone the app's banner
+  // (marketing) is a candidate that the sales chat beats: a line of business no answer shows.
+  const zones = ["left", "right"];
+  const phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
+  const round = async (name, extra) => {
+    const before = await everyRow();
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => decide(w.base,
+      { account: "demo", visitorId: `${name}-visitor-${i}`, visitId: `${name}-${i}`, page: { url: SHOP, id: "p1" }, zones, ...extra.body },
+      { now: NOW, country: "GB", userAgent: phone, headers: extra.headers })));
+    for (const a of answers) {
+      assert.equal(a.status, 200, a.text);
+      assert.equal(a.json.degraded, undefined, `${name}: ${a.text}`);
+      assert.ok(a.json.engagements.length > 0, a.text);
+    }
+    return { answers, gained: await gained(before, answers.length) };
+  };
+  const asked = await round("asked", { body: {} });
+  // The visit's object throws if asked (`visit`): these answers did not ask it.
+  const carried = await round("carried", { body: { declined: [] }, headers: { "X-Test-Fault": "visit", "X-Test-Root": TOKEN } });
+  const prospects = (g) => Object.fromEntries(Object.entries(g).filter(([k]) => k.endsWith("/prospects") || k === "//visits"));
+  assert.equal(asked.gained["lob:marketing/prospects"], 6, JSON.stringify(asked.gained));
+  assert.equal(asked.gained["ep:ep-all/prospects"], 6, JSON.stringify(asked.gained));
+  assert.ok(carried.answers.every((a) => !a.json.engagements.some((e) => e.engagementId === "e-mobile-sticky")), "the banner is not shown");
+  assert.deepEqual(prospects(carried.gained), prospects(asked.gained), "R-M1: the same prospects, by every level");
+  // Exposures follow each visit's own draws: what the carried answers showed, counted once each.
+  const want = {};
+  for (const a of carried.answers) {
+    add(want, "//exposed");
+    for (const c of new Set(a.json.engagements.map((e) => e.campaignId))) add(want, `${c}//exposed`);
+    addLevels(want, a.json.engagements, "exposed");
+    for (const e of a.json.engagements) {
+      add(want, `${e.campaignId}/${e.engagementId}/exposed`);
+      add(want, `${e.campaignId}/${e.engagementId}/${exposure(e)}`);
+    }
+  }
+  const exposures = (g) => Object.fromEntries(Object.entries(g).filter(([k]) => !(k.endsWith("/prospects") || k === "//visits")));
+  assert.deepEqual(exposures(carried.gained), sorted(want), "R-M1: each shown engagement's exposure");
+});
+
 test("R-M5 the report reads back as CSV; bad ranges are a 400 naming the field", async () => {
   const r = await fetch(`${w.base}/v1/admin/accounts/demo/report?from=${DAY}&to=${DAY}&format=csv`, { headers: { Authorization: `Bearer ${await keyFor(w.base, "demo")}` } });
   assert.equal(r.status, 200);
