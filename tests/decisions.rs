@@ -154,7 +154,7 @@ impl Visit {
                 *issued += 1;
                 format!("ctx-{issued}")
             });
-            self.contexts.extend(answer.new_contexts.iter().cloned());
+            self.contexts.extend(answer.new_contexts(&req));
             answer
         };
         decision(snap, eval, answer, true)

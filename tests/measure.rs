@@ -113,7 +113,7 @@ fn r_m1_a_visit_counts_each_metric_once_per_entity() {
         None
     );
     // Events: an impression and a click count once each, and make the visit engaged.
-    let (_, record) = answer.new_contexts[0].clone();
+    let (_, record) = answer.new_contexts(&req)[0].clone();
     assert_eq!(
         (batch.visitor.as_str(), batch.visit.as_str(), batch.at_ms),
         ("visitor", "visit", T0),
@@ -277,7 +277,7 @@ fn r_m1_lines_of_business_and_entry_points_are_levels_of_the_funnel() {
             .all(|f| f.line_of_business.is_empty() || f.entry_point.is_empty()),
         "one level per fact"
     );
-    let (_, record) = answer.new_contexts[0].clone();
+    let (_, record) = answer.new_contexts(&req)[0].clone();
     assert_eq!(
         record.entry_point.as_deref(),
         Some(format!("ep-{}", record.engagement_id).as_str())

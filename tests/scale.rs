@@ -52,7 +52,7 @@ fn a_trimmed_record_records_and_counts_what_the_whole_request_gives() {
         most = most.max(count(&trimmed));
         let (by_whole, by_trimmed) = (common::told(request, &shown), common::told(trimmed, &shown));
         assert_eq!(by_trimmed, by_whole, "visit-{i}");
-        assert_eq!(by_whole.1.new_contexts.len(), shown.len(), "visit-{i}");
+        assert_eq!(by_whole.2.len(), shown.len(), "visit-{i}");
     }
     assert!(count(&whole) > 100, "{}", count(&whole));
     assert!(

@@ -183,7 +183,10 @@ fn r_d4_zone_held_on_the_same_page_and_online_not_replaced_by_offline() {
             cand("app", Class::ContentOrMessaging, false, false, "mkt"),
         ],
     )];
-    let again = s.decide(&req("p1", T0 + 10_000, &p, offline.clone()), &mut id);
+    let asked_again = req("p1", T0 + 10_000, &p, offline.clone());
+    let again = s.decide(&asked_again, &mut id);
+    // R-D9: a held zone's context was issued before; it is not issued (stored) again.
+    assert_eq!(again.new_contexts(&asked_again), []);
     assert_eq!(
         again.chosen,
         first
@@ -239,10 +242,11 @@ fn buttons(page: &str, now_ms: u64, p: &VisitPolicy) -> VisitRequest<'static> {
 fn r_d7_carried_declines_decide_a_new_page_as_the_visit_does() {
     let p = policy(None, DeclinePolicy::default());
     let mut visit = VisitState::default();
-    let first = visit.decide(&buttons("p1", T0, &p), &mut ids());
+    let r1 = buttons("p1", T0, &p);
+    let first = visit.decide(&r1, &mut ids());
     let closed = shown(&first, "left").unwrap();
     let (context_id, mut record) = first
-        .new_contexts
+        .new_contexts(&r1)
         .iter()
         .find(|(_, r)| r.engagement_id == closed)
         .cloned()
@@ -316,13 +320,13 @@ fn r_d4_a_recorded_decision_holds_its_zones_and_is_recorded_once() {
     assert_eq!(visit.page_id, "p2");
     assert_eq!(visit.page_context_id, "worker-page");
     let issued: Vec<_> = recorded
-        .new_contexts
+        .new_contexts(&rec.request)
         .iter()
         .map(|(id, _)| id.clone())
         .collect();
     assert_eq!(issued, ["worker-0", "worker-1"]);
     assert!(recorded
-        .new_contexts
+        .new_contexts(&rec.request)
         .iter()
         .all(|(_, r)| r.page_context_id == "worker-page" && r.issued_ms == T0 + 60_000));
     assert_eq!(visit.contexts_issued, 4);
@@ -361,7 +365,7 @@ fn r_d4_a_late_record_keeps_the_later_page() {
             .collect(),
     };
     let recorded = visit.record(&rec).unwrap();
-    assert_eq!(recorded.new_contexts.len(), 2);
+    assert_eq!(recorded.new_contexts(&rec.request).len(), 2);
     assert_eq!(
         (visit.page_id.as_str(), visit.last_activity_ms),
         ("p3", T0 + 5_000)
@@ -393,8 +397,9 @@ fn r_d7_decline_blocks_conversation_invites_but_not_content_by_default() {
             ],
         )]
     };
-    let a = s.decide(&req("p1", T0, &p, zone()), &mut id);
-    let (ctx, winner) = (a.new_contexts[0].0.clone(), a.new_contexts[0].1.clone());
+    let r1 = req("p1", T0, &p, zone());
+    let a = s.decide(&r1, &mut id);
+    let (ctx, winner) = a.new_contexts(&r1)[0].clone();
     let mut record = winner.clone();
     assert!(s.apply_event(&ctx, &mut record, EventName::OfferDeclined));
     let b = s.decide(&req("p2", T0, &p, zone()), &mut id);
@@ -430,25 +435,23 @@ fn r_d7_other_line_of_business_allowed_when_configured() {
     );
     let mut s = VisitState::default();
     let mut id = ids();
-    let a = s.decide(
-        &req(
-            "p1",
-            T0,
-            &p,
-            vec![(
-                "proactive",
-                vec![cand(
-                    "sales-invite",
-                    Class::OnlineConversation,
-                    true,
-                    true,
-                    "sales",
-                )],
+    let r1 = req(
+        "p1",
+        T0,
+        &p,
+        vec![(
+            "proactive",
+            vec![cand(
+                "sales-invite",
+                Class::OnlineConversation,
+                true,
+                true,
+                "sales",
             )],
-        ),
-        &mut id,
+        )],
     );
-    let (ctx, mut rec) = a.new_contexts[0].clone();
+    let a = s.decide(&r1, &mut id);
+    let (ctx, mut rec) = a.new_contexts(&r1)[0].clone();
     s.apply_event(&ctx, &mut rec, EventName::OfferDeclined);
     let zone = vec![(
         "proactive",
@@ -505,25 +508,23 @@ fn r_d9_events_are_idempotent_per_context_and_event() {
     let p = policy(None, DeclinePolicy::default());
     let mut s = VisitState::default();
     let mut id = ids();
-    let a = s.decide(
-        &req(
-            "p1",
-            T0,
-            &p,
-            vec![(
-                "left",
-                vec![cand(
-                    "msg",
-                    Class::ContentOrMessaging,
-                    false,
-                    true,
-                    "support",
-                )],
+    let r1 = req(
+        "p1",
+        T0,
+        &p,
+        vec![(
+            "left",
+            vec![cand(
+                "msg",
+                Class::ContentOrMessaging,
+                false,
+                true,
+                "support",
             )],
-        ),
-        &mut id,
+        )],
     );
-    let (ctx, mut rec) = a.new_contexts[0].clone();
+    let a = s.decide(&r1, &mut id);
+    let (ctx, mut rec) = a.new_contexts(&r1)[0].clone();
     for e in EventName::ALL {
         assert!(s.apply_event(&ctx, &mut rec, e));
         assert!(!s.apply_event(&ctx, &mut rec, e), "{e:?} twice");
@@ -548,7 +549,8 @@ fn r_d9_event_claims_must_agree_with_the_issued_context() {
             vec![cand("invite", Class::OnlineConversation, true, true, "s")],
         )]
     };
-    let a = s.decide(&req("p1", T0, &p, zone()), &mut id);
+    let r1 = req("p1", T0, &p, zone());
+    let a = s.decide(&r1, &mut id);
     let again = s.decide(&req("p1", T0, &p, zone()), &mut id);
     assert!(!a.page_context_id.is_empty());
     assert_eq!(
@@ -560,7 +562,7 @@ fn r_d9_event_claims_must_agree_with_the_issued_context() {
         next.page_context_id, a.page_context_id,
         "navigation issues a new one"
     );
-    let (_, rec) = &a.new_contexts[0];
+    let (_, rec) = &a.new_contexts(&r1)[0];
     assert_eq!(rec.page_context_id, a.page_context_id);
     let agreeing = Claims {
         engagement_id: Some("invite".into()),
@@ -758,7 +760,7 @@ fn a_trimmed_record_keeps_what_the_visit_reads() {
             common::told(trimmed, &shown),
         );
         assert_eq!(by_trimmed, whole);
-        assert_eq!(whole.1.new_contexts.len(), shown.len());
+        assert_eq!(whole.2.len(), shown.len());
         assert_eq!(kept, if shown.is_empty() { [1, 0] } else { [2, 1] });
     }
 }

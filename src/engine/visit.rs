@@ -315,11 +315,50 @@ pub struct VisitAnswer {
     pub verdicts: Vec<Explained>,
     /// The page view's context id (R-D9).
     pub page_context_id: String,
-    /// Contexts issued by this answer, for the object to store.
-    #[serde(skip)]
-    pub new_contexts: Vec<(String, ContextRecord)>,
     /// True when the previous visit had timed out and this one started fresh.
     pub fresh: bool,
+}
+
+impl VisitAnswer {
+    /// R-D9: the contexts this answer issued, for the visit's object to store: each engagement
+    /// shown that its zone did not hold already, as `req` offered it. Built only where they are
+    /// stored, so that a decision made without the object does not build them.
+    pub fn new_contexts(&self, req: &VisitRequest<'_>) -> Vec<(String, ContextRecord)> {
+        self.chosen
+            .iter()
+            .filter(|shown| !shown.held)
+            .filter_map(|shown| {
+                let c = offered(req, &shown.zone, &shown.engagement_id)?;
+                let record = ContextRecord {
+                    engagement_id: c.engagement_id.to_string(),
+                    campaign_id: c.campaign_id.to_string(),
+                    revision: c.revision,
+                    page_context_id: self.page_context_id.clone(),
+                    issued_ms: req.now_ms,
+                    zone: shown.zone.clone(),
+                    proactive: c.proactive,
+                    conversation: c.conversation,
+                    line_of_business: c.line_of_business.as_deref().map(str::to_string),
+                    entry_point: c.entry_point.as_deref().map(str::to_string),
+                    events: BTreeSet::new(),
+                };
+                Some((shown.context_id.clone(), record))
+            })
+            .collect()
+    }
+}
+
+/// The candidate `req` offered for engagement `id` in `zone`.
+fn offered<'r, 'a>(
+    req: &'r VisitRequest<'a>,
+    zone: &str,
+    id: &str,
+) -> Option<&'r VisitCandidate<'a>> {
+    req.zones
+        .iter()
+        .filter(|z| z.zone == zone)
+        .flat_map(|z| z.candidates.iter())
+        .find(|c| c.engagement_id == id)
 }
 
 fn excluded(c: &VisitCandidate<'_>, rule: Rule, reason: String) -> Explained {
@@ -516,20 +555,19 @@ impl VisitState {
             ) else {
                 continue;
             };
-            self.issue(&vz.zone, winner, new_id(), req.now_ms, true, &mut answer);
+            self.issue(&vz.zone, winner, new_id(), true, &mut answer);
         }
         answer
     }
 
     /// Shows `c` in `zone` with a new context: counts a proactive display (R-D6), holds the
-    /// zone on this page when `hold` (R-D4), and adds the context to the answer for the object
-    /// to store (R-D9).
+    /// zone on this page when `hold` (R-D4), and adds it to the answer, whose
+    /// [`VisitAnswer::new_contexts`] the object stores (R-D9).
     fn issue(
         &mut self,
         zone: &str,
         c: &VisitCandidate<'_>,
         context_id: String,
-        now_ms: u64,
         hold: bool,
         answer: &mut VisitAnswer,
     ) {
@@ -545,22 +583,6 @@ impl VisitState {
                 },
             );
         }
-        answer.new_contexts.push((
-            context_id.clone(),
-            ContextRecord {
-                engagement_id: c.engagement_id.to_string(),
-                campaign_id: c.campaign_id.to_string(),
-                revision: c.revision,
-                page_context_id: answer.page_context_id.clone(),
-                issued_ms: now_ms,
-                zone: zone.to_string(),
-                proactive: c.proactive,
-                conversation: c.conversation,
-                line_of_business: c.line_of_business.as_deref().map(str::to_string),
-                entry_point: c.entry_point.as_deref().map(str::to_string),
-                events: BTreeSet::new(),
-            },
-        ));
         answer.chosen.push(Chosen {
             zone: zone.to_string(),
             engagement_id: c.engagement_id.to_string(),
@@ -597,22 +619,9 @@ impl VisitState {
             ..VisitAnswer::default()
         };
         for shown in &rec.shown {
-            let candidate = req
-                .zones
-                .iter()
-                .filter(|z| z.zone == shown.zone)
-                .flat_map(|z| z.candidates.iter())
-                .find(|c| c.engagement_id == shown.engagement_id.as_str());
-            if let Some(c) = candidate {
+            if let Some(c) = offered(req, &shown.zone, &shown.engagement_id) {
                 let context_id = shown.context_id.clone();
-                self.issue(
-                    &shown.zone,
-                    c,
-                    context_id,
-                    req.now_ms,
-                    !later_seen,
-                    &mut answer,
-                );
+                self.issue(&shown.zone, c, context_id, !later_seen, &mut answer);
             }
         }
         Some(answer)

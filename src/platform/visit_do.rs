@@ -183,7 +183,8 @@ impl VisitorSession {
         self.keep(&visit, &body, &answer, fault).await?;
         #[cfg(feature = "test-clock")]
         if fault == Some("previous-storage") {
-            self.store_as_previous_release(answer.new_contexts.iter().map(|(id, _)| id))
+            let issued = answer.new_contexts(&body);
+            self.store_as_previous_release(issued.iter().map(|(id, _)| id))
                 .await?;
         }
         Response::from_json(&answer)
@@ -225,7 +226,7 @@ impl VisitorSession {
         fault: Option<&str>,
     ) -> Result<()> {
         let storage = self.state.storage();
-        for (id, record) in &answer.new_contexts {
+        for (id, record) in &answer.new_contexts(req) {
             stored::put(&storage, &ctx_key(id), record).await?;
         }
         let started = visit.first_activity_ms;

@@ -101,14 +101,16 @@ pub fn identity_token(
     }
 }
 
-/// What a fresh visit holds and counts after being told of a decision made without it (#16):
-/// `request` with what the answer `shown` (context ids as given), page context `page-ctx`.
+/// What a fresh visit holds, stores and counts after being told of a decision made without it
+/// (#16): `request` with what the answer `shown` (context ids as given), page context
+/// `page-ctx`. The visit, the record's answer, the contexts stored, the facts, the tally.
 pub fn told(
     request: edge_engage::engine::visit::VisitRequest<'_>,
     shown: &[edge_engage::engine::visit::Chosen],
 ) -> (
     edge_engage::engine::visit::VisitState,
     edge_engage::engine::visit::VisitAnswer,
+    Vec<(String, edge_engage::engine::events::ContextRecord)>,
     Option<edge_engage::measure::funnel::FactBatch>,
     edge_engage::measure::funnel::Tally,
 ) {
@@ -126,5 +128,6 @@ pub fn told(
         visit.first_activity_ms,
         &rec.request.day,
     );
-    (visit, answer, batch, tally)
+    let contexts = answer.new_contexts(&rec.request);
+    (visit, answer, contexts, batch, tally)
 }
