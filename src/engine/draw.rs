@@ -2,28 +2,24 @@
 //! and the control groups. Every random choice of a decision is one of these functions of an id,
 //! so the same visit (or visitor) gets the same answer, and different ones are independent.
 
+/// FNV-1a's offset basis: the state before any input.
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+
 /// FNV-1a 32-bit over UTF-16 code units, as GrowthBook's SDKs compute it.
 fn fnv1a32(s: &str) -> u32 {
-    s.encode_utf16().fold(0x811c_9dc5_u32, |h, unit| {
-        (h ^ u32::from(unit)).wrapping_mul(0x0100_0193)
-    })
-}
-
-fn fnv1a32_parts(parts: &[&str]) -> u32 {
-    parts
-        .iter()
-        .flat_map(|p| p.encode_utf16())
-        .fold(0x811c_9dc5_u32, |h, unit| {
-            (h ^ u32::from(unit)).wrapping_mul(0x0100_0193)
-        })
+    fnv_continue(FNV_OFFSET, s)
 }
 
 /// The FNV-1a state after the concatenation of `parts`: a seed hashed once (per campaign, at
 /// compile time) and continued per request by [`hash_v2_seeded`].
 pub fn fnv_seed(parts: &[&str]) -> u32 {
-    fnv1a32_parts(parts)
+    parts
+        .iter()
+        .fold(FNV_OFFSET, |h, part| fnv_continue(h, part))
 }
 
+/// FNV-1a continued from `state` over `value`'s UTF-16 code units; an ASCII string's code units
+/// are its bytes, read without decoding.
 fn fnv_continue(state: u32, value: &str) -> u32 {
     let step = |h: u32, unit: u32| (h ^ unit).wrapping_mul(0x0100_0193);
     if value.is_ascii() {
@@ -57,7 +53,7 @@ pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
         .get(start..)
         .unwrap_or(&[])
         .iter()
-        .fold(0x811c_9dc5_u32, |h, &b| {
+        .fold(FNV_OFFSET, |h, &b| {
             (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
         });
     f64::from(outer % 10_000) / 10_000.0
@@ -131,6 +127,27 @@ impl ControlGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// GrowthBook hashes UTF-16 code units: the ASCII fast path and seeds hashed in parts give
+    /// what hashing the whole string's code units gives, for text beyond ASCII too (a
+    /// character outside the BMP is two code units).
+    #[test]
+    fn fnv_is_over_utf16_code_units_whatever_the_parts() {
+        let reference = |s: &str| {
+            s.encode_utf16().fold(FNV_OFFSET, |h, unit| {
+                (h ^ u32::from(unit)).wrapping_mul(0x0100_0193)
+            })
+        };
+        for (parts, value) in [
+            (["acme", "|control|", "summer", "|"], "visitor-1"),
+            (["café", "|", "zone-ü", "|tier|"], "visit-日本"),
+            (["a", "", "😀", "é"], "😀x"),
+        ] {
+            let whole = format!("{}{value}", parts.concat());
+            assert_eq!(fnv1a32(&whole), reference(&whole), "{whole}");
+            assert_eq!(fnv_continue(fnv_seed(&parts), value), reference(&whole), "{whole}");
+        }
+    }
 
     /// R-D5: the precomputed seed draws exactly what the general draw does for that scope.
     #[test]
