@@ -61,3 +61,35 @@ fn a_trimmed_record_records_and_counts_what_the_whole_request_gives() {
         count(&whole)
     );
 }
+
+/// #16, R-D4: a visit that nothing keeps (the stateless preview, a decision made without the
+/// visit's object) answers as a kept one does: the same engagements, contexts and draws, for
+/// fifty visits of the scale account, explained and not.
+#[test]
+fn a_visit_nothing_keeps_answers_as_a_kept_one() {
+    use edge_engage::engine::visit::VisitState;
+    use edge_engage::scale::bench;
+
+    let snap = compile(&scale::snapshot(7, 2_000), "scale", 1).unwrap();
+    let (visitor, avail) = (
+        bench::scale_visitor().unwrap(),
+        bench::scale_availability().unwrap(),
+    );
+    let whole = bench::scale_visit_request(&snap, &visitor, &avail);
+    for i in 0..50 {
+        let mut request = whole.clone();
+        request.visit_id = format!("visit-{i}");
+        request.explain = i % 2 == 0;
+        let ids = || {
+            let mut n = 0;
+            move || {
+                n += 1;
+                format!("ctx-{n}")
+            }
+        };
+        let kept = VisitState::default().decide(&request, &mut ids());
+        let once = VisitState::default().decide_once(&request, &mut ids());
+        assert!(!kept.chosen.is_empty(), "visit-{i}");
+        assert_eq!(once, kept, "visit-{i}");
+    }
+}

@@ -400,7 +400,7 @@ pub fn on_empty_visit<'s>(
         }
     }
     let explain = req.explain;
-    let answer = VisitState::default().decide(&req, new_id);
+    let answer = VisitState::default().decide_once(&req, new_id);
     decision(snap, eval, answer, explain)
 }
 

@@ -145,7 +145,11 @@ mod tests {
         ] {
             let whole = format!("{}{value}", parts.concat());
             assert_eq!(fnv1a32(&whole), reference(&whole), "{whole}");
-            assert_eq!(fnv_continue(fnv_seed(&parts), value), reference(&whole), "{whole}");
+            assert_eq!(
+                fnv_continue(fnv_seed(&parts), value),
+                reference(&whole),
+                "{whole}"
+            );
         }
     }
 

@@ -457,26 +457,34 @@ impl VisitState {
     }
 
     /// Starts the request: a fresh visit after the idle timeout, activity times, the page
-    /// (with a new page context id when the visitor navigated).
-    fn touch(&mut self, req: &VisitRequest<'_>, new_id: &mut dyn FnMut() -> String) -> bool {
+    /// (with a new page context id when the visitor navigated); for a visit that is `kept`,
+    /// also the visitor, the recent pages and the attributes that click-to-call reads (R-C2).
+    fn touch(
+        &mut self,
+        req: &VisitRequest<'_>,
+        new_id: &mut dyn FnMut() -> String,
+        kept: bool,
+    ) -> bool {
         let fresh = self.expired(req.now_ms);
         if fresh {
             *self = VisitState::default();
         }
         self.active(req.now_ms);
         self.timeout_minutes = req.policy.timeout_minutes;
-        self.visitor_id.clone_from(&req.visitor_id);
+        if kept {
+            self.visitor_id.clone_from(&req.visitor_id);
+        }
         if self.page_id != req.page_id || self.page_context_id.is_empty() {
             self.page_id.clone_from(&req.page_id);
             self.page_context_id = new_id();
             self.held.clear();
-            if !req.page_url.is_empty() {
+            if kept && !req.page_url.is_empty() {
                 self.pages.push(req.page_url.clone());
                 let excess = self.pages.len().saturating_sub(MAX_PAGES);
                 self.pages.drain(..excess);
             }
         }
-        if !req.attributes.is_null() {
+        if kept && !req.attributes.is_null() {
             self.attributes.clone_from(&req.attributes);
         }
         fresh
@@ -497,7 +505,27 @@ impl VisitState {
         req: &VisitRequest<'_>,
         new_id: &mut dyn FnMut() -> String,
     ) -> VisitAnswer {
-        let fresh = self.touch(req, new_id);
+        self.decide_kept(req, new_id, true)
+    }
+
+    /// [`VisitState::decide`] for a visit that nothing keeps afterwards: the stateless preview
+    /// and a decision made without the visit's object (#16). The same answer, without what only
+    /// a stored visit reads (the zones it holds, its pages, its attributes).
+    pub fn decide_once(
+        mut self,
+        req: &VisitRequest<'_>,
+        new_id: &mut dyn FnMut() -> String,
+    ) -> VisitAnswer {
+        self.decide_kept(req, new_id, false)
+    }
+
+    fn decide_kept(
+        &mut self,
+        req: &VisitRequest<'_>,
+        new_id: &mut dyn FnMut() -> String,
+        kept: bool,
+    ) -> VisitAnswer {
+        let fresh = self.touch(req, new_id, kept);
         let mut answer = VisitAnswer {
             fresh,
             page_context_id: self.page_context_id.clone(),
@@ -555,7 +583,7 @@ impl VisitState {
             ) else {
                 continue;
             };
-            self.issue(&vz.zone, winner, new_id(), true, &mut answer);
+            self.issue(&vz.zone, winner, new_id(), kept, &mut answer);
         }
         answer
     }
@@ -609,7 +637,7 @@ impl VisitState {
             self.active(req.now_ms);
             false
         } else {
-            let fresh = self.touch(req, &mut || rec.page_context_id.clone());
+            let fresh = self.touch(req, &mut || rec.page_context_id.clone(), true);
             self.page_context_id.clone_from(&rec.page_context_id);
             fresh
         };
@@ -663,9 +691,9 @@ pub fn decide_carried(
     if proactive || req.explain || req.control.account {
         return None;
     }
-    let mut visit = VisitState {
+    let visit = VisitState {
         declined: declined.clone(),
         ..VisitState::default()
     };
-    Some(visit.decide(req, new_id))
+    Some(visit.decide_once(req, new_id))
 }
