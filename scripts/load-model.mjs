@@ -1,7 +1,9 @@
 // A load model past one machine (#16): for one account's traffic spread over Cloudflare's
 // locations, the requests per second each platform part receives, with its limit beside it.
 // The per-request counts come from the code paths (named below) and, where they vary with
-// traffic, from measurements on this machine (BENCHMARKS.md). Arithmetic, not a simulation.
+// traffic, from measurements on this machine (BENCHMARKS.md). It prints that arithmetic, then
+// simulates every isolate of every location (Poisson arrivals) to find the worst second on the
+// account's object and on its busiest click shard.
 //
 //   node scripts/load-model.mjs [decisions per minute] [locations] [isolates per location]
 //   node scripts/load-model.mjs 1000000 300 4
