@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::visit_request as req;
+use common::{ids, visit_request as req};
 
 use edge_engage::engine::agent::AgentState;
 use edge_engage::engine::arbitrate::Class;
@@ -51,14 +51,6 @@ fn policy(conversation_cap: Option<u8>, decline: DeclinePolicy) -> VisitPolicy {
         decline,
         weights: PriorityWeights::default(),
         timeout_minutes: 30,
-    }
-}
-
-fn ids() -> impl FnMut() -> String {
-    let mut n = 0;
-    move || {
-        n += 1;
-        format!("ctx-{n}")
     }
 }
 

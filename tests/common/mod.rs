@@ -131,3 +131,12 @@ pub fn told(
     let contexts = answer.new_contexts(&rec.request);
     (visit, answer, contexts, batch, tally)
 }
+
+/// Context ids as a visit's object would issue them, numbered: `ctx-1`, `ctx-2`, …
+pub fn ids() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("ctx-{n}")
+    }
+}
