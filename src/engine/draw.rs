@@ -5,6 +5,11 @@
 /// FNV-1a's offset basis: the state before any input.
 const FNV_OFFSET: u32 = 0x811c_9dc5;
 
+/// One FNV-1a step: the state after one more code unit.
+fn fnv_step(h: u32, unit: u32) -> u32 {
+    (h ^ unit).wrapping_mul(0x0100_0193)
+}
+
 /// FNV-1a 32-bit over UTF-16 code units, as GrowthBook's SDKs compute it.
 fn fnv1a32(s: &str) -> u32 {
     fnv_continue(FNV_OFFSET, s)
@@ -21,13 +26,12 @@ pub fn fnv_seed(parts: &[&str]) -> u32 {
 /// FNV-1a continued from `state` over `value`'s UTF-16 code units; an ASCII string's code units
 /// are its bytes, read without decoding.
 fn fnv_continue(state: u32, value: &str) -> u32 {
-    let step = |h: u32, unit: u32| (h ^ unit).wrapping_mul(0x0100_0193);
     if value.is_ascii() {
-        value.bytes().fold(state, |h, b| step(h, u32::from(b)))
+        value.bytes().fold(state, |h, b| fnv_step(h, u32::from(b)))
     } else {
         value
             .encode_utf16()
-            .fold(state, |h, u| step(h, u32::from(u)))
+            .fold(state, |h, u| fnv_step(h, u32::from(u)))
     }
 }
 
@@ -53,9 +57,7 @@ pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
         .get(start..)
         .unwrap_or(&[])
         .iter()
-        .fold(FNV_OFFSET, |h, &b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
+        .fold(FNV_OFFSET, |h, &b| fnv_step(h, u32::from(b)));
     f64::from(outer % 10_000) / 10_000.0
 }
 
