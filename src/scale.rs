@@ -242,7 +242,7 @@ pub mod bench {
     /// first page view (page kept): what both sides of the hop are timed on.
     pub fn scale_visit_request<'s>(
         snap: &'s Snapshot,
-        v: &Visitor,
+        v: &'s Visitor,
         avail: &Availability,
     ) -> VisitRequest<'s> {
         let zones = scale_zones();
@@ -254,7 +254,8 @@ pub mod bench {
     pub fn scale_visit_request_json() -> Option<String> {
         let text = super::snapshot(7, 2_000);
         let snap = crate::engine::snapshot::compile(&text, "scale", 1).ok()?;
-        let request = scale_visit_request(&snap, &scale_visitor()?, &scale_availability()?);
+        let visitor = scale_visitor()?;
+        let request = scale_visit_request(&snap, &visitor, &scale_availability()?);
         serde_json::to_string(&request).ok()
     }
 
@@ -266,7 +267,7 @@ pub mod bench {
         let (mut visit, mut tally) = (VisitState::default(), Tally::default());
         let mut issued = 0;
         for page in 1..=5_u64 {
-            request.page_id = format!("page-{page}");
+            request.page_id = format!("page-{page}").into();
             request.now_ms = NOW.as_millisecond().unsigned_abs() + page * 5_000;
             let answer = visit.decide(&request, &mut || {
                 issued += 1;

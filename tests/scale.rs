@@ -28,7 +28,7 @@ fn fifty_visits(mut visit: impl FnMut(usize, VisitRequest<'_>)) {
     let request = bench::scale_visit_request(&snap, &visitor, &avail);
     for i in 0..50 {
         let mut one = request.clone();
-        one.visit_id = format!("visit-{i}");
+        one.visit_id = format!("visit-{i}").into();
         visit(i, one);
     }
 }

@@ -292,14 +292,14 @@ pub fn explain_rest(snap: &Snapshot, explanation: &mut Vec<Explained>) {
 
 /// What the visit is asked: the evaluation's candidates with what the visit rules need. The
 /// page and attributes the visit keeps for click-to-call are added by [`VisitRequest::keep_page`].
-pub fn visit_request<'s>(
-    snap: &'s Snapshot,
+pub fn visit_request<'a>(
+    snap: &'a Snapshot,
     eval: &Evaluation,
-    visitor: &Visitor,
-    page_id: &str,
+    visitor: &'a Visitor,
+    page_id: &'a str,
     now_ms: u64,
     explain: bool,
-) -> VisitRequest<'s> {
+) -> VisitRequest<'a> {
     let account = &snap.account.spec;
     let zones = eval
         .zones
@@ -327,16 +327,16 @@ pub fn visit_request<'s>(
                 })
             }));
             VisitZone {
-                zone: zc.zone.to_string(),
+                zone: zc.zone.name(),
                 candidates,
             }
         })
         .collect();
     VisitRequest {
-        account: account.id.clone(),
-        visitor_id: visitor.visitor_id.clone(),
-        visit_id: visitor.visit_id.clone(),
-        page_id: page_id.to_string(),
+        account: Cow::Borrowed(&account.id),
+        visitor_id: Cow::Borrowed(&visitor.visitor_id),
+        visit_id: Cow::Borrowed(&visitor.visit_id),
+        page_id: Cow::Borrowed(page_id),
         now_ms,
         day: String::new(),
         page_url: String::new(),

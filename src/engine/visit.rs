@@ -84,7 +84,7 @@ impl Serialize for VisitCandidate<'_> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitZone<'a> {
     /// Zone id.
-    pub zone: String,
+    pub zone: Cow<'a, str>,
     /// Candidates, in the snapshot's stable order.
     pub candidates: Vec<VisitCandidate<'a>>,
 }
@@ -108,13 +108,13 @@ pub struct VisitPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct VisitRequest<'a> {
     /// Account id.
-    pub account: String,
+    pub account: Cow<'a, str>,
     /// Visitor id.
-    pub visitor_id: String,
+    pub visitor_id: Cow<'a, str>,
     /// Visit id.
-    pub visit_id: String,
+    pub visit_id: Cow<'a, str>,
     /// The page view: a new value means the visitor navigated.
-    pub page_id: String,
+    pub page_id: Cow<'a, str>,
     /// Request time, ms since the epoch.
     pub now_ms: u64,
     /// The request's day in the account's time zone (R-M1: a visit counts on its first day).
@@ -158,7 +158,7 @@ impl VisitRequest<'_> {
         let mut first = true;
         let (mut found, mut lobs, mut eps) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         for zone in &mut self.zones {
-            let name = zone.zone.as_str();
+            let name = zone.zone.as_ref();
             zone.candidates.retain(|c| {
                 let id = c.engagement_id.as_ref();
                 let is_shown = |z: Option<&str>| {
@@ -472,10 +472,10 @@ impl VisitState {
         self.active(req.now_ms);
         self.timeout_minutes = req.policy.timeout_minutes;
         if kept {
-            self.visitor_id.clone_from(&req.visitor_id);
+            req.visitor_id.as_ref().clone_into(&mut self.visitor_id);
         }
         if self.page_id != req.page_id || self.page_context_id.is_empty() {
-            self.page_id.clone_from(&req.page_id);
+            req.page_id.as_ref().clone_into(&mut self.page_id);
             self.page_context_id = new_id();
             self.held.clear();
             if kept && !req.page_url.is_empty() {
@@ -540,7 +540,7 @@ impl VisitState {
         for vz in &req.zones {
             if let Some(h) = self.holder(&vz.zone) {
                 answer.chosen.push(Chosen {
-                    zone: vz.zone.clone(),
+                    zone: vz.zone.to_string(),
                     engagement_id: h.engagement_id.clone(),
                     state: h.state,
                     context_id: h.context_id.clone(),
@@ -561,7 +561,7 @@ impl VisitState {
                 }
                 continue;
             }
-            self.held.remove(&vz.zone);
+            self.held.remove(vz.zone.as_ref());
             open.clear();
             for c in &vz.candidates {
                 match self.visit_rule(c, &req.policy) {

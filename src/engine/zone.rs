@@ -1,6 +1,7 @@
 //! Formats, channels and zones (R-D4): where on the page an engagement can be shown.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Web engagement format, with its lpTag `engagementType` code.
@@ -139,14 +140,21 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// The zone's id as the tag sends it ([`Zone::parse`]); only an embedded zone's is built.
+    pub fn name(&self) -> Cow<'static, str> {
+        match self {
+            Zone::Left => Cow::Borrowed("left"),
+            Zone::Right => Cow::Borrowed("right"),
+            Zone::Proactive => Cow::Borrowed("proactive"),
+            Zone::Embedded(id) => Cow::Owned(format!("embedded:{id}")),
+        }
+    }
+}
+
 impl fmt::Display for Zone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Zone::Left => f.write_str("left"),
-            Zone::Right => f.write_str("right"),
-            Zone::Proactive => f.write_str("proactive"),
-            Zone::Embedded(id) => write!(f, "embedded:{id}"),
-        }
+        f.write_str(&self.name())
     }
 }
 

@@ -43,7 +43,7 @@ pub fn visit_request(
         account: "acme".into(),
         visitor_id: "visitor".into(),
         visit_id: "visit".into(),
-        page_id: page.into(),
+        page_id: page.to_string().into(),
         now_ms,
         day: "2027-01-15".into(),
         page_url: format!("https://acme.example/{page}"),
@@ -54,7 +54,7 @@ pub fn visit_request(
         zones: zones
             .into_iter()
             .map(|(z, c)| edge_engage::engine::visit::VisitZone {
-                zone: z.into(),
+                zone: z.to_string().into(),
                 candidates: c,
             })
             .collect(),
