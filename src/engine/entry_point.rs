@@ -110,9 +110,16 @@ impl Page {
     }
 }
 
+/// An exact rule's form of a URL: lower case, without its fragment or trailing slashes.
 fn normalise_exact(url: &str) -> String {
-    let no_fragment = url.split('#').next().unwrap_or("");
-    no_fragment.trim_end_matches('/').to_lowercase()
+    exact_form(&url.to_lowercase()).to_string()
+}
+
+/// [`normalise_exact`] of a URL already in lower case, without allocating: `#` and `/` are
+/// ASCII, so cutting them before or after lower-casing gives the same text.
+fn exact_form(lower: &str) -> &str {
+    let no_fragment = lower.split('#').next().unwrap_or("");
+    no_fragment.trim_end_matches('/')
 }
 
 fn compile_rule(rule: &UrlRuleSpec, at: &str, problems: &mut Vec<String>) -> Option<UrlRule> {
@@ -137,7 +144,7 @@ impl UrlRule {
     fn matches(&self, page: &Page) -> bool {
         match self {
             UrlRule::Contains(s) => page.url_lower.contains(s.as_str()),
-            UrlRule::Exact(s) => normalise_exact(&page.url) == *s,
+            UrlRule::Exact(s) => exact_form(&page.url_lower) == s,
             UrlRule::Regex(re, prefix) => {
                 page.url.starts_with(prefix.as_str()) && re.is_match(&page.url)
             }
@@ -224,6 +231,8 @@ mod tests {
         let m = |u: &str| e.matches(&Page::new(u, &[]));
         assert!(m("https://x.test/shop/cameras"));
         assert!(m("https://x.test/deals#top"));
+        assert!(m("https://X.test/Deals//"));
+        assert!(!m("https://x.test/deals/more"));
         assert!(m("https://x.test/p/42"));
         assert!(!m("https://x.test/p/42x"));
         assert!(!m("https://x.test/shop/checkout/pay"));
