@@ -135,6 +135,12 @@ pub fn arbitrate<'c>(
     open: &[&'c VisitCandidate<'_>],
     verdicts: Option<&mut Vec<Explained>>,
 ) -> Option<&'c VisitCandidate<'c>> {
+    if verdicts.is_none() {
+        if let [only] = open {
+            // A lone candidate wins whatever the draws; only an explanation shows them.
+            return Some(*only);
+        }
+    }
     let items = open.iter().map(|c| (c.class, c.priority));
     let choice = choose(account, weights, zone, visit_id, items)?;
     let winner = open.get(choice.index).copied()?;

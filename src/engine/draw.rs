@@ -37,8 +37,12 @@ fn fnv_continue(state: u32, value: &str) -> u32 {
 
 /// [`hash`] version 2 of (seed, value) given the seed's [`fnv_seed`] state, without allocating.
 pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
-    let inner = fnv_continue(seed_state, value);
-    // The decimal digits of `inner`, as `inner.to_string()` would give, on the stack.
+    outer_v2(fnv_continue(seed_state, value))
+}
+
+/// The second round of version 2: FNV-1a of `inner`'s decimal digits, as `inner.to_string()`
+/// would give them (built on the stack), scaled to `[0, 1)`.
+fn outer_v2(inner: u32) -> f64 {
     let mut digits = [0u8; 10];
     let mut n = inner;
     let mut start = digits.len();
@@ -59,6 +63,21 @@ pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
         .iter()
         .fold(FNV_OFFSET, |h, &b| fnv_step(h, u32::from(b)));
     f64::from(outer % 10_000) / 10_000.0
+}
+
+/// [`hash_v2_seeded`] of one value under two seeds, in one pass over it: the two hash chains
+/// are independent, so the processor runs their multiplications side by side.
+fn hash_v2_seeded_pair(seeds: [u32; 2], value: &str) -> [f64; 2] {
+    let [a, b] = if value.is_ascii() {
+        value.bytes().fold(seeds, |[a, b], byte| {
+            [fnv_step(a, u32::from(byte)), fnv_step(b, u32::from(byte))]
+        })
+    } else {
+        value.encode_utf16().fold(seeds, |[a, b], unit| {
+            [fnv_step(a, u32::from(unit)), fnv_step(b, u32::from(unit))]
+        })
+    };
+    [outer_v2(a), outer_v2(b)]
 }
 
 /// [`hash`] version 2 of (seed, value) where the seed is the concatenation of `seed_parts`.
@@ -94,11 +113,14 @@ pub fn draw(account: &str, purpose: &[&str], unit: &str) -> f64 {
 }
 
 /// The two draws of R-D4 for one zone of one visit: the priority tier, then the tie.
+/// Their seeds share `{account}|{zone}`, hashed once.
 pub fn zone_draws(account: &str, zone: &str, visit_id: &str) -> [f64; 2] {
-    [
-        draw(account, &[zone, "|tier"], visit_id),
-        draw(account, &[zone, "|tie"], visit_id),
-    ]
+    let shared = fnv_seed(&[account, "|", zone]);
+    let seeds = [
+        fnv_continue(shared, "|tier|"),
+        fnv_continue(shared, "|tie|"),
+    ];
+    hash_v2_seeded_pair(seeds, visit_id)
 }
 
 /// A control group (R-D5): `percent`% of visitors, drawn from the visitor id with a seed per
@@ -163,6 +185,22 @@ mod tests {
             let g = ControlGroup::new("acme", "summer", 20);
             let by_draw = draw("acme", &["control|", "summer"], &id) < 0.2;
             assert_eq!(g.holds(&id), by_draw, "{id}");
+        }
+    }
+
+    /// R-D4: a zone's two draws, with their shared seed hashed once, are the general draws of
+    /// `{zone}|tier` and `{zone}|tie`.
+    #[test]
+    fn r_d4_zone_draws_are_the_general_draws() {
+        let zones = ["left", "right", "proactive", "embedded:hero-é"];
+        for (i, zone) in zones.iter().enumerate() {
+            for visit in [format!("visit-{i}"), format!("visit-{i}-ü")] {
+                let expected = [
+                    draw("acme", &[zone, "|tier"], &visit),
+                    draw("acme", &[zone, "|tie"], &visit),
+                ];
+                assert_eq!(zone_draws("acme", zone, &visit), expected, "{zone} {visit}");
+            }
         }
     }
 }
