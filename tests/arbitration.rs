@@ -53,7 +53,7 @@ fn run<'s>(snap: &'s Snapshot, v: &Visitor) -> Decision<'s> {
         visitor: v,
         zones: &[Zone::Proactive],
         now: "2026-06-01T12:00:00Z".parse().unwrap(),
-        availability: &Availability::new(),
+        availability: &Availability::default(),
         explain: false,
     };
     decide(snap, &ctx, &mut || String::new())

@@ -636,7 +636,7 @@ fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
         &edge,
     );
     let zones = [Zone::Proactive];
-    let availability = Availability::new();
+    let availability = Availability::default();
     let ctx = Inputs {
         visitor: &visitor,
         zones: &zones,

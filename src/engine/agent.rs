@@ -1,9 +1,9 @@
 //! Agent state from skill availability (R-D3).
 
+use super::lookup::IdMap;
 use super::snapshot::{Engagement, Skill, SkillRef, Snapshot};
 use super::zone::Channel;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// What the contact center reports for one skill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -21,7 +21,7 @@ pub struct SkillAvailability {
 }
 
 /// Availability per skill id; a skill with no report counts as having no agent online.
-pub type Availability = HashMap<String, SkillAvailability>;
+pub type Availability = IdMap<String, SkillAvailability>;
 
 /// Engagement state codes as the web tag knows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

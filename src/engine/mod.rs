@@ -19,6 +19,7 @@ pub mod draw;
 pub mod entry_point;
 pub mod events;
 pub mod landing;
+pub mod lookup;
 pub mod money;
 pub mod offsite;
 pub mod presentation;

@@ -18,9 +18,9 @@ pub const ACCOUNT_SCOPE: &str = "account";
 use super::condition::{Condition, SavedGroups};
 use super::draw::ControlGroup;
 use super::entry_point::EntryPoint;
+use super::lookup::IdMap;
 use super::schedule::TimeFrame;
 use super::zone::{Format, Zone};
-use std::collections::HashMap;
 
 /// Account settings, compiled.
 #[derive(Debug, Clone)]
@@ -157,14 +157,14 @@ pub struct Snapshot {
     pub time_zones: Vec<String>,
     /// Distinct audience and behaviour conditions ([`Condition::slot`]).
     pub condition_slots: usize,
-    by_zone: HashMap<Zone, Vec<usize>>,
+    by_zone: IdMap<Zone, Vec<usize>>,
     /// Per zone, its engagements grouped by entry point, so that a decision visits only the
     /// engagements of entry points that match the page.
-    by_zone_entry_point: HashMap<Zone, Vec<(usize, Vec<usize>)>>,
+    by_zone_entry_point: IdMap<Zone, Vec<(usize, Vec<usize>)>>,
     /// Each engagement's position in the stable (campaign id, engagement id) order.
     rank: Vec<u32>,
-    by_id: HashMap<String, usize>,
-    skill_by_id: HashMap<String, usize>,
+    by_id: IdMap<String, usize>,
+    skill_by_id: IdMap<String, usize>,
 }
 
 impl Snapshot {
@@ -199,11 +199,11 @@ impl Snapshot {
             engagements: Vec::new(),
             time_zones: Vec::new(),
             condition_slots: 0,
-            by_zone: HashMap::new(),
-            by_zone_entry_point: HashMap::new(),
+            by_zone: IdMap::default(),
+            by_zone_entry_point: IdMap::default(),
             rank: Vec::new(),
-            by_id: HashMap::new(),
-            skill_by_id: HashMap::new(),
+            by_id: IdMap::default(),
+            skill_by_id: IdMap::default(),
         }
     }
 

@@ -6,6 +6,7 @@ use super::spec::*;
 use super::*;
 use crate::engine::condition::ConditionProblem;
 use crate::engine::draw::ControlGroup;
+use crate::engine::lookup::IdMap;
 use crate::engine::presentation;
 use crate::engine::zone::{valid_div_id, Channel, Side};
 use serde::Serialize;
@@ -202,7 +203,7 @@ pub(super) fn build(
             skills.push(s);
         }
     }
-    let skill_by_id: HashMap<String, usize> = skills
+    let skill_by_id: IdMap<String, usize> = skills
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.clone(), i))
@@ -311,10 +312,10 @@ pub(super) fn build(
         engagements,
         time_zones,
         condition_slots: c.condition_slots.len(),
-        by_zone: HashMap::new(),
-        by_zone_entry_point: HashMap::new(),
+        by_zone: IdMap::default(),
+        by_zone_entry_point: IdMap::default(),
         rank: Vec::new(),
-        by_id: HashMap::new(),
+        by_id: IdMap::default(),
         skill_by_id,
     }))
 }
@@ -405,7 +406,7 @@ fn compile_engagement(
     path: At<'_>,
     mut spec: EngagementSpec,
     campaign: usize,
-    skills: &HashMap<String, usize>,
+    skills: &IdMap<String, usize>,
     entry_points: &HashMap<&str, usize>,
     account: Option<&AccountSpec>,
 ) -> Option<Engagement> {
