@@ -290,7 +290,8 @@ pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
                     }
                 }
             }
-            candidates.sort_unstable_by_key(|c: &Candidate| snap.rank(c.index));
+            // Each entry point's list is in that order already: a stable sort merges the runs.
+            candidates.sort_by_key(|c: &Candidate| snap.rank(c.index));
         }
         out.zones.push(ZoneCandidates {
             zone: zone.clone(),

@@ -43,25 +43,20 @@ pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
 /// The second round of version 2: FNV-1a of `inner`'s decimal digits, as `inner.to_string()`
 /// would give them (built on the stack), scaled to `[0, 1)`.
 fn outer_v2(inner: u32) -> f64 {
-    let mut digits = [0u8; 10];
-    let mut n = inner;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        if let Some(d) = digits.get_mut(start) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || start == 0 {
-            break;
-        }
-    }
+    // Ten digits, zero-padded, each its own division (no chain of divisions from the last
+    // digit up); the leading zeros are then skipped, keeping the last digit of 0.
+    let (high, low) = (inner / 100_000, inner % 100_000);
+    let five = |n: u32| [n / 10_000, n / 1_000 % 10, n / 100 % 10, n / 10 % 10, n % 10];
+    let [a, b, c, d, e] = five(high);
+    let [f, g, h, i, j] = five(low);
+    let digits = [a, b, c, d, e, f, g, h, i, j];
+    let start = digits.iter().position(|&d| d != 0).unwrap_or(digits.len() - 1);
     // ASCII digits: hashing the bytes is hashing the string.
     let outer = digits
         .get(start..)
         .unwrap_or(&[])
         .iter()
-        .fold(FNV_OFFSET, |h, &b| fnv_step(h, u32::from(b)));
+        .fold(FNV_OFFSET, |h, &d| fnv_step(h, u32::from(b'0') + d));
     f64::from(outer % 10_000) / 10_000.0
 }
 
@@ -185,6 +180,18 @@ mod tests {
             let g = ControlGroup::new("acme", "summer", 20);
             let by_draw = draw("acme", &["control|", "summer"], &id) < 0.2;
             assert_eq!(g.holds(&id), by_draw, "{id}");
+        }
+    }
+
+    /// Version 2's second round hashes `inner.to_string()`, at every number of digits.
+    #[test]
+    fn the_second_round_hashes_the_decimal_text() {
+        let mut values = vec![0, 1, 9, 10, 99, 100, 99_999, 100_000, 100_001, 1 << 30, u32::MAX];
+        values.extend((0..5_000u32).map(|i| i.wrapping_mul(2_654_435_761)));
+        values.extend((0..5_000u32).map(|i| i.wrapping_mul(2_654_435_761) >> (i % 32)));
+        for n in values {
+            let expected = f64::from(fnv1a32(&n.to_string()) % 10_000) / 10_000.0;
+            assert_eq!(outer_v2(n), expected, "{n}");
         }
     }
 

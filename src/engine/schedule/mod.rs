@@ -109,9 +109,8 @@ pub struct TimeFrame {
     end: Option<Timestamp>,
     /// Shifts per weekday, Monday first; `None` when open all hours.
     week: Option<[Vec<Shift>; 7]>,
-    /// Special occasions by date (an ordered map: cheaper to probe than a hash map, and
-    /// free when empty, as it is for most campaigns).
-    occasions: BTreeMap<Date, (String, Vec<Shift>)>,
+    /// Special occasions in date order ([`TimeFrame::occasion`]).
+    occasions: Vec<(Date, String, Vec<Shift>)>,
 }
 
 /// Why a time frame is closed at an instant.
@@ -336,7 +335,10 @@ impl TimeFrame {
             start_text: spec.start.clone(),
             end: end.flatten(),
             week,
-            occasions,
+            occasions: occasions
+                .into_iter()
+                .map(|(date, (name, shifts))| (date, name, shifts))
+                .collect(),
         })
     }
 
@@ -409,11 +411,23 @@ impl TimeFrame {
         }
     }
 
+    /// The special occasion on `date`, if any: a date outside the first and last occasions
+    /// (every date, for most campaigns) is answered by two comparisons.
+    fn occasion(&self, date: Date) -> Option<(&str, &[Shift])> {
+        let (first, last) = (self.occasions.first()?, self.occasions.last()?);
+        if date < first.0 || date > last.0 {
+            return None;
+        }
+        let i = self.occasions.binary_search_by_key(&date, |o| o.0).ok()?;
+        let (_, name, shifts) = self.occasions.get(i)?;
+        Some((name, shifts))
+    }
+
     fn day_status(&self, local: Local, week: &[Vec<Shift>; 7]) -> Status<'_> {
         let minute = local.minute;
         let regular = |day: usize| week.get(day).map(Vec::as_slice).unwrap_or(&[]);
-        let (today, occasion) = match self.occasions.get(&local.date) {
-            Some((name, shifts)) => (shifts.as_slice(), Some(name.as_str())),
+        let (today, occasion) = match self.occasion(local.date) {
+            Some((name, shifts)) => (shifts, Some(name)),
             None => (regular(local.weekday), None),
         };
         let open_today = today.iter().any(|s| {
@@ -425,8 +439,8 @@ impl TimeFrame {
         });
         let spill = occasion.is_none()
             && local.yesterday.is_some_and(|(y, day)| {
-                let shifts = match self.occasions.get(&y) {
-                    Some((_, s)) => s.as_slice(),
+                let shifts = match self.occasion(y) {
+                    Some((_, s)) => s,
                     None => regular(day),
                 };
                 shifts.iter().any(|s| s.overnight() && minute < s.to)

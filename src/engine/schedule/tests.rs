@@ -75,6 +75,29 @@ fn r_d2_special_occasions_replace_the_day() {
     assert!(tf.check(at("2026-12-26T15:00:00Z")).is_err());
 }
 
+/// Occasions listed out of date order: each is found on its own date, and a regular day
+/// between them keeps its own hours.
+#[test]
+fn r_d2_occasions_are_found_in_any_order_and_only_on_their_dates() {
+    let tf = frame(
+        r#"{"start":"2026-01-01T00:00","hours":{"kind":"weekly","days":{
+        "mon":[{"from":"09:00","to":"17:00"}],"thu":[{"from":"09:00","to":"17:00"}]}},
+        "specialOccasions":[{"name":"New Year's Eve","date":"2026-12-31"},
+        {"name":"Christmas","date":"2026-12-25"},
+        {"name":"Christmas Eve","date":"2026-12-24","shifts":[{"from":"09:00","to":"12:00"}]}]}"#,
+    );
+    let occasion = |name: &str| Err(Closed::Occasion { name: name.into() });
+    assert_eq!(tf.check(at("2026-12-31T10:00:00Z")), occasion("New Year's Eve"));
+    assert_eq!(tf.check(at("2026-12-25T10:00:00Z")), occasion("Christmas"));
+    assert_eq!(tf.check(at("2026-12-24T10:00:00Z")), Ok(()));
+    assert_eq!(tf.check(at("2026-12-24T13:00:00Z")), occasion("Christmas Eve"));
+    // Monday 28 December, between the occasions: its regular hours.
+    assert_eq!(tf.check(at("2026-12-28T10:00:00Z")), Ok(()));
+    // Thursday 17 December and 7 January, outside them: regular hours too.
+    assert_eq!(tf.check(at("2026-12-17T10:00:00Z")), Ok(()));
+    assert_eq!(tf.check(at("2027-01-07T10:00:00Z")), Ok(()));
+}
+
 #[test]
 fn utc_instants_parse_by_hand_like_jiff() {
     for t in [

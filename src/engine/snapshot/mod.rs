@@ -159,7 +159,7 @@ pub struct Snapshot {
     pub condition_slots: usize,
     by_zone: IdMap<Zone, Vec<usize>>,
     /// Per zone, its engagements grouped by entry point, so that a decision visits only the
-    /// engagements of entry points that match the page.
+    /// engagements of entry points that match the page; each group in the stable order.
     by_zone_entry_point: IdMap<Zone, Vec<(usize, Vec<usize>)>>,
     /// Each engagement's position in the stable (campaign id, engagement id) order.
     rank: Vec<u32>,
