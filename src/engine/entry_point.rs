@@ -3,6 +3,7 @@
 
 use regex_lite::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
+use std::cell::OnceCell;
 
 /// One URL rule as published: exactly one of the three keys.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -40,7 +41,8 @@ pub struct EntryPointSpec {
 
 #[derive(Debug, Clone)]
 enum UrlRule {
-    Contains(String),
+    /// Lower-cased text, and its byte pairs ([`Pairs`]).
+    Contains(String, Pairs),
     Exact(String),
     /// A regex and, when it is anchored with `^`, the literal text every match starts with:
     /// a cheap test that skips the regex engine for most pages.
@@ -97,6 +99,33 @@ pub struct Page {
     pub url_lower: String,
     /// Section tags the page pushed (`lpTag.section`), lower-cased.
     pub sections: Vec<String>,
+    /// The lower-cased URL's byte pairs, worked out for the first `contains` rule.
+    url_pairs: OnceCell<Pairs>,
+}
+
+/// The byte pairs of a text, hashed into 256 bits. A text that lacks one of a needle's pairs
+/// cannot contain it: `contains` rules that cannot match a page (most of a large account's)
+/// are answered without a substring search, whose set-up alone costs more than this test.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Pairs([u64; 4]);
+
+impl Pairs {
+    fn of(text: &str) -> Pairs {
+        let mut pairs = Pairs::default();
+        let bytes = text.as_bytes();
+        for (&a, &b) in bytes.iter().zip(bytes.iter().skip(1)) {
+            let bit = usize::from(a.wrapping_mul(31) ^ b.rotate_left(3));
+            if let Some(word) = pairs.0.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
+            }
+        }
+        pairs
+    }
+
+    /// True when every pair of `needle` may be in this text.
+    fn may_contain(&self, needle: &Pairs) -> bool {
+        self.0.iter().zip(needle.0).all(|(&have, want)| want & !have == 0)
+    }
 }
 
 impl Page {
@@ -106,6 +135,7 @@ impl Page {
             url: url.to_string(),
             url_lower: url.to_lowercase(),
             sections: sections.iter().map(|s| s.to_lowercase()).collect(),
+            url_pairs: OnceCell::new(),
         }
     }
 }
@@ -124,7 +154,11 @@ fn exact_form(lower: &str) -> &str {
 
 fn compile_rule(rule: &UrlRuleSpec, at: &str, problems: &mut Vec<String>) -> Option<UrlRule> {
     match rule {
-        UrlRuleSpec::Contains(s) if !s.is_empty() => Some(UrlRule::Contains(s.to_lowercase())),
+        UrlRuleSpec::Contains(s) if !s.is_empty() => {
+            let lower = s.to_lowercase();
+            let pairs = Pairs::of(&lower);
+            Some(UrlRule::Contains(lower, pairs))
+        }
         UrlRuleSpec::Exact(s) if !s.is_empty() => Some(UrlRule::Exact(normalise_exact(s))),
         UrlRuleSpec::Regex(p) => match RegexBuilder::new(p).size_limit(1 << 16).build() {
             Ok(re) => Some(UrlRule::Regex(re, literal_prefix(p))),
@@ -143,7 +177,10 @@ fn compile_rule(rule: &UrlRuleSpec, at: &str, problems: &mut Vec<String>) -> Opt
 impl UrlRule {
     fn matches(&self, page: &Page) -> bool {
         match self {
-            UrlRule::Contains(s) => page.url_lower.contains(s.as_str()),
+            UrlRule::Contains(s, pairs) => {
+                let url_pairs = page.url_pairs.get_or_init(|| Pairs::of(&page.url_lower));
+                url_pairs.may_contain(pairs) && page.url_lower.contains(s.as_str())
+            }
             UrlRule::Exact(s) => exact_form(&page.url_lower) == s,
             UrlRule::Regex(re, prefix) => {
                 page.url.starts_with(prefix.as_str()) && re.is_match(&page.url)
@@ -237,6 +274,42 @@ mod tests {
         assert!(!m("https://x.test/p/42x"));
         assert!(!m("https://x.test/shop/checkout/pay"));
         assert!(!m("https://x.test/about"));
+    }
+
+    /// R-D1: a `contains` rule is a substring test whatever the page: the byte-pair test
+    /// only skips searches that cannot succeed. Random URLs over a small alphabet (so that
+    /// most needles are found somewhere), and needles cut from them or made up.
+    #[test]
+    fn r_d1_contains_is_a_substring_test() {
+        let mut state = 7u64;
+        let mut below = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        let alphabet = ['a', 'B', '/', '-', '1', 'é', 'Σ'];
+        let (mut found, mut missed) = (0, 0);
+        for _ in 0..3_000 {
+            let url: String = (0..below(30)).map(|_| alphabet[below(7)]).collect();
+            let chars: Vec<char> = url.chars().collect();
+            let needle: String = if below(2) == 0 && !chars.is_empty() {
+                let from = below(chars.len());
+                chars[from..(from + 1 + below(5)).min(chars.len())].iter().collect()
+            } else {
+                (0..1 + below(4)).map(|_| alphabet[below(7)]).collect()
+            };
+            let rule = serde_json::json!({"id": "x", "include": [{"contains": needle}]});
+            let e = ep(&rule.to_string());
+            let expected = url.to_lowercase().contains(&needle.to_lowercase());
+            assert_eq!(e.matches(&Page::new(&url, &[])), expected, "{url:?} {needle:?}");
+            if expected {
+                found += 1;
+            } else {
+                missed += 1;
+            }
+        }
+        assert!(found > 1_000 && missed > 500, "{found} found, {missed} not");
     }
 
     #[test]
