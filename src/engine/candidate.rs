@@ -11,6 +11,7 @@ use super::snapshot::{CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
 use super::visitor::Visitor;
 use super::zone::Zone;
 use jiff::Timestamp;
+use std::borrow::Cow;
 
 /// One tag request's inputs besides the snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -220,9 +221,9 @@ pub struct ZoneCandidates {
 
 /// Everything decided before the visit's rules and zone arbitration.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
+pub struct Evaluation<'s> {
     /// Control-group membership.
-    pub control_groups: ControlGroups,
+    pub control_groups: ControlGroups<'s>,
     /// Candidates per requested zone (for account-control visitors: what they would have
     /// had, kept only to count them as prospects; nothing is shown).
     pub zones: Vec<ZoneCandidates>,
@@ -231,11 +232,11 @@ pub struct Evaluation {
 }
 
 /// R-D1..R-D3, R-D5: the candidates of every requested zone.
-pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
+pub fn evaluate<'s>(snap: &'s Snapshot, input: &Inputs<'_>) -> Evaluation<'s> {
     let account = &snap.account;
     let mut out = Evaluation {
         control_groups: ControlGroups::default(),
-        zones: Vec::new(),
+        zones: Vec::with_capacity(input.zones.len()),
         explanation: Vec::new(),
     };
     let held_out = account.control.holds(&input.visitor.visitor_id);
@@ -302,9 +303,13 @@ pub fn evaluate(snap: &Snapshot, input: &Inputs<'_>) -> Evaluation {
     let mut control = walk.control;
     control.sort_unstable();
     control.dedup();
-    let mut ids: Vec<String> = control
+    let mut ids: Vec<Cow<'s, str>> = control
         .iter()
-        .filter_map(|&i| snap.campaigns.get(i).map(|c| c.spec.id.clone()))
+        .filter_map(|&i| {
+            snap.campaigns
+                .get(i)
+                .map(|c| Cow::Borrowed(c.spec.id.as_str()))
+        })
         .collect();
     ids.sort();
     if held_out {

@@ -102,11 +102,12 @@ pub struct Explained {
 /// Control-group membership of the visitor (R-D5).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ControlGroups {
+pub struct ControlGroups<'a> {
     /// In the account control group: no engagement at all.
     pub account: bool,
-    /// Campaigns that had a candidate for this page and hold the visitor in their control group.
-    pub campaigns: Vec<String>,
+    /// Campaigns that had a candidate for this page and hold the visitor in their control group
+    /// (their ids, borrowed from the snapshot while deciding).
+    pub campaigns: Vec<Cow<'a, str>>,
 }
 
 /// The skill data the tag needs to open a conversation.
@@ -190,7 +191,7 @@ pub struct Decision<'s> {
     /// Snapshot revision decided on.
     pub revision: u64,
     /// Control-group membership.
-    pub control_groups: ControlGroups,
+    pub control_groups: ControlGroups<'s>,
     /// The page view's context id, which events may carry (R-D9).
     pub page_context_id: String,
     /// At most one engagement per zone, in the order the zones were asked for.
@@ -294,7 +295,7 @@ pub fn explain_rest(snap: &Snapshot, explanation: &mut Vec<Explained>) {
 /// page and attributes the visit keeps for click-to-call are added by [`VisitRequest::keep_page`].
 pub fn visit_request<'a>(
     snap: &'a Snapshot,
-    eval: &Evaluation,
+    eval: &Evaluation<'a>,
     visitor: &'a Visitor,
     page_id: &'a str,
     now_ms: u64,
@@ -355,20 +356,17 @@ pub fn visit_request<'a>(
 
 /// The decision from the visit's answer; engagements no longer in the snapshot are dropped.
 /// When explaining, the evaluation's and the visit's verdicts are merged (R-P3).
-pub fn decision(
-    snap: &Snapshot,
-    eval: Evaluation,
+pub fn decision<'s>(
+    snap: &'s Snapshot,
+    eval: Evaluation<'s>,
     answer: VisitAnswer,
     explain: bool,
-) -> Decision<'_> {
-    let engagements = answer
-        .chosen
-        .into_iter()
-        .filter_map(|c| {
-            let e = snap.engagement(&c.engagement_id)?;
-            Some(shown(snap, e, c.zone, c.state, c.context_id))
-        })
-        .collect();
+) -> Decision<'s> {
+    let mut engagements = Vec::with_capacity(answer.chosen.len());
+    engagements.extend(answer.chosen.into_iter().filter_map(|c| {
+        let e = snap.engagement(&c.engagement_id)?;
+        Some(shown(snap, e, c.zone, c.state, c.context_id))
+    }));
     let mut explanation = Vec::new();
     if explain {
         explanation = eval.explanation;
@@ -389,7 +387,7 @@ pub fn decision(
 /// the visit's object cannot be reached (caps and declines cannot be checked).
 pub fn on_empty_visit<'s>(
     snap: &'s Snapshot,
-    eval: Evaluation,
+    eval: Evaluation<'s>,
     mut req: VisitRequest<'_>,
     proactive: bool,
     new_id: &mut dyn FnMut() -> String,

@@ -46,11 +46,22 @@ fn outer_v2(inner: u32) -> f64 {
     // Ten digits, zero-padded, each its own division (no chain of divisions from the last
     // digit up); the leading zeros are then skipped, keeping the last digit of 0.
     let (high, low) = (inner / 100_000, inner % 100_000);
-    let five = |n: u32| [n / 10_000, n / 1_000 % 10, n / 100 % 10, n / 10 % 10, n % 10];
+    let five = |n: u32| {
+        [
+            n / 10_000,
+            n / 1_000 % 10,
+            n / 100 % 10,
+            n / 10 % 10,
+            n % 10,
+        ]
+    };
     let [a, b, c, d, e] = five(high);
     let [f, g, h, i, j] = five(low);
     let digits = [a, b, c, d, e, f, g, h, i, j];
-    let start = digits.iter().position(|&d| d != 0).unwrap_or(digits.len() - 1);
+    let start = digits
+        .iter()
+        .position(|&d| d != 0)
+        .unwrap_or(digits.len() - 1);
     // ASCII digits: hashing the bytes is hashing the string.
     let outer = digits
         .get(start..)
@@ -186,7 +197,19 @@ mod tests {
     /// Version 2's second round hashes `inner.to_string()`, at every number of digits.
     #[test]
     fn the_second_round_hashes_the_decimal_text() {
-        let mut values = vec![0, 1, 9, 10, 99, 100, 99_999, 100_000, 100_001, 1 << 30, u32::MAX];
+        let mut values = vec![
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            99_999,
+            100_000,
+            100_001,
+            1 << 30,
+            u32::MAX,
+        ];
         values.extend((0..5_000u32).map(|i| i.wrapping_mul(2_654_435_761)));
         values.extend((0..5_000u32).map(|i| i.wrapping_mul(2_654_435_761) >> (i % 32)));
         for n in values {

@@ -124,7 +124,10 @@ impl Pairs {
 
     /// True when every pair of `needle` may be in this text.
     fn may_contain(&self, needle: &Pairs) -> bool {
-        self.0.iter().zip(needle.0).all(|(&have, want)| want & !have == 0)
+        self.0
+            .iter()
+            .zip(needle.0)
+            .all(|(&have, want)| want & !have == 0)
     }
 }
 
@@ -295,14 +298,20 @@ mod tests {
             let chars: Vec<char> = url.chars().collect();
             let needle: String = if below(2) == 0 && !chars.is_empty() {
                 let from = below(chars.len());
-                chars[from..(from + 1 + below(5)).min(chars.len())].iter().collect()
+                chars[from..(from + 1 + below(5)).min(chars.len())]
+                    .iter()
+                    .collect()
             } else {
                 (0..1 + below(4)).map(|_| alphabet[below(7)]).collect()
             };
             let rule = serde_json::json!({"id": "x", "include": [{"contains": needle}]});
             let e = ep(&rule.to_string());
             let expected = url.to_lowercase().contains(&needle.to_lowercase());
-            assert_eq!(e.matches(&Page::new(&url, &[])), expected, "{url:?} {needle:?}");
+            assert_eq!(
+                e.matches(&Page::new(&url, &[])),
+                expected,
+                "{url:?} {needle:?}"
+            );
             if expected {
                 found += 1;
             } else {

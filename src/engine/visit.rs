@@ -133,7 +133,7 @@ pub struct VisitRequest<'a> {
     /// Control groups holding the visitor: an account-control visitor is shown nothing, and
     /// is asked about only to be counted (R-D5, R-M1, R-M3).
     #[serde(default)]
-    pub control: ControlGroups,
+    pub control: ControlGroups<'a>,
     /// Answer with every candidate's verdict (R-P3).
     #[serde(default)]
     pub explain: bool,
@@ -529,6 +529,7 @@ impl VisitState {
         let mut answer = VisitAnswer {
             fresh,
             page_context_id: self.page_context_id.clone(),
+            chosen: Vec::with_capacity(req.zones.len()),
             ..VisitAnswer::default()
         };
         if req.control.account {
@@ -536,7 +537,8 @@ impl VisitState {
             return answer;
         }
         // One list of the candidates the visit's rules leave, reused by every zone.
-        let mut open: Vec<&VisitCandidate<'_>> = Vec::new();
+        let most = req.zones.iter().map(|z| z.candidates.len()).max();
+        let mut open: Vec<&VisitCandidate<'_>> = Vec::with_capacity(most.unwrap_or(0));
         for vz in &req.zones {
             if let Some(h) = self.holder(&vz.zone) {
                 answer.chosen.push(Chosen {

@@ -87,10 +87,16 @@ fn r_d2_occasions_are_found_in_any_order_and_only_on_their_dates() {
         {"name":"Christmas Eve","date":"2026-12-24","shifts":[{"from":"09:00","to":"12:00"}]}]}"#,
     );
     let occasion = |name: &str| Err(Closed::Occasion { name: name.into() });
-    assert_eq!(tf.check(at("2026-12-31T10:00:00Z")), occasion("New Year's Eve"));
+    assert_eq!(
+        tf.check(at("2026-12-31T10:00:00Z")),
+        occasion("New Year's Eve")
+    );
     assert_eq!(tf.check(at("2026-12-25T10:00:00Z")), occasion("Christmas"));
     assert_eq!(tf.check(at("2026-12-24T10:00:00Z")), Ok(()));
-    assert_eq!(tf.check(at("2026-12-24T13:00:00Z")), occasion("Christmas Eve"));
+    assert_eq!(
+        tf.check(at("2026-12-24T13:00:00Z")),
+        occasion("Christmas Eve")
+    );
     // Monday 28 December, between the occasions: its regular hours.
     assert_eq!(tf.check(at("2026-12-28T10:00:00Z")), Ok(()));
     // Thursday 17 December and 7 January, outside them: regular hours too.
