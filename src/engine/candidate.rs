@@ -7,7 +7,7 @@ use super::arbitrate::Class;
 use super::condition::Condition;
 use super::decision::{explained, ControlGroups, Explained, Rule, Verdict};
 use super::schedule::Local;
-use super::snapshot::{CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
+use super::snapshot::{Campaign, CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
 use super::visitor::Visitor;
 use super::zone::Zone;
 use jiff::Timestamp;
@@ -93,6 +93,8 @@ struct Memo {
     pages: Vec<Option<bool>>,
     /// Local time of the request per time zone ([`Snapshot::time_zones`]).
     local: Vec<Option<Local>>,
+    /// Whether each distinct time frame is open ([`Campaign::time_frame_slot`]).
+    time_frames: Vec<Option<bool>>,
     /// Agents' state per skill, and over all skills.
     skills: Vec<Option<AgentState>>,
     all_skills: Option<AgentState>,
@@ -106,6 +108,7 @@ impl Memo {
             checked: vec![None; snap.campaigns.len()],
             pages: vec![None; snap.entry_points.len()],
             local: vec![None; snap.time_zones.len()],
+            time_frames: vec![None; snap.time_frame_slots],
             skills: vec![None; snap.skills.len()],
             all_skills: None,
             conditions: vec![None; snap.condition_slots],
@@ -156,6 +159,25 @@ impl Memo {
         m
     }
 
+    /// R-D2: is the campaign's time frame open? Each distinct time frame is checked once per
+    /// request, in its zone's local time, itself worked out once per zone.
+    fn time_frame_open(&mut self, c: &Campaign, now: Timestamp) -> bool {
+        if let Some(Some(open)) = self.time_frames.get(c.time_frame_slot) {
+            return *open;
+        }
+        let tf = &c.time_frame;
+        let local = match self.local.get_mut(c.time_zone) {
+            Some(Some(l)) => *l,
+            Some(slot) => *slot.insert(tf.local(now)),
+            None => tf.local(now),
+        };
+        let open = tf.is_open(now, local);
+        if let Some(slot) = self.time_frames.get_mut(c.time_frame_slot) {
+            *slot = Some(open);
+        }
+        open
+    }
+
     /// R-D1, R-D2, R-D5 for campaign `index`, once per request. Campaigns whose control
     /// group holds the visitor are added to `control`.
     fn campaign(
@@ -172,13 +194,7 @@ impl Memo {
             None => Err(Exclusion::Unpublished),
             Some(c) if c.spec.status != CampaignStatus::Published => Err(Exclusion::Unpublished),
             Some(c) => {
-                let tf = &c.time_frame;
-                let local = match self.local.get_mut(c.time_zone) {
-                    Some(Some(l)) => *l,
-                    Some(slot) => *slot.insert(tf.local(input.now)),
-                    None => tf.local(input.now),
-                };
-                if !tf.is_open(input.now, local) {
+                if !self.time_frame_open(c, input.now) {
                     Err(Exclusion::TimeFrame)
                 } else if !self.holds(snap, input, &c.audience) {
                     Err(Exclusion::Audience)
@@ -390,5 +406,76 @@ impl Walk {
             return Err(Exclusion::State(r.agents));
         }
         Ok((r.state, Class::of(e.spec.channel, r.state)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::snapshot::compile;
+    use crate::engine::visitor::{Edge, PageView};
+    use serde_json::json;
+
+    /// R-D2: campaigns with the same time frame in the same zone share one check per request;
+    /// the same hours in another zone, or other hours, are checked apart. On a Monday at 11:00
+    /// in London (06:00 in New York), the two London campaigns open 09:00-17:00 are candidates,
+    /// and neither the New York one with those hours nor the London one open 18:00-20:00 is.
+    #[test]
+    fn r_d2_campaigns_share_a_time_frame_check_only_when_it_is_the_same() {
+        let campaign = |id: &str, zone: &str, from: &str, to: &str| {
+            json!({
+                "id": id, "name": id, "status": "published", "priority": "high",
+                "timeFrame": {"timeZone": zone, "start": "2026-01-01T00:00",
+                    "hours": {"kind": "weekly", "days": {"mon": [{"from": from, "to": to}]}}},
+                "engagements": [{"id": format!("e-{id}"), "revision": 1, "name": id, "source": "web",
+                    "format": "toaster", "channel": "banner", "entryPoint": "all", "window": {"id": "w"}}]
+            })
+        };
+        let doc = json!({
+            "schemaVersion": 1,
+            "account": {"id": "acme", "timeZone": "UTC",
+                        "defaultOfflineSurveyUrl": "https://acme.example/survey"},
+            "entryPoints": [{"id": "all"}],
+            "campaigns": [
+                campaign("london-a", "Europe/London", "09:00", "17:00"),
+                campaign("new-york", "America/New_York", "09:00", "17:00"),
+                campaign("london-late", "Europe/London", "18:00", "20:00"),
+                campaign("london-b", "Europe/London", "09:00", "17:00"),
+            ],
+        });
+        let snap = compile(&doc.to_string(), "acme", 1).unwrap();
+        let slots: Vec<usize> = snap.campaigns.iter().map(|c| c.time_frame_slot).collect();
+        assert_eq!(slots, [0, 1, 2, 0]);
+        assert_eq!(snap.time_frame_slots, 3);
+
+        let url = url::Url::parse("https://acme.example/").unwrap();
+        let page = PageView {
+            url: &url,
+            sections: &[],
+            referrer: None,
+            authenticated: false,
+        };
+        let visitor = Visitor::new(
+            "visitor",
+            "visit",
+            &page,
+            Default::default(),
+            &Edge::default(),
+        );
+        let input = Inputs {
+            visitor: &visitor,
+            zones: &[Zone::Proactive],
+            now: "2026-06-01T10:00:00Z".parse().unwrap(),
+            availability: &Availability::default(),
+            explain: false,
+        };
+        let eval = evaluate(&snap, &input);
+        let shown: Vec<&str> = eval
+            .zones
+            .iter()
+            .flat_map(|z| &z.candidates)
+            .filter_map(|c| snap.engagements.get(c.index).map(|e| e.spec.id.as_str()))
+            .collect();
+        assert_eq!(shown, ["e-london-a", "e-london-b"]);
     }
 }

@@ -22,7 +22,7 @@ mod zones;
 pub use zones::{time_zone, TZDB_VERSION};
 
 /// A shift as published: `{"from": "09:00", "to": "17:30"}`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Hash)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShiftSpec {
@@ -33,7 +33,7 @@ pub struct ShiftSpec {
 }
 
 /// Which hours of each day inside the date range are open.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
 pub enum HoursSpec {
@@ -53,7 +53,7 @@ pub enum HoursSpec {
 }
 
 /// A date with other hours (`shifts`), or closed (no shifts).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Hash)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OccasionSpec {
@@ -67,7 +67,7 @@ pub struct OccasionSpec {
 }
 
 /// A campaign's time frame as published.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Hash)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TimeFrameSpec {

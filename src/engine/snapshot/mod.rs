@@ -71,6 +71,9 @@ pub struct Campaign {
     pub control: ControlGroup,
     /// Index of its time zone in [`Snapshot::time_zones`].
     pub time_zone: usize,
+    /// Its time frame's slot: campaigns with the same time frame (as published, in the same
+    /// zone) share one, so that a decision checks each distinct time frame once.
+    pub time_frame_slot: usize,
 }
 
 /// A compiled engagement.
@@ -155,6 +158,8 @@ pub struct Snapshot {
     pub engagements: Vec<Engagement>,
     /// Distinct time zones of the campaigns' time frames.
     pub time_zones: Vec<String>,
+    /// Distinct time frames ([`Campaign::time_frame_slot`]).
+    pub time_frame_slots: usize,
     /// Distinct audience and behaviour conditions ([`Condition::slot`]).
     pub condition_slots: usize,
     by_zone: IdMap<Zone, Vec<usize>>,
@@ -198,6 +203,7 @@ impl Snapshot {
             campaigns: Vec::new(),
             engagements: Vec::new(),
             time_zones: Vec::new(),
+            time_frame_slots: 0,
             condition_slots: 0,
             by_zone: IdMap::default(),
             by_zone_entry_point: IdMap::default(),

@@ -209,6 +209,14 @@ mod tests {
         assert_eq!(specs(a), specs(b));
         assert_eq!(a.rank, b.rank);
         assert_eq!(a.time_zones, b.time_zones);
+        let slots = |s: &Snapshot| {
+            s.campaigns
+                .iter()
+                .map(|c| c.time_frame_slot)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(slots(a), slots(b));
+        assert_eq!(a.time_frame_slots, b.time_frame_slots);
         assert_eq!(a.condition_slots, b.condition_slots);
         assert_eq!(a.by_zone.len(), b.by_zone.len());
         for zone in a.by_zone.keys() {

@@ -6,13 +6,14 @@ use super::spec::*;
 use super::*;
 use crate::engine::condition::ConditionProblem;
 use crate::engine::draw::ControlGroup;
-use crate::engine::lookup::IdMap;
+use crate::engine::lookup::{IdHasher, IdMap};
 use crate::engine::presentation;
 use crate::engine::zone::{valid_div_id, Channel, Side};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// One thing wrong with a snapshot, located by a JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -232,6 +233,9 @@ pub(super) fn build(
     let tz = account.as_ref().map_or("UTC", |a| a.time_zone.as_str());
     let mut campaigns = Vec::new();
     let mut time_zones: Vec<String> = Vec::new();
+    // A fingerprint of each distinct time frame, and the first campaign that has it.
+    let mut time_frames: IdMap<u64, usize> = IdMap::default();
+    let mut time_frame_slots = 0;
     let mut engagements = Vec::new();
     let mut campaign_ids = HashSet::new();
     let mut engagement_ids = HashSet::new();
@@ -279,9 +283,28 @@ pub(super) fn build(
                     time_zones.len() - 1
                 }
             };
+            let fingerprint = BuildHasherDefault::<IdHasher>::default()
+                .hash_one((time_frame.zone_name(), &spec.time_frame));
+            let same = |first: &Campaign| {
+                first.time_frame.zone_name() == time_frame.zone_name()
+                    && first.spec.time_frame == spec.time_frame
+            };
+            let shared = time_frames
+                .get(&fingerprint)
+                .and_then(|&i| campaigns.get(i))
+                .filter(|first| same(first));
+            let time_frame_slot = match shared {
+                Some(first) => first.time_frame_slot,
+                None => {
+                    time_frames.entry(fingerprint).or_insert(campaigns.len());
+                    time_frame_slots += 1;
+                    time_frame_slots - 1
+                }
+            };
             campaigns.push(Campaign {
                 control: ControlGroup::new(account_id, &spec.id, spec.control_group_percent),
                 time_zone,
+                time_frame_slot,
                 spec,
                 time_frame,
                 audience,
@@ -311,6 +334,7 @@ pub(super) fn build(
         campaigns,
         engagements,
         time_zones,
+        time_frame_slots,
         condition_slots: c.condition_slots.len(),
         by_zone: IdMap::default(),
         by_zone_entry_point: IdMap::default(),
