@@ -37,12 +37,17 @@ fn fnv_continue(state: u32, value: &str) -> u32 {
 
 /// [`hash`] version 2 of (seed, value) given the seed's [`fnv_seed`] state, without allocating.
 pub fn hash_v2_seeded(seed_state: u32, value: &str) -> f64 {
-    outer_v2(fnv_continue(seed_state, value))
+    scaled(bucket_v2(fnv_continue(seed_state, value)))
+}
+
+/// A bucket of [`bucket_v2`] as GrowthBook's number in `[0, 1)`.
+fn scaled(bucket: u32) -> f64 {
+    f64::from(bucket) / 10_000.0
 }
 
 /// The second round of version 2: FNV-1a of `inner`'s decimal digits, as `inner.to_string()`
-/// would give them (built on the stack), scaled to `[0, 1)`.
-fn outer_v2(inner: u32) -> f64 {
+/// would give them (built on the stack), modulo 10,000: the hash is this bucket / 10,000.
+fn bucket_v2(inner: u32) -> u32 {
     // Ten digits, zero-padded, each its own division (no chain of divisions from the last
     // digit up); the leading zeros are then skipped, keeping the last digit of 0.
     let (high, low) = (inner / 100_000, inner % 100_000);
@@ -68,7 +73,7 @@ fn outer_v2(inner: u32) -> f64 {
         .unwrap_or(&[])
         .iter()
         .fold(FNV_OFFSET, |h, &d| fnv_step(h, u32::from(b'0') + d));
-    f64::from(outer % 10_000) / 10_000.0
+    outer % 10_000
 }
 
 /// [`hash_v2_seeded`] of one value under two seeds, in one pass over it: the two hash chains
@@ -83,7 +88,7 @@ fn hash_v2_seeded_pair(seeds: [u32; 2], value: &str) -> [f64; 2] {
             [fnv_step(a, u32::from(unit)), fnv_step(b, u32::from(unit))]
         })
     };
-    [outer_v2(a), outer_v2(b)]
+    [scaled(bucket_v2(a)), scaled(bucket_v2(b))]
 }
 
 /// [`hash`] version 2 of (seed, value) where the seed is the concatenation of `seed_parts`.
@@ -150,7 +155,10 @@ impl ControlGroup {
 
     /// R-D5: is this visitor held out?
     pub fn holds(&self, visitor_id: &str) -> bool {
-        self.percent > 0 && hash_v2_seeded(self.seed, visitor_id) < f64::from(self.percent) / 100.0
+        // bucket / 10,000 < percent / 100 in integers: the two sides are never closer than
+        // 1 / 10,000 unless equal, so the quotients' rounding cannot turn the comparison.
+        let bucket = bucket_v2(fnv_continue(self.seed, visitor_id));
+        self.percent > 0 && bucket < 100 * u32::from(self.percent)
     }
 }
 
@@ -186,11 +194,14 @@ mod tests {
     /// R-D5: the precomputed seed draws exactly what the general draw does for that scope.
     #[test]
     fn r_d5_control_group_is_the_scoped_draw() {
-        for i in 0..500 {
-            let id = format!("visitor-{i}");
-            let g = ControlGroup::new("acme", "summer", 20);
-            let by_draw = draw("acme", &["control|", "summer"], &id) < 0.2;
-            assert_eq!(g.holds(&id), by_draw, "{id}");
+        for percent in [0, 1, 5, 20, 33, 50, 99, 100] {
+            let g = ControlGroup::new("acme", "summer", percent);
+            for i in 0..5_000 {
+                let id = format!("visitor-{i}");
+                let draw = draw("acme", &["control|", "summer"], &id);
+                let by_draw = draw < f64::from(percent) / 100.0;
+                assert_eq!(g.holds(&id), by_draw, "{id} at {percent} %");
+            }
         }
     }
 
@@ -214,7 +225,7 @@ mod tests {
         values.extend((0..5_000u32).map(|i| i.wrapping_mul(2_654_435_761) >> (i % 32)));
         for n in values {
             let expected = f64::from(fnv1a32(&n.to_string()) % 10_000) / 10_000.0;
-            assert_eq!(outer_v2(n), expected, "{n}");
+            assert_eq!(scaled(bucket_v2(n)), expected, "{n}");
         }
     }
 
