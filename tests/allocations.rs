@@ -62,7 +62,8 @@ fn check(
 /// `engine_timing`. Measured when written: 70 (demo) and 133 (scale); 37 and 79 since contexts
 /// are built only where the visit's object stores them, and a visit that nothing keeps holds
 /// no zones, pages or attributes (#16); 31 and 47 since the visit's request borrows its ids,
-/// zone names and control groups, and the lists a decision fills are sized once (#16).
+/// zone names and control groups, and the lists a decision fills are sized once; 33 and 49 with
+/// the per-request memos of time frames and attribute paths (#16).
 #[test]
 fn a_decision_allocates_no_more_than_measured() {
     let demo = common::demo();
@@ -73,7 +74,7 @@ fn a_decision_allocates_no_more_than_measured() {
         &demo,
         (&visitor, &bench::demo_zones(), &availability),
         3,
-        34,
+        36,
     );
 
     let text = scale::snapshot(7, 2_000);
@@ -85,6 +86,6 @@ fn a_decision_allocates_no_more_than_measured() {
         &snap,
         (&visitor, &bench::scale_zones(), &availability),
         5,
-        52,
+        54,
     );
 }

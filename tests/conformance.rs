@@ -1,9 +1,10 @@
 //! R-D1: the condition language passes GrowthBook's public specification cases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use edge_engage::engine::condition::{Condition, SavedGroups};
+use edge_engage::engine::condition::{Condition, Lookups, SavedGroups};
 use edge_engage::engine::draw::hash;
 use serde_json::Value;
+use std::collections::HashMap;
 
 fn cases() -> Value {
     let text = std::fs::read_to_string(concat!(
@@ -39,6 +40,36 @@ fn r_d1_every_growthbook_eval_condition_case_passes() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// R-D1: with the attribute paths of all cases numbered in one table, as a snapshot numbers
+/// its conditions' paths, and each looked up once per attribute set (a decision's memo), every
+/// case gives its expected answer, evaluated once and again over the same lookups.
+#[test]
+fn r_d1_every_case_passes_with_paths_looked_up_once() {
+    let all = cases();
+    let list = all["evalCondition"].as_array().expect("cases");
+    let mut slots = HashMap::new();
+    let mut failures = Vec::new();
+    for case in list {
+        let name = case[0].as_str().unwrap_or("?");
+        let groups: SavedGroups = case
+            .get(4)
+            .and_then(|g| serde_json::from_value(g.clone()).ok())
+            .unwrap_or_default();
+        let mut cond = Condition::compile(&case[1], &mut Vec::new());
+        cond.number_paths(&mut slots);
+        let mut lookups = Lookups::new(&case[2], slots.len());
+        let expected = case[3].as_bool().expect("expected bool");
+        for round in ["first", "again"] {
+            let got = cond.eval_in(&mut lookups, &groups);
+            if got != expected {
+                failures.push(format!("{name} ({round}): expected {expected} got {got}"));
+            }
+        }
+    }
+    assert!(slots.len() > 20, "{} paths numbered", slots.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::agent::{agents_state, engagement_state, AgentState, Availability};
 use super::arbitrate::Class;
-use super::condition::Condition;
+use super::condition::{Condition, Lookups};
 use super::decision::{explained, ControlGroups, Explained, Rule, Verdict};
 use super::schedule::Local;
 use super::snapshot::{Campaign, CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
@@ -88,7 +88,7 @@ impl Exclusion {
 
 /// Per-request memo of campaign checks and entry-point matches, so each campaign and each
 /// entry point is evaluated once per request however many engagements share it.
-struct Memo {
+struct Memo<'v> {
     checked: Vec<Option<Result<(), Exclusion>>>,
     pages: Vec<Option<bool>>,
     /// Local time of the request per time zone ([`Snapshot::time_zones`]).
@@ -100,11 +100,14 @@ struct Memo {
     all_skills: Option<AgentState>,
     /// Result per distinct condition ([`Condition::slot`]).
     conditions: Vec<Option<bool>>,
+    /// The visitor's attributes, each path conditions read looked up once.
+    lookups: Lookups<'v>,
 }
 
-impl Memo {
-    fn new(snap: &Snapshot) -> Memo {
+impl<'v> Memo<'v> {
+    fn new(snap: &Snapshot, attributes: &'v serde_json::Value) -> Memo<'v> {
         Memo {
+            lookups: Lookups::new(attributes, snap.path_slots),
             checked: vec![None; snap.campaigns.len()],
             pages: vec![None; snap.entry_points.len()],
             local: vec![None; snap.time_zones.len()],
@@ -116,8 +119,9 @@ impl Memo {
     }
 
     /// Evaluates a condition for this request's visitor, each distinct one once.
-    fn holds(&mut self, snap: &Snapshot, input: &Inputs<'_>, condition: &Condition) -> bool {
-        let eval = || condition.eval(&input.visitor.attributes, &snap.saved_groups);
+    fn holds(&mut self, snap: &Snapshot, condition: &Condition) -> bool {
+        let lookups = &mut self.lookups;
+        let mut eval = || condition.eval_in(lookups, &snap.saved_groups);
         match condition.slot().and_then(|i| self.conditions.get_mut(i)) {
             Some(Some(known)) => *known,
             Some(slot) => *slot.insert(eval()),
@@ -196,7 +200,7 @@ impl Memo {
             Some(c) => {
                 if !self.time_frame_open(c, input.now) {
                     Err(Exclusion::TimeFrame)
-                } else if !self.holds(snap, input, &c.audience) {
+                } else if !self.holds(snap, &c.audience) {
                     Err(Exclusion::Audience)
                 } else if c.control.holds(&input.visitor.visitor_id) {
                     control.push(index);
@@ -276,7 +280,7 @@ pub fn evaluate<'s>(snap: &'s Snapshot, input: &Inputs<'_>) -> Evaluation<'s> {
         return out;
     }
     let mut walk = Walk {
-        memo: Memo::new(snap),
+        memo: Memo::new(snap, &input.visitor.attributes),
         control: Vec::new(),
         explanation: Vec::new(),
     };
@@ -340,13 +344,13 @@ pub fn evaluate<'s>(snap: &'s Snapshot, input: &Inputs<'_>) -> Evaluation<'s> {
 
 /// What one request gathers while it visits engagements: the memo, the campaigns whose
 /// control group holds the visitor, and (when explaining) the verdicts.
-struct Walk {
-    memo: Memo,
+struct Walk<'v> {
+    memo: Memo<'v>,
     control: Vec<usize>,
     explanation: Vec<Explained>,
 }
 
-impl Walk {
+impl Walk<'_> {
     /// R-D1..R-D3 for engagement `index` of a zone: a candidate, or (when explaining) a verdict.
     fn consider(&mut self, snap: &Snapshot, input: &Inputs<'_>, index: usize) -> Option<Candidate> {
         let e = snap.engagements.get(index)?;
@@ -392,7 +396,7 @@ impl Walk {
         }
         self.memo
             .campaign(snap, input, e.campaign, &mut self.control)?;
-        if !self.memo.holds(snap, input, &e.behavior) {
+        if !self.memo.holds(snap, &e.behavior) {
             return Err(Exclusion::Behavior);
         }
         let agents = self.memo.agents(snap, e, input.availability);

@@ -40,7 +40,13 @@ enum Clause {
     Nor(Vec<Condition>),
     And(Vec<Condition>),
     Not(Box<Condition>),
-    Path { path: Vec<String>, test: ValueTest },
+    /// A value at `path` in the attributes; `slot` numbers the path snapshot-wide
+    /// ([`Condition::number_paths`]).
+    Path {
+        path: Vec<String>,
+        slot: Option<usize>,
+        test: ValueTest,
+    },
     Never,
 }
 
@@ -108,11 +114,63 @@ impl Condition {
         self.slot.filter(|_| !self.clauses.is_empty())
     }
 
+    /// Numbers the attribute paths this condition reads: the same path in any condition of a
+    /// snapshot gets the same slot (`slots` maps each path to its slot), so that a request
+    /// looks each one up once ([`Lookups`]). Paths inside `$elemMatch` read array elements, not
+    /// the attributes, and keep none.
+    pub fn number_paths(&mut self, slots: &mut HashMap<Vec<String>, usize>) {
+        for clause in &mut self.clauses {
+            match clause {
+                Clause::Or(list) | Clause::Nor(list) | Clause::And(list) => {
+                    for c in list {
+                        c.number_paths(slots);
+                    }
+                }
+                Clause::Not(c) => c.number_paths(slots),
+                Clause::Path { path, slot, .. } => {
+                    let next = slots.len();
+                    *slot = Some(*slots.entry(path.clone()).or_insert(next));
+                }
+                Clause::Never => {}
+            }
+        }
+    }
+
     /// True when the condition holds for these attributes.
     pub fn eval(&self, attributes: &Value, groups: &SavedGroups) -> bool {
-        self.clauses
-            .iter()
-            .all(|c| eval_clause(c, attributes, groups))
+        self.eval_in(&mut Lookups::new(attributes, 0), groups)
+    }
+
+    /// [`Condition::eval`] with the attribute lookups of a request kept in `at`.
+    pub fn eval_in(&self, at: &mut Lookups<'_>, groups: &SavedGroups) -> bool {
+        self.clauses.iter().all(|c| eval_clause(c, at, groups))
+    }
+}
+
+/// The attributes a request's conditions read, with each numbered path looked up once
+/// ([`Condition::number_paths`]): a large account's conditions read a few attributes many
+/// times over.
+#[derive(Debug)]
+pub struct Lookups<'v> {
+    attributes: &'v Value,
+    found: Vec<Option<Option<&'v Value>>>,
+}
+
+impl<'v> Lookups<'v> {
+    /// Lookups in `attributes` for a snapshot with `slots` numbered paths.
+    pub fn new(attributes: &'v Value, slots: usize) -> Lookups<'v> {
+        Lookups {
+            attributes,
+            found: vec![None; slots],
+        }
+    }
+
+    fn get(&mut self, path: &[String], slot: Option<usize>) -> Option<&'v Value> {
+        match slot.and_then(|i| self.found.get_mut(i)) {
+            Some(Some(known)) => *known,
+            Some(unknown) => *unknown.insert(get_path(self.attributes, path)),
+            None => get_path(self.attributes, path),
+        }
     }
 }
 
@@ -171,6 +229,7 @@ fn compile_condition(value: &Value, at: &str, problems: &mut Vec<ConditionProble
                 "$not" => Clause::Not(Box::new(compile_condition(v, &here, problems))),
                 _ => Clause::Path {
                     path: key.split('.').map(str::to_string).collect(),
+                    slot: None,
                     test: compile_value_test(v, &here, problems),
                 },
             }
@@ -294,13 +353,13 @@ fn get_path<'a>(attributes: &'a Value, path: &[String]) -> Option<&'a Value> {
     Some(current)
 }
 
-fn eval_clause(clause: &Clause, attrs: &Value, groups: &SavedGroups) -> bool {
+fn eval_clause(clause: &Clause, at: &mut Lookups<'_>, groups: &SavedGroups) -> bool {
     match clause {
-        Clause::Or(list) => list.is_empty() || list.iter().any(|c| c.eval(attrs, groups)),
-        Clause::Nor(list) => !(list.is_empty() || list.iter().any(|c| c.eval(attrs, groups))),
-        Clause::And(list) => list.iter().all(|c| c.eval(attrs, groups)),
-        Clause::Not(c) => !c.eval(attrs, groups),
-        Clause::Path { path, test } => eval_value_test(test, get_path(attrs, path), groups),
+        Clause::Or(list) => list.is_empty() || list.iter().any(|c| c.eval_in(at, groups)),
+        Clause::Nor(list) => !(list.is_empty() || list.iter().any(|c| c.eval_in(at, groups))),
+        Clause::And(list) => list.iter().all(|c| c.eval_in(at, groups)),
+        Clause::Not(c) => !c.eval_in(at, groups),
+        Clause::Path { path, slot, test } => eval_value_test(test, at.get(path, *slot), groups),
         Clause::Never => false,
     }
 }

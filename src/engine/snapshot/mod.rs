@@ -162,6 +162,8 @@ pub struct Snapshot {
     pub time_frame_slots: usize,
     /// Distinct audience and behaviour conditions ([`Condition::slot`]).
     pub condition_slots: usize,
+    /// Distinct attribute paths of those conditions ([`Condition::number_paths`]).
+    pub path_slots: usize,
     by_zone: IdMap<Zone, Vec<usize>>,
     /// Per zone, its engagements grouped by entry point, so that a decision visits only the
     /// engagements of entry points that match the page; each group in the stable order.
@@ -205,6 +207,7 @@ impl Snapshot {
             time_zones: Vec::new(),
             time_frame_slots: 0,
             condition_slots: 0,
+            path_slots: 0,
             by_zone: IdMap::default(),
             by_zone_entry_point: IdMap::default(),
             rank: Vec::new(),

@@ -218,6 +218,7 @@ mod tests {
         assert_eq!(slots(a), slots(b));
         assert_eq!(a.time_frame_slots, b.time_frame_slots);
         assert_eq!(a.condition_slots, b.condition_slots);
+        assert_eq!(a.path_slots, b.path_slots);
         assert_eq!(a.by_zone.len(), b.by_zone.len());
         for zone in a.by_zone.keys() {
             assert_eq!(a.in_zone(zone), b.in_zone(zone));

@@ -71,6 +71,8 @@ struct Checker {
     checks: Checks,
     /// Distinct conditions seen: each gets one memo slot.
     condition_slots: HashMap<Value, usize>,
+    /// The attribute paths conditions read ([`Condition::number_paths`]).
+    path_slots: HashMap<Vec<String>, usize>,
 }
 
 impl Checker {
@@ -128,7 +130,8 @@ impl Checker {
             return Condition::always();
         };
         let mut problems: Vec<ConditionProblem> = Vec::new();
-        let c = Condition::compile(&v, &mut problems);
+        let mut c = Condition::compile(&v, &mut problems);
+        c.number_paths(&mut self.path_slots);
         for p in problems {
             self.add(format_args!("{path}.{}", p.at), p.message);
         }
@@ -183,6 +186,7 @@ pub(super) fn build(
         problems: Vec::new(),
         checks,
         condition_slots: HashMap::new(),
+        path_slots: HashMap::new(),
     };
     if parts.schema_version != SCHEMA_VERSION {
         c.add("schemaVersion", format!("must be {SCHEMA_VERSION}"));
@@ -336,6 +340,7 @@ pub(super) fn build(
         time_zones,
         time_frame_slots,
         condition_slots: c.condition_slots.len(),
+        path_slots: c.path_slots.len(),
         by_zone: IdMap::default(),
         by_zone_entry_point: IdMap::default(),
         rank: Vec::new(),
