@@ -58,14 +58,34 @@ pub fn choose(
     visit_id: &str,
     items: impl Iterator<Item = (Class, Priority)> + Clone,
 ) -> Option<Choice> {
-    let class = items.clone().map(|i| i.0).min()?;
-    let present = |t: Priority| items.clone().any(|(c, p)| c == class && p == t);
-    let mut tiers = [Priority::High, Priority::Medium, Priority::Low];
+    // One pass: the best class, and how many of its candidates each tier has.
+    const ORDER: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
+    let mut best: Option<Class> = None;
+    let mut per_tier = [0usize; 3];
+    for (c, p) in items.clone() {
+        match best {
+            Some(b) if c > b => continue,
+            Some(b) if c == b => {}
+            _ => {
+                best = Some(c);
+                per_tier = [0; 3];
+            }
+        }
+        if let Some(n) = ORDER
+            .iter()
+            .position(|&t| t == p)
+            .and_then(|i| per_tier.get_mut(i))
+        {
+            *n += 1;
+        }
+    }
+    let class = best?;
+    let mut tiers = ORDER;
     let mut count = 0;
-    for t in [Priority::High, Priority::Medium, Priority::Low] {
-        if present(t) {
+    for (t, &n) in ORDER.iter().zip(&per_tier) {
+        if n > 0 {
             if let Some(slot) = tiers.get_mut(count) {
-                *slot = t;
+                *slot = *t;
                 count += 1;
             }
         }
@@ -89,16 +109,18 @@ pub fn choose(
         }
         chosen
     };
-    let in_tier = || {
-        items
-            .clone()
-            .enumerate()
-            .filter(move |&(_, (c, p))| c == class && p == tier)
-            .map(|(i, _)| i)
-    };
-    let n = in_tier().count();
+    let n = ORDER
+        .iter()
+        .position(|&t| t == tier)
+        .and_then(|i| per_tier.get(i))
+        .copied()
+        .unwrap_or(0);
     let pick = ((tie_draw * n as f64) as usize).min(n.saturating_sub(1));
-    let index = in_tier().nth(pick)?;
+    let index = items
+        .enumerate()
+        .filter(|&(_, (c, p))| c == class && p == tier)
+        .nth(pick)?
+        .0;
     Some(Choice {
         index,
         class,
