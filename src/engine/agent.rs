@@ -137,6 +137,7 @@ pub fn engagement_state(
     agents: AgentState,
 ) -> Reading {
     let (state, shown) = match channel {
+        // Content: whatever the agents' state (decisions do not look it up for content).
         Channel::Banner | Channel::ClickToCall => (AgentState::Online, true),
         Channel::Messaging => (agents, true),
         Channel::Chat => {
@@ -174,6 +175,35 @@ pub fn reading(snap: &Snapshot, e: &Engagement, availability: &Availability) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-D3: content (not a conversation) reads the same whatever its agents' state, which is
+    /// why a decision looks the agents up only for conversations.
+    #[test]
+    fn r_d3_content_reads_the_same_whatever_the_agents() {
+        let states = [AgentState::Online, AgentState::Offline, AgentState::Busy];
+        let channels = [
+            Channel::Chat,
+            Channel::Messaging,
+            Channel::Banner,
+            Channel::ClickToCall,
+        ];
+        for channel in channels {
+            for bits in 0..16u8 {
+                let switches = StateSwitches {
+                    online: bits & 1 != 0,
+                    offline: bits & 2 != 0,
+                    busy: bits & 4 != 0,
+                };
+                let ignore = bits & 8 != 0;
+                let read = |agents| {
+                    let r = engagement_state(channel, switches, ignore, agents);
+                    (r.state, r.shown)
+                };
+                let same = states.iter().all(|&a| read(a) == read(AgentState::Online));
+                assert!(same || channel.is_conversation(), "{channel:?} {bits}");
+            }
+        }
+    }
 
     fn report(online: u32, wait: u32) -> SkillAvailability {
         SkillAvailability {

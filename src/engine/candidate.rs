@@ -399,7 +399,12 @@ impl Walk<'_> {
         if !self.memo.holds(snap, &e.behavior) {
             return Err(Exclusion::Behavior);
         }
-        let agents = self.memo.agents(snap, e, input.availability);
+        // R-D3: content shows whatever the agents' state; only conversations look it up.
+        let agents = if e.spec.channel.is_conversation() {
+            self.memo.agents(snap, e, input.availability)
+        } else {
+            AgentState::Online
+        };
         let r = engagement_state(
             e.spec.channel,
             e.spec.states,
