@@ -228,6 +228,8 @@ pub struct Candidate {
     pub class: Class,
     /// Its campaign's priority.
     pub priority: Priority,
+    /// Its position in the snapshot's stable order ([`Snapshot::rank`]).
+    pub rank: u32,
 }
 
 /// Candidates of one requested zone, in the snapshot's stable order.
@@ -312,7 +314,7 @@ pub fn evaluate<'s>(snap: &'s Snapshot, input: &Inputs<'_>) -> Evaluation<'s> {
                 }
             }
             // Each entry point's list is in that order already: a stable sort merges the runs.
-            candidates.sort_by_key(|c: &Candidate| snap.rank(c.index));
+            candidates.sort_by_key(|c: &Candidate| c.rank);
         }
         out.zones.push(ZoneCandidates {
             zone: zone.clone(),
@@ -357,6 +359,7 @@ impl Walk<'_> {
         match self.gate(snap, input, e) {
             Ok((state, class)) => Some(Candidate {
                 index,
+                rank: snap.rank(index),
                 state,
                 class,
                 priority: snap
