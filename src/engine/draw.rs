@@ -177,8 +177,8 @@ impl ControlGroup {
     pub fn holds(&self, visitor_id: &str) -> bool {
         // bucket / 10,000 < percent / 100 in integers: the two sides are never closer than
         // 1 / 10,000 unless equal, so the quotients' rounding cannot turn the comparison.
-        let bucket = bucket_v2(fnv_continue(self.seed, visitor_id));
-        self.percent > 0 && bucket < 100 * u32::from(self.percent)
+        self.percent > 0
+            && bucket_v2(fnv_continue(self.seed, visitor_id)) < 100 * u32::from(self.percent)
     }
 }
 
