@@ -86,8 +86,9 @@ impl Exclusion {
     }
 }
 
-/// Per-request memo of campaign checks and entry-point matches, so each campaign and each
-/// entry point is evaluated once per request however many engagements share it.
+/// Per-request memo of campaign checks, entry-point matches, time frames, agents, conditions
+/// and attribute lookups, so each is worked out once per request however many engagements
+/// (or campaigns) share it.
 struct Memo<'v> {
     checked: Vec<Option<Result<(), Exclusion>>>,
     pages: Vec<Option<bool>>,
