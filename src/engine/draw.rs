@@ -23,16 +23,21 @@ pub fn fnv_seed(parts: &[&str]) -> u32 {
         .fold(FNV_OFFSET, |h, part| fnv_continue(h, part))
 }
 
-/// FNV-1a continued from `state` over `value`'s UTF-16 code units; an ASCII string's code units
-/// are its bytes, read without decoding.
-fn fnv_continue(state: u32, value: &str) -> u32 {
+/// Folds `step` over `value`'s UTF-16 code units, as GrowthBook hashes text; an ASCII string's
+/// code units are its bytes, read without decoding.
+fn fold_units<S>(value: &str, init: S, step: impl Fn(S, u32) -> S) -> S {
     if value.is_ascii() {
-        value.bytes().fold(state, |h, b| fnv_step(h, u32::from(b)))
+        value.bytes().fold(init, |s, b| step(s, u32::from(b)))
     } else {
         value
             .encode_utf16()
-            .fold(state, |h, u| fnv_step(h, u32::from(u)))
+            .fold(init, |s, u| step(s, u32::from(u)))
     }
+}
+
+/// FNV-1a continued from `state` over `value`'s UTF-16 code units.
+fn fnv_continue(state: u32, value: &str) -> u32 {
+    fold_units(value, state, fnv_step)
 }
 
 /// [`hash`] version 2 of (seed, value) given the seed's [`fnv_seed`] state, without allocating.
@@ -99,15 +104,9 @@ fn bucket_v2(inner: u32) -> u32 {
 /// [`hash_v2_seeded`] of one value under two seeds, in one pass over it: the two hash chains
 /// are independent, so the processor runs their multiplications side by side.
 fn hash_v2_seeded_pair(seeds: [u32; 2], value: &str) -> [f64; 2] {
-    let [a, b] = if value.is_ascii() {
-        value.bytes().fold(seeds, |[a, b], byte| {
-            [fnv_step(a, u32::from(byte)), fnv_step(b, u32::from(byte))]
-        })
-    } else {
-        value.encode_utf16().fold(seeds, |[a, b], unit| {
-            [fnv_step(a, u32::from(unit)), fnv_step(b, u32::from(unit))]
-        })
-    };
+    let [a, b] = fold_units(value, seeds, |[a, b], unit| {
+        [fnv_step(a, unit), fnv_step(b, unit)]
+    });
     [scaled(bucket_v2(a)), scaled(bucket_v2(b))]
 }
 
