@@ -58,7 +58,8 @@ pub fn choose(
     visit_id: &str,
     items: impl Iterator<Item = (Class, Priority)> + Clone,
 ) -> Option<Choice> {
-    // One pass: the best class, and how many of its candidates each tier has.
+    // One pass: the best class, and how many of its candidates each tier has, by the tier's
+    // place in ORDER (Priority's own order, so `tier as usize`).
     const ORDER: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
     let mut best: Option<Class> = None;
     let mut per_tier = [0usize; 3];
@@ -71,11 +72,7 @@ pub fn choose(
                 per_tier = [0; 3];
             }
         }
-        if let Some(n) = ORDER
-            .iter()
-            .position(|&t| t == p)
-            .and_then(|i| per_tier.get_mut(i))
-        {
+        if let Some(n) = per_tier.get_mut(p as usize) {
             *n += 1;
         }
     }
@@ -109,12 +106,7 @@ pub fn choose(
         }
         chosen
     };
-    let n = ORDER
-        .iter()
-        .position(|&t| t == tier)
-        .and_then(|i| per_tier.get(i))
-        .copied()
-        .unwrap_or(0);
+    let n = per_tier.get(tier as usize).copied().unwrap_or(0);
     let pick = ((tie_draw * n as f64) as usize).min(n.saturating_sub(1));
     let index = items
         .enumerate()
