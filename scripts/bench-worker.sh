@@ -100,18 +100,31 @@ LUA
 } > "$PERSIST/events.lua"
 for script in visits pages pages-buttons events; do sed -i "1i dofile('$PERSIST/spread.lua')" "$PERSIST/$script.lua"; done
 
-# run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors". Each route first waits
-# SETTLE seconds (default 20) for the work the previous one left behind (visit objects' alarms,
-# the queue's deliveries, D1 writes) to drain, so that a row measures its own route only.
+# CPU time used so far by wrangler dev's processes (node, and the two workerd: the one that
+# routes requests and the one that runs the worker and its objects), in clock ticks.
+ticks() {
+  local t=0 p
+  for p in $(ps -s "$WRANGLER" -o pid=); do
+    t=$((t + $(awk '{ sub(/^[^)]*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+# run NAME PATH [wrk args…]: prints "name|p50 ms|p99 ms|req/s|errors|CPU ms per request". Each
+# route first waits SETTLE seconds (default 20) for the work the previous one left behind (visit
+# objects' alarms, the queue's deliveries, D1 writes) to drain, so that a row measures its own
+# route only. Its CPU is what wrangler dev's processes used during its wrk run, per request
+# served: with the simulator's two cores saturated, p50 follows it.
 SETTLE=${SETTLE:-20}
 run() {
-  local name=$1 path=$2
+  local name=$1 path=$2 before
   shift 2
   sleep "$SETTLE"
+  before=$(ticks)
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -H 'CF-IPCountry: GB' "$@" "$BASE$path" > "$PERSIST/wrk.txt" 2>&1 || true
-  python3 - "$name" "$PERSIST/wrk.txt" <<'PY'
+  python3 - "$name" "$PERSIST/wrk.txt" "$(($(ticks) - before))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 name, text = sys.argv[1], open(sys.argv[2]).read()
+ticks, per_second = int(sys.argv[3]), int(sys.argv[4])
 def ms(label):
     m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     if not m: return float("nan")
@@ -120,7 +133,9 @@ def ms(label):
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
 bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 errs = re.search(r"Socket errors:.*", text)
-print(f"{name}|{ms('50%'):.2f}|{ms('99%'):.2f}|{float(rps.group(1)) if rps else 0:.0f}|{(int(bad.group(1)) if bad else 0)}{' ' + errs.group(0) if errs else ''}")
+served = re.search(r"^\s*(\d+) requests in", text, re.M)
+cpu = ticks * 1000 / per_second / int(served.group(1)) if served and int(served.group(1)) else float("nan")
+print(f"{name}|{ms('50%'):.2f}|{ms('99%'):.2f}|{float(rps.group(1)) if rps else 0:.0f}|{(int(bad.group(1)) if bad else 0)}{' ' + errs.group(0) if errs else ''}|{cpu:.2f}")
 PY
 }
 
@@ -154,10 +169,10 @@ import sys
 rows = [l.rstrip("\n").split("|") for l in open(sys.argv[1]) if l.strip()]
 floor = float(rows[0][1])
 print(f"wrk, {sys.argv[3]} connections, {sys.argv[2]} s per route, 127.0.0.1, wrangler dev (local workerd)\n")
-print("| route | p50 ms | p99 ms | req/s | ratio p50 / floor | non-2xx/3xx |")
-print("|---|---|---|---|---|---|")
-for name, p50, p99, rps, bad in rows:
-    print(f"| {name} | {p50} | {p99} | {rps} | {float(p50) / floor:.2f} | {bad} |")
+print("| route | p50 ms | p99 ms | req/s | ratio p50 / floor | non-2xx/3xx | CPU ms per request (wrangler dev's processes) |")
+print("|---|---|---|---|---|---|---|")
+for name, p50, p99, rps, bad, cpu in rows:
+    print(f"| {name} | {p50} | {p99} | {rps} | {float(p50) / floor:.2f} | {bad} | {cpu} |")
 PY
 # One request at a time, 100 ms apart: an idle worker, where a request does not queue behind the
 # work that earlier ones left for after their answer (wait_until). wrk's rows above keep the
