@@ -22,11 +22,7 @@ fn main() {
     let sent = serde_json::to_string(&request).unwrap();
     let request: VisitRequest = serde_json::from_str(&sent).unwrap();
     let answer = VisitState::default().decide(&request, &mut || String::from("ctx"));
-    let record = Recorded {
-        page_context_id: answer.page_context_id.clone(),
-        shown: answer.chosen.clone(),
-        request: request.clone().trimmed(&answer.chosen),
-    };
+    let record = Recorded::of(request, &answer);
     let told = serde_json::to_string(&record).unwrap();
     let record: Recorded = serde_json::from_str(&told).unwrap();
     let landed = click(

@@ -84,11 +84,7 @@ fn main() {
     // A decision made without the visit's object is told to it after the answer (#16), with
     // only the candidates the visit reads: the same request, trimmed to what it showed.
     let answer = VisitState::default().decide(&request, &mut || String::from("ctx"));
-    let record = Recorded {
-        page_context_id: answer.page_context_id.clone(),
-        shown: answer.chosen.clone(),
-        request: request.clone().trimmed(&answer.chosen),
-    };
+    let record = Recorded::of(request.clone(), &answer);
     let told = serde_json::to_string(&record).unwrap();
     time("visit record/write scale-2000", rounds, 50, || {
         serde_json::to_string(black_box(&record)).unwrap().len()

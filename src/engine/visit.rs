@@ -671,6 +671,18 @@ pub struct Recorded<'a> {
     pub shown: Vec<Chosen>,
 }
 
+impl<'a> Recorded<'a> {
+    /// The record of `answer`, decided without the object for `request`, with only the
+    /// candidates the visit reads ([`VisitRequest::trimmed`]).
+    pub fn of(request: VisitRequest<'a>, answer: &VisitAnswer) -> Self {
+        Recorded {
+            page_context_id: answer.page_context_id.clone(),
+            shown: answer.chosen.clone(),
+            request: request.trimmed(&answer.chosen),
+        }
+    }
+}
+
 /// #16: decides a tag request without its visit's object, when the object's state cannot
 /// change the answer: the tag carried the engagements the visitor closed in this visit
 /// (`declined`, R-D7) with a page view's first decision, and no requested zone has a proactive

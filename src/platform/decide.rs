@@ -210,11 +210,7 @@ fn record_after(
     request: VisitRequest<'_>,
     answer: &VisitAnswer,
 ) {
-    let record = Recorded {
-        page_context_id: answer.page_context_id.clone(),
-        shown: answer.chosen.clone(),
-        request: request.trimmed(&answer.chosen),
-    };
+    let record = Recorded::of(request, answer);
     if let Ok(text) = serde_json::to_string(&record) {
         let instance = visit_instance(account, &record.request.visit_id);
         let fault = handoff::Fault::of(req, env, "record");
