@@ -6,6 +6,7 @@ use super::agent::{agents_state, engagement_state, AgentState, Availability};
 use super::arbitrate::Class;
 use super::condition::{Condition, Lookups};
 use super::decision::{explained, ControlGroups, Explained, Rule, Verdict};
+use super::lookup::once;
 use super::schedule::Local;
 use super::snapshot::{Campaign, CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
 use super::visitor::Visitor;
@@ -122,12 +123,10 @@ impl<'v> Memo<'v> {
     /// Evaluates a condition for this request's visitor, each distinct one once.
     fn holds(&mut self, snap: &Snapshot, condition: &Condition) -> bool {
         let lookups = &mut self.lookups;
-        let mut eval = || condition.eval_in(lookups, &snap.saved_groups);
-        match condition.slot().and_then(|i| self.conditions.get_mut(i)) {
-            Some(Some(known)) => *known,
-            Some(slot) => *slot.insert(eval()),
-            None => eval(),
-        }
+        once(
+            condition.slot().and_then(|i| self.conditions.get_mut(i)),
+            || condition.eval_in(lookups, &snap.saved_groups),
+        )
     }
 
     /// R-D3: the agents' state of an engagement's skill, each skill looked up once.
@@ -141,46 +140,26 @@ impl<'v> Memo<'v> {
             SkillRef::One(i) => self.skills.get_mut(i),
             SkillRef::All => Some(&mut self.all_skills),
         };
-        let look_up = || agents_state(&snap.skills, e.skill, availability);
-        match slot {
-            Some(Some(s)) => *s,
-            Some(slot) => *slot.insert(look_up()),
-            None => look_up(),
-        }
+        once(slot, || agents_state(&snap.skills, e.skill, availability))
     }
 
     /// R-D1: does entry point `i` match the page? Computed once per request.
     fn page_matches(&mut self, snap: &Snapshot, input: &Inputs<'_>, i: usize) -> bool {
-        if let Some(Some(known)) = self.pages.get(i) {
-            return *known;
-        }
-        let m = snap
-            .entry_points
-            .get(i)
-            .is_some_and(|ep| ep.matches(&input.visitor.page));
-        if let Some(slot) = self.pages.get_mut(i) {
-            *slot = Some(m);
-        }
-        m
+        once(self.pages.get_mut(i), || {
+            snap.entry_points
+                .get(i)
+                .is_some_and(|ep| ep.matches(&input.visitor.page))
+        })
     }
 
     /// R-D2: is the campaign's time frame open? Each distinct time frame is checked once per
     /// request, in its zone's local time, itself worked out once per zone.
     fn time_frame_open(&mut self, c: &Campaign, now: Timestamp) -> bool {
-        if let Some(Some(open)) = self.time_frames.get(c.time_frame_slot) {
-            return *open;
-        }
-        let tf = &c.time_frame;
-        let local = match self.local.get_mut(c.time_zone) {
-            Some(Some(l)) => *l,
-            Some(slot) => *slot.insert(tf.local(now)),
-            None => tf.local(now),
-        };
-        let open = tf.is_open(now, local);
-        if let Some(slot) = self.time_frames.get_mut(c.time_frame_slot) {
-            *slot = Some(open);
-        }
-        open
+        let (tf, local) = (&c.time_frame, &mut self.local);
+        once(self.time_frames.get_mut(c.time_frame_slot), || {
+            let local = once(local.get_mut(c.time_zone), || tf.local(now));
+            tf.is_open(now, local)
+        })
     }
 
     /// R-D1, R-D2, R-D5 for campaign `index`, once per request. Campaigns whose control

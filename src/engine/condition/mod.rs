@@ -5,6 +5,7 @@
 //! Compiling never fails: anything malformed becomes a node that evaluates to `false`, as the
 //! reference SDKs do, and is also reported as a [`ConditionProblem`] so that publishing can refuse it.
 
+use super::lookup::once;
 use regex_lite::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -166,11 +167,10 @@ impl<'v> Lookups<'v> {
     }
 
     fn get(&mut self, path: &[String], slot: Option<usize>) -> Option<&'v Value> {
-        match slot.and_then(|i| self.found.get_mut(i)) {
-            Some(Some(known)) => *known,
-            Some(unknown) => *unknown.insert(get_path(self.attributes, path)),
-            None => get_path(self.attributes, path),
-        }
+        let attributes = self.attributes;
+        once(slot.and_then(|i| self.found.get_mut(i)), || {
+            get_path(attributes, path)
+        })
     }
 }
 
