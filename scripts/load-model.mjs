@@ -27,9 +27,9 @@ const model = {
   clickBatchSecondsPerIsolate: 2,
   clickShards: 8,
   offsiteClicksPerDecision: 0.02,
-  // BENCHMARKS.md, measurement pipeline: 1.5 queue messages and 21.5 D1 rows written per visit.
-  queueMessagesPerVisit: 1.5,
-  d1RowsPerVisit: 21.5,
+  // BENCHMARKS.md, measurement pipeline: 2.0 queue messages and 34.9 D1 rows written per visit.
+  queueMessagesPerVisit: 1.96,
+  d1RowsPerVisit: 34.9,
   // KV: a revision is read once per isolate per publish (cacheTtl one day on revision keys).
   publishesPerHour: 6,
 };

@@ -6,8 +6,9 @@
 //     and the contexts it issued equal the distinct context ids the decisions carried;
 //   * the offsite click totals equal the redirects counted here, per engagement and outcome;
 //   * the last published snapshot is the live one (admin read-back and decisions);
-//   * the measurement report (R-M4) counts every visit that decided, and every conversion
-//     once (a quarter are sent twice) with its revenue, exactly as tallied here.
+//   * the measurement report (R-M4) counts every visit that decided, every visit each
+//     engagement was shown to, and every conversion once (a quarter are sent twice) with its
+//     revenue, exactly as tallied here.
 // Usage: node scripts/soak.mjs [seconds=600]   (scripts/test.sh runs a short one)
 import { startWorker, publishDemo, admin, fixture, devProxy, someAddress } from "../tests/worker/harness.mjs";
 
@@ -41,7 +42,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, 
 
 // Per visit: contexts seen in decisions, and events the visit said it applied.
 const visits = Array.from({ length: VISITS }, (_, i) => ({
-  visitId: `soak-visit-${i}`, visitorId: `soak-visitor-${i}`, contexts: new Set(), pending: [], applied: 0, duplicates: 0, page: 0,
+  visitId: `soak-visit-${i}`, visitorId: `soak-visitor-${i}`, contexts: new Set(), exposed: new Set(), pending: [], applied: 0, duplicates: 0, page: 0,
 }));
 const clicks = {};
 let lastRevision = 0;
@@ -63,6 +64,7 @@ async function decideLoop(n) {
       decided.add(v.visitId);
       v.control = d.controlGroups.account; // R-D5: no engagement, so no visit object
       for (const e of d.engagements) {
+        v.exposed.add(`${e.campaignId}/${e.engagementId}`);
         if (!v.contexts.has(e.contextId)) {
           v.contexts.add(e.contextId);
           v.pending.push({ event: "OFFER_IMPRESSION", contextId: e.contextId, engagementId: e.engagementId });
@@ -201,19 +203,28 @@ try {
   const d = await fetch(`${w.base}/v1/decide?account=demo&url=${encodeURIComponent(SHOP + "/")}&visit=0`).then((r) => r.json());
   if (d.revision !== lastRevision) problems.push(`decisions on revision ${d.revision}, last published ${lastRevision}`);
 
-  // R-M4: the report counts what was sent, once: visits that decided, conversions, revenue.
+  // R-M4: the report counts what was sent, once: visits that decided, each engagement's
+  // exposed visits, conversions, revenue.
   const day = (ms) => new Date(ms).toISOString().slice(0, 10);
   const range = `from=${day(started - 86_400_000)}&to=${day(Date.now() + 86_400_000)}`;
+  const shown = {};
+  for (const v of visits) for (const k of v.exposed) shown[k] = (shown[k] ?? 0) + 1;
   let measured;
   for (let i = 0; i < 60; i++) {
     const rep = (await admin(w.base, "GET", `demo/report?${range}`)).json;
     const at = (m) => rep.rows.filter((r) => r.metric === m && !r.campaign && !r.engagement && !r.lineOfBusiness && !r.entryPoint);
+    const exposed = {};
+    for (const r of rep.rows.filter((x) => x.metric === "exposed" && x.engagement)) {
+      exposed[`${r.campaign}/${r.engagement}`] = (exposed[`${r.campaign}/${r.engagement}`] ?? 0) + r.n;
+    }
     measured = {
       visits: at("visits").reduce((a, r) => a + r.n, 0),
+      exposed,
       conversions: at("conversions").reduce((a, r) => a + r.n, 0),
       cents: Math.round(at("revenue").reduce((a, r) => a + r.value, 0) * 100),
     };
-    if (measured.visits === decided.size && measured.conversions === conversions.n && measured.cents === conversions.cents) break;
+    if (measured.visits === decided.size && JSON.stringify(sortKeys(exposed)) === JSON.stringify(sortKeys(shown))
+      && measured.conversions === conversions.n && measured.cents === conversions.cents) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   // Offsite clicks in the report (R-M1): per engagement, the outcomes counted here.
@@ -227,6 +238,9 @@ try {
     problems.push(`report offsite clicks ${JSON.stringify(reported)} != counted ${JSON.stringify(clicks)}`);
   }
   if (measured.visits !== decided.size) problems.push(`report visits ${measured.visits}, visits that decided ${decided.size}`);
+  if (JSON.stringify(sortKeys(measured.exposed)) !== JSON.stringify(sortKeys(shown))) {
+    problems.push(`report exposed visits per engagement ${JSON.stringify(sortKeys(measured.exposed))} != shown ${JSON.stringify(sortKeys(shown))}`);
+  }
   if (measured.conversions !== conversions.n) problems.push(`report conversions ${measured.conversions}, sent ${conversions.n}`);
   if (measured.cents !== conversions.cents) problems.push(`report revenue ${measured.cents / 100}, sent ${conversions.cents / 100}`);
 
@@ -238,7 +252,7 @@ try {
   console.log(rows.join("\n"));
   console.log(`events applied (visit objects): ${eventsApplied}; duplicates answered: ${visits.reduce((a, v) => a + v.duplicates, 0)}; contexts: ${visits.reduce((a, v) => a + v.contexts.size, 0)}`);
   console.log(`offsite clicks: ${JSON.stringify(sortKeys(clicks))}`);
-  console.log(`measured: ${measured.visits} visits (${decided.size} decided), ${measured.conversions} conversions (${conversions.n} sent, a quarter twice), revenue ${measured.cents / 100} GBP (${conversions.cents / 100} sent)`);
+  console.log(`measured: ${measured.visits} visits (${decided.size} decided), ${Object.values(measured.exposed).reduce((a, b) => a + b, 0)} engagement exposures (${Object.values(shown).reduce((a, b) => a + b, 0)} shown), ${measured.conversions} conversions (${conversions.n} sent, a quarter twice), revenue ${measured.cents / 100} GBP (${conversions.cents / 100} sent)`);
   console.log(`last published revision: ${lastRevision} (live: ${live.headers.get("etag")})`);
   console.log(`wrangler dev proxy 503s retried (its own answer, workers-sdk#14641): ${devProxy.retries}`);
   if (problems.length) {

@@ -221,7 +221,8 @@ fn record_after(
 /// Test builds only, with the root token: `X-Test-Fault: visit` makes the visit object
 /// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
 /// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once;
-/// `X-Test-Fault: previous-object` makes the visit object answer as one of the previous release
+/// `X-Test-Fault: hold-send` makes the visit's alarm hold the send of its facts until the visit
+/// has added more; `X-Test-Fault: previous-object` makes the visit object answer as one of the previous release
 /// (no array form), and `X-Test-Fault: previous-storage` makes it store the visit's values as
 /// that release did. The value forwarded to the visit object, if any (the first of these the
 /// request names).
@@ -232,6 +233,7 @@ fn fault(req: &Request, env: &Env) -> Option<&'static str> {
             "visit" => Some("throw"),
             "consumer" => Some("consumer"),
             "queue" => Some("queue"),
+            "hold-send" => Some("hold-send"),
             "previous-object" => Some("previous-object"),
             "previous-storage" => Some("previous-storage"),
             _ => None,

@@ -2,8 +2,14 @@
 //! atomically — each request reads, decides and writes with only storage awaits in between,
 //! so the object's input gate serialises concurrent requests and counters stay exact
 //! (R-D6, R-D9). The funnel's facts each change makes new for the visit are kept in the same
-//! step (R-M1); the alarm ships them to the queue at once (R-M4), and deletes the visit once it
-//! has been idle past its timeout.
+//! step (R-M1), each batch under its own outbox key; the alarm ships them to the queue at once
+//! (R-M4), deleting each by its key once sent, and deletes the visit once it has been idle
+//! past its timeout.
+//!
+//! The object's one await that is not storage is the alarm's send to the queue: the platform
+//! delivers the visit's other requests meanwhile. So nothing read before that await is written
+//! after it: a sent batch is deleted by its key, and a batch a request adds meanwhile has a key
+//! of its own, sent in the alarm's next round.
 
 use super::bindings::{self, ObjectClass, Visit};
 use super::{random_id, stored};
@@ -24,8 +30,14 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 const VISIT: &str = "visit";
 /// Storage key of the last real activity time (the alarm's clock).
 const LAST_REAL_MS: &str = "lastRealMs";
-/// Storage key of what the visit has counted and the facts not yet shipped ([`Counting`]).
+/// Storage key of what the visit has counted ([`Counting`]).
 const COUNTING: &str = "counting";
+/// Storage key prefix of the facts not yet on the queue: `out:{batch id}`, one key a batch.
+const OUTBOX: &str = "out:";
+
+fn outbox_key(batch: &FactBatch) -> String {
+    format!("{OUTBOX}{}", batch.id)
+}
 
 /// Test builds: the fault the worker forwarded for a root-authenticated request
 /// (`X-Test-Fault`, docs/api.md), read once per request; `None` in every other build.
@@ -40,11 +52,13 @@ fn test_fault(req: &Request) -> Result<Option<String>> {
 }
 
 /// The mark a decision's facts carry for R-M4's fault tests: `consumer` makes the consumer
-/// fail once after committing them, `queue` makes the queue refuse them once.
+/// fail once after committing them, `queue` makes the queue refuse them once, `hold-send`
+/// holds their send until the visit has added more facts.
 fn facts_fault(fault: Option<&str>) -> Option<String> {
     match fault {
         Some("consumer") => Some(super::measure::AFTER_COMMIT.to_string()),
         Some("queue") => Some(REFUSE_SEND.to_string()),
+        Some("hold-send") => Some(HOLD_SEND.to_string()),
         _ => None,
     }
 }
@@ -61,6 +75,9 @@ fn written(fault: Option<&str>) -> Result<Response> {
 
 /// Test fault: the queue refuses the batch once.
 const REFUSE_SEND: &str = "refuse_send";
+/// Test fault: the batch's send waits until the visit has added facts (R-M4: a request of the
+/// visit arrives while its facts are being sent).
+const HOLD_SEND: &str = "hold_send";
 
 /// The per-visit Durable Object.
 #[durable_object]
@@ -68,17 +85,23 @@ pub struct VisitorSession {
     state: State,
     #[allow(dead_code)]
     env: Env,
+    /// Test builds: how many times this instance has added facts, for [`HOLD_SEND`].
+    #[cfg(feature = "test-clock")]
+    added: std::cell::Cell<u64>,
 }
 
 fn ctx_key(id: &str) -> String {
     format!("ctx:{id}")
 }
 
-/// What the visit has counted and the facts not yet on the queue (R-M1, R-M4), kept under
-/// one key so that counting costs one read and at most one write.
+/// What the visit has counted (R-M1). The facts not yet on the queue are not part of it: each
+/// batch has its own key ([`OUTBOX`]), written in the same storage call as this value.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Counting {
     tally: Tally,
+    /// Batches kept inside this value, as objects stored them before each had its own key:
+    /// [`VisitorSession::counting`] moves them to their keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     outbox: Vec<FactBatch>,
 }
 
@@ -91,14 +114,11 @@ impl VisitorSession {
             .await?
             .unwrap_or_default();
         if visit.expired(now_ms) {
-            let counting = self.counting().await?;
+            self.counting().await?;
+            let outbox = stored::texts(&storage, OUTBOX, None).await?;
             storage.delete_all().await?;
-            if !counting.outbox.is_empty() {
-                let outbox = Counting {
-                    outbox: counting.outbox,
-                    ..Counting::default()
-                };
-                stored::put(&storage, COUNTING, &outbox).await?;
+            if !outbox.is_empty() {
+                stored::put_all(&storage, &outbox).await?;
             }
             return Ok(VisitState::default());
         }
@@ -123,15 +143,33 @@ impl VisitorSession {
             .await
     }
 
+    /// What the visit has counted; batches stored inside it are moved to their own keys.
     async fn counting(&self) -> Result<Counting> {
-        Ok(stored::get::<Counting>(&self.state.storage(), COUNTING)
+        let storage = self.state.storage();
+        let mut counting = stored::get::<Counting>(&storage, COUNTING)
             .await?
-            .unwrap_or_default())
+            .unwrap_or_default();
+        if !counting.outbox.is_empty() {
+            let mut entries = Vec::new();
+            for batch in std::mem::take(&mut counting.outbox) {
+                entries.push((outbox_key(&batch), stored::text(&batch)?));
+            }
+            entries.push((COUNTING.to_string(), stored::text(&counting)?));
+            stored::put_all(&storage, &entries).await?;
+        }
+        Ok(counting)
     }
 
-    /// R-M1: counts the facts a change made true for the first time in this visit: they go
-    /// to the outbox in the same step as the visit (the alarm ships them, off the tag's path).
     /// True when facts wait to be shipped.
+    async fn pending(&self) -> Result<bool> {
+        let first = stored::texts(&self.state.storage(), OUTBOX, Some(1)).await?;
+        Ok(!first.is_empty())
+    }
+
+    /// R-M1: counts the facts a change made true for the first time in this visit: each new
+    /// batch goes to the outbox under its own key, in one storage call with the tally that
+    /// counted it (the alarm ships them, off the tag's path). True when facts wait to be
+    /// shipped.
     async fn count(
         &self,
         change: impl FnOnce(&mut Tally) -> Vec<FactBatch>,
@@ -140,40 +178,75 @@ impl VisitorSession {
         let mut counting = self.counting().await?;
         let mut batches = change(&mut counting.tally);
         if batches.is_empty() {
-            return Ok(!counting.outbox.is_empty());
+            return self.pending().await;
         }
+        let mut entries = Vec::with_capacity(batches.len() + 1);
         for b in &mut batches {
             b.fault.clone_from(&fault);
+            entries.push((outbox_key(b), stored::text(b)?));
         }
-        counting.outbox.extend(batches);
-        stored::put(&self.state.storage(), COUNTING, &counting).await?;
+        entries.push((COUNTING.to_string(), stored::text(&counting)?));
+        stored::put_all(&self.state.storage(), &entries).await?;
+        #[cfg(feature = "test-clock")]
+        self.added.set(self.added.get() + 1);
         Ok(true)
     }
 
-    /// Ships the outbox to the queue; what was sent leaves it. An error leaves the rest for
-    /// the alarm's retry.
+    /// R-M4: ships the outbox to the queue, round after round until a read finds it empty;
+    /// each batch is deleted by its key once the queue has it. Requests of the visit are
+    /// delivered while a send is awaited: what they add has keys of their own, for the next
+    /// round, and nothing read before the send is written after it. An error leaves the rest
+    /// for the alarm's retry; a batch sent again then is applied once by the consumer.
     async fn ship(&self) -> Result<()> {
         let storage = self.state.storage();
-        let mut counting = self.counting().await?;
-        if counting.outbox.is_empty() {
-            return Ok(());
-        }
-        while let Some(batch) = counting.outbox.first_mut() {
-            if batch.fault.as_deref() == Some(REFUSE_SEND) {
-                // Test builds: the queue "refuses" this batch once; the alarm fails and is
-                // retried with the batch still in the outbox.
-                batch.fault = None;
-                stored::put(&storage, COUNTING, &counting).await?;
-                worker::console_error!("measurement: queue refused (test fault), alarm retried");
-                return Err(worker::Error::RustError(
-                    "queue refused (test fault)".into(),
-                ));
+        self.counting().await?;
+        loop {
+            let outbox = stored::list::<FactBatch>(&storage, OUTBOX).await?;
+            if outbox.is_empty() {
+                return Ok(());
             }
-            super::measure::send(&self.env, &Message::Facts(batch.clone())).await?;
-            counting.outbox.remove(0);
-            stored::put(&storage, COUNTING, &counting).await?;
+            for (key, batch) in outbox {
+                match batch.fault.as_deref() {
+                    Some(REFUSE_SEND) => return self.refuse(&key).await,
+                    Some(HOLD_SEND) => self.hold_send().await,
+                    _ => {}
+                }
+                super::measure::send(&self.env, &Message::Facts(batch)).await?;
+                storage.delete(&key).await?;
+            }
         }
-        Ok(())
+    }
+
+    /// Test builds ([`REFUSE_SEND`]): the queue refuses batch `key` once. Its mark is cleared
+    /// (read and written with nothing else awaited between) and the alarm fails, to be retried
+    /// with the batch still in the outbox.
+    async fn refuse(&self, key: &str) -> Result<()> {
+        let storage = self.state.storage();
+        if let Some(mut batch) = stored::get::<FactBatch>(&storage, key).await? {
+            batch.fault = None;
+            stored::put(&storage, key, &batch).await?;
+        }
+        worker::console_error!("measurement: queue refused (test fault), alarm retried");
+        Err(worker::Error::RustError(
+            "queue refused (test fault)".into(),
+        ))
+    }
+
+    /// Test builds ([`HOLD_SEND`]): waits, as a slow send would, until a request of the visit
+    /// has added facts (at most 10 s). Other requests are delivered meanwhile: a timer, like
+    /// the queue's send, is not storage, so the input gate is open.
+    async fn hold_send(&self) {
+        #[cfg(feature = "test-clock")]
+        {
+            let before = self.added.get();
+            worker::console_log!("measurement: send held (test fault)");
+            for _ in 0..1_000 {
+                if self.added.get() != before {
+                    break;
+                }
+                worker::Delay::from(Duration::from_millis(10)).await;
+            }
+        }
     }
 
     async fn decide(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
@@ -244,8 +317,9 @@ impl VisitorSession {
     }
 
     /// Test builds (`X-Test-Fault: previous-storage` on a decision): stores the visit's values
-    /// as the previous release did, structured rather than JSON text, so that tests prove a
-    /// visit in progress during a deploy keeps its state.
+    /// as earlier releases did, structured rather than JSON text and the outbox inside the
+    /// tally, so that tests prove a visit in progress during a deploy keeps its state and its
+    /// facts.
     #[cfg(feature = "test-clock")]
     async fn store_as_previous_release(
         &self,
@@ -255,7 +329,11 @@ impl VisitorSession {
         if let Some(visit) = stored::get::<VisitState>(&storage, VISIT).await? {
             storage.put(VISIT, &visit).await?;
         }
-        if let Some(counting) = stored::get::<Counting>(&storage, COUNTING).await? {
+        if let Some(mut counting) = stored::get::<Counting>(&storage, COUNTING).await? {
+            for (key, batch) in stored::list::<FactBatch>(&storage, OUTBOX).await? {
+                storage.delete(&key).await?;
+                counting.outbox.push(batch);
+            }
             storage.put(COUNTING, &counting).await?;
         }
         for id in contexts {
@@ -394,7 +472,7 @@ impl VisitorSession {
         visit.land(&click);
         let storage = self.state.storage();
         stored::put(&storage, &ctx_key(&click.context_id), &click.record).await?;
-        let pending = !self.counting().await?.outbox.is_empty();
+        let pending = self.pending().await?;
         self.save(&visit, pending).await?;
         written(fault)
     }
@@ -417,7 +495,12 @@ impl VisitorSession {
 
 impl DurableObject for VisitorSession {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            state,
+            env,
+            #[cfg(feature = "test-clock")]
+            added: std::cell::Cell::new(0),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -462,7 +545,9 @@ impl DurableObject for VisitorSession {
 
     async fn alarm(&self) -> Result<Response> {
         // R-M4: ship the visit's facts first; if the queue refuses, the alarm fails and the
-        // platform retries it, with the facts still in the outbox.
+        // platform retries it, with the facts still in the outbox. From the read that found the
+        // outbox empty to the end, only storage is awaited: no request comes between, so the
+        // deletion below cannot take facts that arrived meanwhile.
         self.ship().await?;
         let storage = self.state.storage();
         let visit = stored::get::<VisitState>(&storage, VISIT)

@@ -5,8 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, admin, decide, fixture, keyFor, TOKEN, testClock } from "./harness.mjs";
+import { demo, add, addLevels, addExposed, everyRow as everyRowOf, funnel, settles, sorted } from "./funnel.mjs";
 
-const demo = JSON.parse(fixture("demo/snapshot.json"));
 const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
 const NOW = "2026-11-23T10:00:00Z";
 const DAY = "2026-11-23";
@@ -30,71 +30,13 @@ async function report(query = `from=${DAY}&to=${DAY}`) {
   return admin(w.base, "GET", `demo/report?${query}`);
 }
 
-/** Every row of the report for DAY, "campaign/engagement/metric" (or "lob:…/metric",
- * "ep:…/metric") → visits, prospects by line of business and entry point included. */
-async function everyRow() {
-  const r = await report();
-  assert.equal(r.status, 200, r.text);
-  return Object.fromEntries(r.json.rows.map((x) => [level(x), x.n]));
-}
-
-/** The report for DAY without prospects by line of business and entry point: they depend on
- * candidates no answer shows, and are checked apart. */
-async function counts() {
-  return Object.fromEntries(Object.entries(await everyRow())
-    .filter(([k]) => !(k.endsWith("/prospects") && (k.startsWith("lob:") || k.startsWith("ep:")))));
-}
-
-/** A row's level and metric: "campaign/engagement/metric", or "lob:…/metric", "ep:…/metric". */
-const level = (x) => x.lineOfBusiness ? `lob:${x.lineOfBusiness}/${x.metric}`
-  : x.entryPoint ? `ep:${x.entryPoint}/${x.metric}` : `${x.campaign}/${x.engagement}/${x.metric}`;
-
-function add(t, key, n = 1) { t[key] = (t[key] ?? 0) + n; }
-
-/** Waits until the report equals `want` (the consumer runs after the answers), then checks
- * that it stays equal: nothing arrives twice later. */
-async function settles(want) {
-  let got;
-  for (let i = 0; i < 80; i++) {
-    got = await counts();
-    if (JSON.stringify(sorted(got)) === JSON.stringify(sorted(want))) break;
-    await sleep(250);
-  }
-  assert.deepEqual(sorted(got), sorted(want));
-  await sleep(2500);
-  assert.deepEqual(sorted(await counts()), sorted(want), "no late double count");
-}
-const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
+const everyRow = () => everyRowOf(w.base, DAY);
+const counts = () => funnel(w.base, DAY);
 
 async function events(visitId, list) {
   const r = await fetch(`${w.base}/v1/events`, { method: "POST", headers: { "Content-Type": "application/json", ...testClock(NOW) },
     body: JSON.stringify({ account: "demo", visitId, events: list }) });
   assert.equal(r.status, 200, await r.text());
-}
-
-// R-M1: each shown engagement's line of business (its campaign's) and entry point.
-const lobOf = Object.fromEntries(demo.campaigns.flatMap((c) => c.engagements.map((e) => [e.id, c.lineOfBusiness])));
-const epOf = Object.fromEntries(demo.campaigns.flatMap((c) => c.engagements.map((e) => [e.id, e.entryPoint])));
-/** Adds `metric` once per line of business and entry point of `engagements` (one visit). */
-function addLevels(want, engagements, metric) {
-  const keys = new Set(engagements.flatMap((e) => [lobOf[e.engagementId] && `lob:${lobOf[e.engagementId]}/${metric}`,
-    epOf[e.engagementId] && `ep:${epOf[e.engagementId]}/${metric}`]).filter(Boolean));
-  for (const k of keys) add(want, k);
-}
-
-const exposure = (e) => e.channel === "banner" || e.channel === "clickToCall" ? "exposed_content"
-  : e.channel === "messaging" ? "exposed_messaging" : `exposed_${e.stateName}`;
-
-/** Adds what one visit's answer exposed: the account, each campaign, each line of business
- * and entry point once, and each engagement with its exposure by state. */
-function addExposed(want, engagements) {
-  add(want, "//exposed");
-  for (const c of new Set(engagements.map((e) => e.campaignId))) add(want, `${c}//exposed`);
-  addLevels(want, engagements, "exposed");
-  for (const e of engagements) {
-    add(want, `${e.campaignId}/${e.engagementId}/exposed`);
-    add(want, `${e.campaignId}/${e.engagementId}/${exposure(e)}`);
-  }
 }
 
 test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly, concurrent visits and a retried delivery included", async () => {
@@ -132,7 +74,7 @@ test("R-M1 R-M4 the funnel counts each visit once per metric and entity, exactly
       await events(v, list); // a replay changes nothing
     }
   }
-  await settles(want);
+  await settles(counts, want);
   // Prospects per line of business and entry point: at least the visits exposed there, at
   // most every visit.
   const rows = (await report()).json.rows;
