@@ -1,11 +1,8 @@
 //! Click-to-call hand-off tokens (R-C2): HMAC-SHA256 over account, visit, engagement and
 //! issue time, verified in constant time. Platform-free, so it is tested natively.
 
-use hmac::{Hmac, Mac};
+use crate::crypto::{hex, hmac_sha256, same};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// How long the brand's APIs answer for a call: 6 hours (R-C2).
 pub const CALL_WINDOW_MS: u64 = 6 * 60 * 60 * 1000;
@@ -41,10 +38,6 @@ pub enum TokenError {
     OtherAccount,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex(text: &str) -> Option<Vec<u8>> {
     // Lower-case only, so that no two spellings of one token exist.
     if !text.len().is_multiple_of(2)
@@ -61,16 +54,10 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn mac(key: &[u8], data: &[u8]) -> Option<HmacSha256> {
-    let mut m = HmacSha256::new_from_slice(key).ok()?;
-    m.update(data);
-    Some(m)
-}
-
 /// Signs claims: `hex(json) "." hex(hmac)`.
 pub fn sign(key: &[u8], claims: &Claims) -> Option<String> {
     let payload = serde_json::to_vec(claims).ok()?;
-    let sig = mac(key, &payload)?.finalize().into_bytes();
+    let sig = hmac_sha256(key, &payload)?;
     Some(format!("{}.{}", hex(&payload), hex(&sig)))
 }
 
@@ -82,10 +69,10 @@ pub fn verify(key: &[u8], token: &str, account: &str) -> Result<Claims, TokenErr
     let (payload, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
     let payload = unhex(payload).ok_or(TokenError::Invalid)?;
     let sig = unhex(sig).ok_or(TokenError::Invalid)?;
-    mac(key, &payload)
-        .ok_or(TokenError::Invalid)?
-        .verify_slice(&sig)
-        .map_err(|_| TokenError::Invalid)?;
+    let expected = hmac_sha256(key, &payload).ok_or(TokenError::Invalid)?;
+    if !same(&expected, &sig) {
+        return Err(TokenError::Invalid);
+    }
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
     if claims.account != account {
         return Err(TokenError::OtherAccount);

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod call_token;
+mod crypto;
 pub mod engine;
 pub mod freshness;
 pub mod measure;

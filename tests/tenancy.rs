@@ -437,3 +437,12 @@ fn r_s4_the_cache_drops_the_least_recently_used_until_it_fits() {
     assert_eq!(evict(entries, "a", 100), vec!["c", "b"]);
     assert!(entry_bytes(1_000) > 1_000);
 }
+
+#[test]
+fn r_s2_an_identity_secrets_debug_form_names_it_without_its_secret() {
+    let secret = identity::new_secret(&[7u8; 36], 1_700_000_000_000);
+    let shown = format!("{secret:?} {:?}", vec![secret.clone()]);
+    assert!(shown.contains(&secret.kid), "{shown}");
+    assert!(!shown.contains(&secret.secret), "{shown}");
+    assert!(!secret.secret.is_empty());
+}

@@ -53,6 +53,50 @@ pub struct PublishAnswer {
     pub published: bool,
 }
 
+/// The revision a publish says it read, from its `If-Match` header (R-P1): `*` for whatever is
+/// live, or a revision number (`0` for a first publish), quoted as an ETag or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// `*`: replace whatever is live.
+    Any,
+    /// Replace this revision only.
+    Revision(u64),
+}
+
+impl Base {
+    /// The base `If-Match` names; `None` when it names neither `*` nor a revision number.
+    pub fn parse(value: &str) -> Option<Base> {
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        if value == "*" {
+            return Some(Base::Any);
+        }
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        value.parse().ok().map(Base::Revision)
+    }
+
+    /// True when a publish on this base may replace revision `live`.
+    pub fn admits(self, live: u64) -> bool {
+        match self {
+            Base::Any => true,
+            Base::Revision(r) => r == live,
+        }
+    }
+
+    /// The header value that names this base.
+    pub fn header(self) -> String {
+        match self {
+            Base::Any => "*".to_string(),
+            Base::Revision(r) => r.to_string(),
+        }
+    }
+}
+
 /// Offsite click counts: engagement id → outcome code → clicks.
 pub type ClickTotals = BTreeMap<String, BTreeMap<String, u64>>;
 
@@ -71,6 +115,34 @@ pub fn add_clicks(totals: &mut ClickTotals, more: ClickTotals) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-P1: `If-Match` names `*` or a revision, quoted or not; nothing else is a base.
+    #[test]
+    fn if_match_names_any_or_a_revision() {
+        for (value, want) in [
+            ("*", Some(Base::Any)),
+            (" \"*\" ", Some(Base::Any)),
+            ("0", Some(Base::Revision(0))),
+            ("\"12\"", Some(Base::Revision(12))),
+            ("007", Some(Base::Revision(7))),
+            ("", None),
+            ("\"\"", None),
+            ("+1", None),
+            ("-1", None),
+            ("1.5", None),
+            ("W/\"3\"", None),
+            ("\"3", None),
+            ("99999999999999999999999", None),
+        ] {
+            assert_eq!(Base::parse(value), want, "{value:?}");
+        }
+        assert!(Base::Any.admits(41));
+        assert!(Base::Revision(41).admits(41));
+        assert!(!Base::Revision(40).admits(41));
+        for base in [Base::Any, Base::Revision(9)] {
+            assert_eq!(Base::parse(&base.header()), Some(base));
+        }
+    }
 
     /// #16: batches and shards add per engagement and outcome; nothing else moves.
     #[test]

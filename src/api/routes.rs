@@ -244,6 +244,25 @@ impl Route {
             | ReportPage | ClickToCall | Demo => Access::Public,
         }
     }
+
+    /// A route the web tag calls from the brand's pages (R-T1..R-T3): answered with CORS
+    /// headers, refused first when its client is blocked (R-S3).
+    pub fn is_tag(self) -> bool {
+        matches!(
+            self,
+            Route::Decide | Route::Events | Route::State | Route::Landing | Route::Conversion
+        )
+    }
+}
+
+impl Resolved<'_> {
+    /// The route found, if any.
+    pub fn route(&self) -> Option<Route> {
+        match self {
+            Resolved::Found { route, .. } => Some(*route),
+            _ => None,
+        }
+    }
 }
 
 /// A request matched against [`ROUTES`].

@@ -10,7 +10,9 @@
 use super::bindings::{
     self, pointer_key, snapshot_key, Account, ObjectClass, ACCOUNT_HEADER, IF_MATCH, SNAPSHOTS,
 };
-use crate::api::admin::{add_clicks, AccountView, ClickTotals, KeyAnswer, KeyCall, PublishAnswer};
+use crate::api::admin::{
+    add_clicks, AccountView, Base, ClickTotals, KeyAnswer, KeyCall, PublishAnswer,
+};
 use crate::engine::agent::{Availability, SkillAvailability};
 use crate::tenancy::identity::{self, IdentitySecret};
 use crate::tenancy::keys::KeyRing;
@@ -96,8 +98,7 @@ impl AccountState {
             .get::<(u64, u64)>(RESERVED)
             .await?
             .is_some_and(|(rev, at)| rev > live && now.saturating_sub(at) < RESERVATION_MS);
-        let base_ok =
-            if_match.trim() == "*" || if_match.trim().trim_matches('"') == live.to_string();
+        let base_ok = Base::parse(&if_match).is_some_and(|b| b.admits(live));
         if !base_ok || in_flight {
             return Response::from_json(&PublishAnswer {
                 revision: live,

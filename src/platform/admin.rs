@@ -10,7 +10,8 @@ use super::bindings::{
 use super::http::{body, header, json, require_json, Answer};
 use super::{internal, now_ms, snapshots};
 use crate::api::admin::{
-    add_clicks, AccountView, AvailabilityPush, ClickTotals, PublishAnswer, MAX_AVAILABILITY_BODY,
+    add_clicks, AccountView, AvailabilityPush, Base, ClickTotals, PublishAnswer,
+    MAX_AVAILABILITY_BODY,
 };
 use crate::api::routes::Route;
 use crate::api::{check_id, ApiError, MAX_SMALL_DEPTH, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH};
@@ -122,21 +123,21 @@ async fn read_snapshot(env: &Env, account: &str) -> Answer {
 
 /// R-P1: validate, then publish under the revision check; a refusal changes nothing.
 async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
-    let if_match = header(req.headers(), "If-Match").ok_or(ApiError::PreconditionRequired)?;
-    let base = if_match.trim().trim_matches('"');
-    if base != "*" && base.parse::<u64>().is_err() {
-        return Err(ApiError::invalid(
-            "If-Match",
+    let if_match = header(req.headers(), IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
+    let base = Base::parse(&if_match).ok_or_else(|| {
+        ApiError::invalid(
+            IF_MATCH,
             "must be a revision number, 0 for a first publish, or *",
-        ));
-    }
+        )
+    })?;
     require_json(&req)?;
     let bytes = body(&mut req, MAX_SNAPSHOT_BODY, MAX_SNAPSHOT_DEPTH).await?;
     let text =
         String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("not UTF-8".to_string()))?;
     let compiled = compile(&text, account, 0).map_err(ApiError::InvalidSnapshot)?;
     let text_len = text.len();
-    let headers = [(ACCOUNT_HEADER, account), (IF_MATCH, base)];
+    let base = base.header();
+    let headers = [(ACCOUNT_HEADER, account), (IF_MATCH, base.as_str())];
     let instance = account_instance(account);
     let resp = bindings::send(env, &instance, &Account::Publish, &headers, Some(&text)).await?;
     if resp.status_code() != 200 {

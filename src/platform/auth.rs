@@ -17,7 +17,6 @@ use crate::tenancy::limits::Limit;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use subtle::ConstantTimeEq;
 use worker::{Env, Request};
 
 /// How long an isolate reuses a key check: a revocation reaches every isolate within this
@@ -44,7 +43,7 @@ impl RootToken {
     }
 
     fn is(&self, given: &str) -> bool {
-        bool::from(given.as_bytes().ct_eq(self.0.as_bytes()))
+        crate::crypto::same(given.as_bytes(), self.0.as_bytes())
     }
 }
 
@@ -184,7 +183,7 @@ async fn grant(req: &Request, env: &Env) -> Result<Grant, ApiError> {
     let remembered = CHECKED.with(|c| {
         c.borrow().get(&name).and_then(|k| {
             (now_ms.saturating_sub(k.at_ms) < KEY_REUSE_MS
-                && crate::tenancy::same(k.hash.as_bytes(), hash.as_bytes()))
+                && crate::crypto::same(k.hash.as_bytes(), hash.as_bytes()))
             .then(|| k.scopes.clone())
         })
     });

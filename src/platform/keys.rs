@@ -35,13 +35,13 @@ pub async fn handle(mut req: Request, env: &Env, route: Route, account: &str, ke
                 id: random_id().chars().take(ID_LEN).collect(),
                 name: request.name,
                 scopes,
-                hash: crate::tenancy::sha256_hex(secret.as_bytes()),
+                hash: crate::crypto::sha256_hex(secret.as_bytes()),
             };
             (op, Some(secret))
         }
         Route::KeyRotate => {
             let secret = secret();
-            let hash = crate::tenancy::sha256_hex(secret.as_bytes());
+            let hash = crate::crypto::sha256_hex(secret.as_bytes());
             (KeyOp::Rotate { id, hash }, Some(secret))
         }
         Route::KeyRevoke => (KeyOp::Revoke { id }, None),

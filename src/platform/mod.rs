@@ -47,17 +47,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let path = req.path();
     let resolved = resolve(method.as_ref(), &path);
     let client = limits::client_of(&req);
-    let tag_route = matches!(
-        resolved,
-        Resolved::Found {
-            route: Route::Decide
-                | Route::Events
-                | Route::State
-                | Route::Landing
-                | Route::Conversion,
-            ..
-        }
-    );
+    let tag_route = resolved.route().is_some_and(Route::is_tag);
     let answer = match limits::refuse_client_if_blocked(&client) {
         Err(e) if tag_route => Err(e),
         _ => route(req, &env, &ctx, &path, &resolved).await,
@@ -77,17 +67,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         Ok(r) => (r, None),
         Err(e) => (error_response(&e)?, Some(e)),
     };
-    if let Resolved::Found {
-        route:
-            Route::Decide
-            | Route::Events
-            | Route::State
-            | Route::Landing
-            | Route::Conversion
-            | Route::Preflight,
-        ..
-    } = resolved
-    {
+    if tag_route || resolved.route() == Some(Route::Preflight) {
         resp = cors(resp);
     }
     log(&method, &resolved, &resp, error.as_ref(), started);
@@ -267,5 +247,5 @@ pub(crate) fn random_id() -> String {
         let t = worker::Date::now().as_millis();
         bytes[..8].copy_from_slice(&t.to_le_bytes());
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::hex(&bytes)
 }

@@ -4,7 +4,7 @@
 //! [`MAX_LIFETIME_MS`] ahead. The secrets are the account's (kept by its object, at most two so
 //! that a rotation has an overlap); a token names one with `kid` or is tried against both.
 
-use super::{hex, hmac_sha256, same};
+use crate::crypto::{hex, hmac_sha256, same};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,8 +17,9 @@ pub const LEEWAY_MS: u64 = 60 * 1000;
 /// Secrets an account keeps: the current one and the one before it.
 pub const MAX_SECRETS: usize = 2;
 
-/// One of the account's identity secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One of the account's identity secrets. Its `Debug` form shows the id and the time, never
+/// the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentitySecret {
     /// Its id: the `kid` a token may name.
@@ -28,6 +29,16 @@ pub struct IdentitySecret {
     pub secret: String,
     /// When it was made, ms since the epoch.
     pub created_ms: u64,
+}
+
+impl std::fmt::Debug for IdentitySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentitySecret")
+            .field("kid", &self.kid)
+            .field("secret", &"***")
+            .field("created_ms", &self.created_ms)
+            .finish()
+    }
 }
 
 /// Adds a new current secret, keeping the one before it so that tokens signed with it work

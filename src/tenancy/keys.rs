@@ -4,7 +4,7 @@
 //! token manages keys and nothing else; every other admin, report and brand route takes a key
 //! of its account with the route's scope.
 
-use super::{same, sha256_hex};
+use crate::crypto::{same, sha256_hex};
 use serde::{Deserialize, Serialize};
 
 /// What a key may do. Each admin, report and brand route needs exactly one

@@ -8,31 +8,6 @@ pub mod identity;
 pub mod keys;
 pub mod limits;
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
-
-/// HMAC-SHA256 of `data` under `key`.
-pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key).ok()?;
-    m.update(data);
-    Some(m.finalize().into_bytes().into())
-}
-
-/// SHA-256 of `data`, lower-case hex.
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Equality whose time does not depend on where two byte strings differ.
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// `ms` since the epoch as RFC 3339 in UTC, to the second (`2026-11-22T13:05:00Z`). Formatted
 /// by hand: jiff's own formatting would add to the wasm.
 pub fn utc(ms: u64) -> String {
