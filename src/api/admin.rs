@@ -144,7 +144,7 @@ mod tests {
         }
     }
 
-    /// #16: batches and shards add per engagement and outcome; nothing else moves.
+    /// Batches and shards add per engagement and outcome; nothing else moves.
     #[test]
     fn click_totals_add_per_engagement_and_outcome() {
         let of = |rows: &[(&str, &str, u64)]| {

@@ -57,7 +57,7 @@ pub struct DecideRequest {
     pub attributes: Map<String, Value>,
     /// The engagements the visitor closed in this visit, as the tag kept them (tag 1.1), sent
     /// with a page view's first decision only. With it, a page view whose zones have no
-    /// proactive candidate is decided without waiting for the visit's object (#16); without
+    /// proactive candidate is decided without waiting for the visit's object; without
     /// it, every decision asks the visit.
     #[serde(default)]
     pub declined: Option<Vec<String>>,

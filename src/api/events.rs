@@ -327,7 +327,7 @@ pub struct Refusal {
     /// What is wrong.
     pub reason: String,
     /// The event's context is not in the visit, perhaps not yet: a decision made without the
-    /// visit is recorded after its answer (#16), so the route reads again before it refuses.
+    /// visit is recorded after its answer, so the route reads again before it refuses.
     #[serde(default)]
     pub unknown_context: bool,
 }

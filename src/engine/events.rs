@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 /// How long a reader waits for a context its visit does not hold yet, as pauses in ms between
 /// reads (one second in all): the landing page's exchange (R-O2) and events (R-D9). The
 /// messages that record contexts without holding up an answer (an offsite click's landing
-/// visit, a decision made without the visit, #16) leave after the answer, while the browser
+/// visit, a decision made without the visit) leave after the answer, while the browser
 /// follows the redirect or draws the engagements; a reader normally finds the context at its
 /// first read, and these pauses cover a slow or repeated message.
 pub const CONTEXT_WAIT_MS: [u64; 3] = [100, 300, 600];

@@ -1,7 +1,7 @@
 //! Maps a decision looks up on every request (engagements by id, zones, skills, the agents'
 //! availability), hashed with FxHash instead of the standard library's SipHash: a few
 //! multiplications per key instead of a keyed permutation, which profiling showed at about 7 %
-//! of a demo decision under V8 (#16). Their keys are the account's own ids, written by its
+//! of a demo decision under V8. Their keys are the account's own ids, written by its
 //! publisher and bounded by the snapshot's limits; a request only looks keys up. SipHash's
 //! keyed defence against chosen collisions guards maps that untrusted input fills, which
 //! these are not. Also the slots of a request's memos ([`once`]).

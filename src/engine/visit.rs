@@ -147,7 +147,7 @@ impl VisitRequest<'_> {
         self
     }
 
-    /// #16: the request without the candidates that a visit told of a decision after the
+    /// The request without the candidates that a visit told of a decision after the
     /// answer does not read: it keeps each engagement `shown` (in its zone, and its first
     /// candidate anywhere, where [`crate::measure::funnel::Tally::decided`] looks it up), the
     /// first candidate of all (the visit was a prospect, R-M1) and the first to name each line
@@ -509,7 +509,7 @@ impl VisitState {
     }
 
     /// [`VisitState::decide`] for a visit that nothing keeps afterwards: the stateless preview
-    /// and a decision made without the visit's object (#16). The same answer, without what only
+    /// and a decision made without the visit's object. The same answer, without what only
     /// a stored visit reads (the zones it holds, its pages, its attributes).
     pub fn decide_once(
         mut self,
@@ -622,7 +622,7 @@ impl VisitState {
         });
     }
 
-    /// #16: records in the visit a decision the worker made without it
+    /// Records in the visit a decision the worker made without it
     /// ([`decide_carried`]), sent after the answer: the page view, the zones it holds (R-D4)
     /// and the contexts it issued (R-D9), so that the tag's events find them. `None` when this
     /// page context is recorded already (the worker sends again a message whose answer it did
@@ -659,7 +659,7 @@ impl VisitState {
 }
 
 /// A decision the worker made without the visit's object, for the object to record after the
-/// answer (#16, [`VisitState::record`]).
+/// answer ([`VisitState::record`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recorded<'a> {
@@ -683,7 +683,7 @@ impl<'a> Recorded<'a> {
     }
 }
 
-/// #16: decides a tag request without its visit's object, when the object's state cannot
+/// Decides a tag request without its visit's object, when the object's state cannot
 /// change the answer: the tag carried the engagements the visitor closed in this visit
 /// (`declined`, R-D7) with a page view's first decision, and no requested zone has a proactive
 /// candidate. Then no proactive cap (R-D6) or proactive-decline policy (R-D7) applies, the

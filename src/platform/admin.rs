@@ -71,7 +71,7 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
 }
 
 /// An account's offsite click totals: the sum of its click shards' and of what its own object
-/// counted before the shards (#16).
+/// counted before the shards.
 async fn click_totals(env: &Env, account: &str) -> Result<ClickTotals, ApiError> {
     let instances = std::iter::once(account_instance(account))
         .chain((0..CLICK_SHARDS).map(|shard| click_instance(account, shard)));

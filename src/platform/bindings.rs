@@ -144,7 +144,7 @@ pub fn account_instance(account: &str) -> String {
     account.to_string()
 }
 
-/// How many objects an account's offsite click totals are spread over (#16): each isolate adds
+/// How many objects an account's offsite click totals are spread over: each isolate adds
 /// its batches to one of them, so that a busy account's clicks are not all calls on its own
 /// object, and the totals are their sum (with the account object's own, from before).
 pub const CLICK_SHARDS: u8 = 8;
@@ -174,7 +174,7 @@ pub enum Visit {
     /// ([`crate::engine::landing::LandingClick`]) (R-O2).
     Land,
     /// Record a decision the worker made without the object ([`crate::engine::visit::Recorded`])
-    /// after its answer (#16).
+    /// after its answer.
     Record,
     /// Read one context the visit issued → [`crate::api::landing::ContextRead`]; 404 when
     /// there is none.

@@ -46,7 +46,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         events: std::mem::take(&mut b.events),
     };
     let instance = visit_instance(&b.account, &b.visit_id);
-    // R-D9, #16: a decision made without the visit records its contexts after its answer, so a
+    // R-D9: a decision made without the visit records its contexts after its answer, so a
     // beacon that overtakes that record waits briefly for it (a refused batch changed nothing).
     let apply = || async {
         let resp = bindings::send_json(env, &instance, &Visit::Events, &batch).await?;

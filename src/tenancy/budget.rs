@@ -9,8 +9,7 @@ pub const CACHE_BUDGET: usize = 40 * 1024 * 1024;
 /// A compiled snapshot takes at most this many times its JSON text. Measured natively on
 /// x86-64 (tests/memory.rs, which holds the estimate to it, and to no more than three times
 /// what is kept): 3.7 for the demo account, 5.2 to 7.3 for generated accounts of 50 to 5,000
-/// engagements, since time zones are kept as rules (#16; 10 until then, when the demo's was
-/// 4.3). wasm32's pointers are half as wide, so in the worker the estimate errs high.
+/// engagements, time zones being kept as rules. wasm32's pointers are half as wide, so in the worker the estimate errs high.
 pub const BYTES_PER_TEXT_BYTE: usize = 9;
 /// Fixed cost of an account's entry (the maps, the availability, the entry itself).
 pub const ENTRY_OVERHEAD: usize = 16 * 1024;

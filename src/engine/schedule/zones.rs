@@ -1,5 +1,5 @@
 //! R-D2: the IANA time zones of campaign time frames and of the account's day, without the
-//! whole tz database in the wasm (#16). jiff's bundled database is 206 KB (49 KB gzip); a zone
+//! whole tz database in the wasm. jiff's bundled database is 206 KB (49 KB gzip); a zone
 //! is needed only from the present on, and for most zones one POSIX TZ rule (the footer of its
 //! TZif file) gives every transition from 2024 to 2100. The generated table (`tzdb.rs`) keeps
 //! that rule for those zones and the zone's whole TZif data (`tzif.bin`) for the few whose
