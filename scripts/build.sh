@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the worker (wrangler runs this as [build] command). worker-build would download
 # wasm-bindgen and wasm-opt from GitHub; point it at the local ones instead.
-# EDGE_TEST_CLOCK=1 (set only by the test harness) compiles in the test clock override.
+# EDGE_TEST_CLOCK=1 (set only by the test harness) compiles in the test clock override and the
+# test faults (cargo features test-clock and test-faults).
 set -eu
 cd "$(dirname "$0")/.."
 # The test harness builds once, then lets wrangler's own build step (run at start, and again
@@ -11,7 +12,7 @@ if [ "${EDGE_SKIP_BUILD:-0}" = "1" ] && [ -f build/worker/shim.mjs ] && [ -f bui
 fi
 features=""
 if [ "${EDGE_TEST_CLOCK:-0}" = "1" ]; then
-  features="--features test-clock"
+  features="--features test-clock,test-faults"
 fi
 # Up to date: the last build had the same features and nothing it is built from is newer.
 # (wrangler dev builds once at start and again when its file watcher is ready; the second

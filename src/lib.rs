@@ -11,6 +11,7 @@ pub mod api;
 pub mod call_token;
 mod crypto;
 pub mod engine;
+pub mod faults;
 pub mod freshness;
 pub mod measure;
 pub mod tenancy;

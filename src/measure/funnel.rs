@@ -189,9 +189,11 @@ pub struct FactBatch {
     pub day: String,
     /// The facts.
     pub facts: Vec<Fact>,
-    /// Test builds only: make the consumer fail after committing, once (docs/api.md).
+    /// Test builds only: the fault the batch is to meet on its way (`consumer`, `queue`,
+    /// `hold-send`; docs/api.md). Builds without `test-faults` have no such field.
+    #[cfg(feature = "test-faults")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fault: Option<String>,
+    pub fault: Option<crate::faults::Fault>,
 }
 
 /// What a visit has counted so far, kept by its object beside the visit.
@@ -232,6 +234,7 @@ impl Tally {
             at_ms: at.now_ms,
             day: self.day.clone(),
             facts: new,
+            #[cfg(feature = "test-faults")]
             fault: None,
         })
     }

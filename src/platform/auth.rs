@@ -12,6 +12,7 @@ use super::limits;
 use crate::api::admin::{KeyAnswer, KeyCall};
 use crate::api::routes::{Access, Route};
 use crate::api::{bearer, ApiError};
+use crate::faults::Faults;
 use crate::tenancy::keys::{Grant, KeyOp, PresentedKey, Refusal, Scope};
 use crate::tenancy::limits::Limit;
 use std::cell::RefCell;
@@ -62,35 +63,31 @@ fn presents_root(req: &Request, env: &Env) -> bool {
 /// `X-Test-Root` (so that a request can carry a key and still move the test clock or ask for a
 /// fault). Always false in deployed builds.
 pub fn trusted_for_tests(req: &Request, env: &Env) -> bool {
-    #[cfg(feature = "test-clock")]
+    #[cfg(any(feature = "test-clock", feature = "test-faults"))]
     {
         let root = RootToken::from_env(env);
         let in_header = header(req.headers(), "X-Test-Root")
             .is_some_and(|t| root.as_ref().is_some_and(|r| r.is(&t)));
         in_header || presents_root(req, env)
     }
-    #[cfg(not(feature = "test-clock"))]
+    #[cfg(not(any(feature = "test-clock", feature = "test-faults")))]
     {
         let _ = (req, env);
         false
     }
 }
 
-/// Test builds: the faults a request trusted for tests names in `X-Test-Fault`, comma-separated
-/// (docs/api.md). Empty for every other request and in deployed builds.
-pub fn test_faults(req: &Request, env: &Env) -> Vec<String> {
-    #[cfg(feature = "test-clock")]
+/// Test builds: the faults a request trusted for tests names in `X-Test-Fault` (docs/api.md).
+/// None for every other request, and always none in builds without `test-faults`.
+pub fn test_faults(req: &Request, env: &Env) -> Faults {
+    #[cfg(feature = "test-faults")]
     if trusted_for_tests(req, env) {
         if let Some(named) = header(req.headers(), bindings::TEST_FAULT) {
-            return named
-                .split(',')
-                .map(|f| f.trim().to_string())
-                .filter(|f| !f.is_empty())
-                .collect();
+            return Faults::parse(&named);
         }
     }
     let _ = (req, env);
-    Vec::new()
+    Faults::default()
 }
 
 /// R-S1: admits the request to `route` on `account`, or answers why not: 401 for no or a false

@@ -16,6 +16,7 @@ use crate::engine::decision::{decision, on_empty_visit, visit_request};
 use crate::engine::visit::{decide_carried, object_form, Recorded, VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
 use crate::engine::zone::Channel;
+use crate::faults::{Fault, Faults, HandoffOf};
 use crate::tenancy::identity;
 use crate::tenancy::keys::Scope;
 use crate::tenancy::limits::Limit;
@@ -50,7 +51,7 @@ const VISIT_COOKIE: &str = "ee_sid";
 /// Handles a decision request: stateless candidates here, then one call to the visit's
 /// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7);
 /// or, when the tag carried the visit's declines and no proactive candidate is in play, the
-/// same rules here and the visit told afterwards (#16).
+/// same rules here and the visit told afterwards.
 pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let url = req
         .url()
@@ -125,7 +126,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         vreq.day = snap.account.day(now);
         let carried = decide_carried(&vreq, parsed.declined.as_ref(), &mut random_id);
         if let Some(answer) = carried {
-            // #16: the visit's state cannot change this answer, so it does not wait for the
+            // The visit's state cannot change this answer, so it does not wait for the
             // visit; the visit records it afterwards, and events wait briefly for its contexts.
             record_after(&req, env, ctx, &parsed.account, vreq, &answer);
             decision(snap, eval, answer, explain)
@@ -198,7 +199,7 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     Ok(resp)
 }
 
-/// #16: sends a decision made without the visit's object ([`decide_carried`]) to that object
+/// Sends a decision made without the visit's object ([`decide_carried`]) to that object
 /// after the answer, which records the page view, its held zones and its contexts
 /// ([`Recorded`]), with only the candidates it reads ([`VisitRequest::trimmed`]); faults
 /// `record-*` (docs/api.md).
@@ -213,31 +214,27 @@ fn record_after(
     let record = Recorded::of(request, answer);
     if let Ok(text) = serde_json::to_string(&record) {
         let instance = visit_instance(account, &record.request.visit_id);
-        let fault = handoff::Fault::of(req, env, "record");
-        handoff::after_answer(env, ctx, instance, Visit::Record, text, "decision", fault);
+        let fault = auth::test_faults(req, env).handoff(HandoffOf::Record);
+        let kind = (Visit::Record, HandoffOf::Record);
+        handoff::after_answer(env, ctx, instance, kind, text, "decision", fault);
     }
 }
 
-/// Test builds only, with the root token: `X-Test-Fault: visit` makes the visit object
-/// throw; `X-Test-Fault: consumer` makes the measurement consumer fail once after committing
-/// this decision's facts; `X-Test-Fault: queue` makes the queue refuse them once;
-/// `X-Test-Fault: hold-send` makes the visit's alarm hold the send of its facts until the visit
-/// has added more; `X-Test-Fault: previous-object` makes the visit object answer as one of the previous release
-/// (no array form), and `X-Test-Fault: previous-storage` makes it store the visit's values as
-/// that release did. The value forwarded to the visit object, if any (the first of these the
-/// request names).
-fn fault(req: &Request, env: &Env) -> Option<&'static str> {
-    auth::test_faults(req, env)
-        .iter()
-        .find_map(|f| match f.as_str() {
-            "visit" => Some("throw"),
-            "consumer" => Some("consumer"),
-            "queue" => Some("queue"),
-            "hold-send" => Some("hold-send"),
-            "previous-object" => Some("previous-object"),
-            "previous-storage" => Some("previous-storage"),
-            _ => None,
-        })
+/// Test builds only: the fault a decision forwards to its visit's object, if any (the first
+/// of those an object acts on that the request names; docs/api.md).
+fn fault(req: &Request, env: &Env) -> Option<Fault> {
+    auth::test_faults(req, env).find(|f| {
+        matches!(
+            f,
+            Fault::VisitThrows
+                | Fault::ConsumerRetry
+                | Fault::QueueRefuses
+                | Fault::HoldSend
+                | Fault::PreviousObject
+                | Fault::PreviousStorage
+        )
+        .then_some(f)
+    })
 }
 
 /// R-M1, R-M3: an account-control visitor's page view, counted by its visit after the answer
@@ -248,7 +245,7 @@ fn count_held_out(
     env: &Env,
     account: &str,
     vreq: &VisitRequest<'_>,
-    fault: Option<&'static str>,
+    fault: Option<Fault>,
 ) {
     let Ok(body) = serde_json::to_string(vreq) else {
         return;
@@ -268,16 +265,11 @@ async fn send_decide(
     env: &Env,
     instance: &str,
     body: String,
-    fault: Option<&str>,
+    fault: Option<Fault>,
 ) -> Result<worker::Response, ApiError> {
-    let forwarded;
-    let headers: &[(&str, &str)] = match fault {
-        Some(v) => {
-            forwarded = [(TEST_FAULT, v)];
-            &forwarded
-        }
-        None => &[],
-    };
+    let forwarded = fault.and_then(|f| Faults::from(f).header());
+    let headers = forwarded.as_deref().map(|f| [(TEST_FAULT, f)]);
+    let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
     let resp = bindings::send(env, instance, &Visit::Decide, headers, Some(&body)).await?;
     if resp.status_code() != 404 {
         return Ok(resp);
@@ -297,7 +289,7 @@ async fn ask_visit(
     env: &Env,
     account: &str,
     vreq: &VisitRequest<'_>,
-    fault: Option<&str>,
+    fault: Option<Fault>,
 ) -> Result<VisitAnswer, ApiError> {
     let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let instance = visit_instance(account, &vreq.visit_id);

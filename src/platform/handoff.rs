@@ -1,13 +1,14 @@
-//! Messages to a visit's object sent after the answer has gone out (#16), so that the request
+//! Messages to a visit's object sent after the answer has gone out, so that the request
 //! waits on no object: an eligible offsite click's landing visit (R-O2) and a decision the
 //! worker made without the visit ([`crate::engine::visit::decide_carried`]). Their readers
 //! wait briefly for what such a message writes ([`awaiting`]).
 
 use super::bindings::{self, Visit};
-use super::{auth, pause};
+use super::pause;
 use crate::engine::events::CONTEXT_WAIT_MS;
+use crate::faults::{Fault, Faults, HandoffFault, HandoffOf};
 use std::future::Future;
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 /// Reads with `read` until `found` holds for what it read, pausing [`CONTEXT_WAIT_MS`] between
 /// reads: for a context that a hand-off may not have written yet. The last read stands.
@@ -37,85 +38,60 @@ const RETRY_MS: [u64; 2] = [100, 300];
 /// their last.
 const LATE_MS: u64 = 400;
 
-/// Test builds: what `X-Test-Fault` does to a hand-off of one kind (docs/api.md):
-/// `{kind}-late` sends it [`LATE_MS`] after the answer, `{kind}-lost` never; on the first
-/// attempt, `{kind}-refused-once` makes the visit's object fail before it writes anything, and
-/// `{kind}-answer-lost` after it has written, as if its answer were lost.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Sent [`LATE_MS`] after the answer.
-    Late,
-    /// Never sent.
-    Lost,
-    /// The object fails the first attempt before it writes anything.
-    RefusedOnce,
-    /// The object writes on the first attempt, then answers 503.
-    AnswerLost,
-}
-
-impl Fault {
-    /// The hand-off fault a request names for `kind` (`land`, `record`), if any.
-    pub fn of(req: &Request, env: &Env, kind: &str) -> Option<Fault> {
-        auth::test_faults(req, env).iter().find_map(|f| {
-            match f.strip_prefix(kind)?.strip_prefix('-')? {
-                "late" => Some(Fault::Late),
-                "lost" => Some(Fault::Lost),
-                "refused-once" => Some(Fault::RefusedOnce),
-                "answer-lost" => Some(Fault::AnswerLost),
-                _ => None,
-            }
-        })
-    }
-}
-
 /// Sends `text` as `command` to the visit object `instance` after the answer (`wait_until`).
 /// `wait_until` would start the message at once, and where the object shares the isolate's
 /// thread (local workerd) the answer then waited behind its start; the message therefore first
 /// yields one turn of the event loop (a 0-ms timer), which costs nothing where the object runs
 /// elsewhere. An attempt that gets no answer or a 5xx is sent again after each of
 /// [`RETRY_MS`]; a 4xx (a message the object refuses) is not. `what` names the hand-off in the
-/// log, which says when it is lost.
+/// log, which says when it is lost. Test builds: `fault` is what the request's `X-Test-Fault`
+/// names for this kind of hand-off (`late`: sent [`LATE_MS`] after the answer; `lost`: never;
+/// on the first attempt, `refused-once` makes the object fail before it writes anything and
+/// `answer-lost` after it has written).
 pub fn after_answer(
     env: &Env,
     ctx: &Context,
     instance: String,
-    command: Visit,
+    (command, kind): (Visit, HandoffOf),
     text: String,
     what: &'static str,
-    fault: Option<Fault>,
+    fault: Option<HandoffFault>,
 ) {
-    if fault == Some(Fault::Lost) {
+    if fault == Some(HandoffFault::Lost) {
         return;
     }
     let env = env.clone();
     ctx.wait_until(async move {
-        let late = if fault == Some(Fault::Late) {
+        let late = if fault == Some(HandoffFault::Late) {
             LATE_MS
         } else {
             0
         };
         pause(late).await;
-        send(&env, &instance, &command, &text, what, fault).await;
+        send(&env, &instance, (&command, kind), &text, what, fault).await;
     });
 }
 
 async fn send(
     env: &Env,
     instance: &str,
-    command: &Visit,
+    (command, kind): (&Visit, HandoffOf),
     text: &str,
     what: &str,
-    fault: Option<Fault>,
+    fault: Option<HandoffFault>,
 ) {
     let mut pauses = RETRY_MS.iter();
     let mut attempt = 1;
     loop {
         let object_fault = match fault {
-            Some(Fault::RefusedOnce) if attempt == 1 => Some("throw"),
-            Some(Fault::AnswerLost) if attempt == 1 => Some("answer-lost"),
+            Some(HandoffFault::RefusedOnce) if attempt == 1 => Some(Fault::VisitThrows),
+            Some(HandoffFault::AnswerLost) if attempt == 1 => {
+                Some(Fault::Handoff(kind, HandoffFault::AnswerLost))
+            }
             _ => None,
         };
-        let headers = object_fault.map(|f| [(bindings::TEST_FAULT, f)]);
+        let forwarded = object_fault.and_then(|f| Faults::from(f).header());
+        let headers = forwarded.as_deref().map(|f| [(bindings::TEST_FAULT, f)]);
         let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
         let failure = match bindings::send(env, instance, command, headers, Some(text)).await {
             Ok(r) if r.status_code() < 300 => return,

@@ -14,6 +14,8 @@ use crate::api::report::{comparisons_csv, csv, ReportFormat, ReportQuery, Report
 use crate::api::ApiError;
 use crate::engine::snapshot::day_in;
 use crate::engine::snapshot::Snapshot;
+#[cfg(feature = "test-faults")]
+use crate::faults::Fault;
 use crate::measure::conversion::{AttributionRules, Conversion, ConversionIn, Credit, Touch};
 use crate::measure::funnel::Metric;
 use crate::measure::stats::{Arm, ControlVsExposed};
@@ -82,9 +84,9 @@ const CALL: &str = "INSERT INTO call_index (account, visitor, instance, at_ms) \
      SELECT ?1, ?2, ?3, ?4 \
      WHERE NOT EXISTS (SELECT 1 FROM erased WHERE account = ?1 AND visitor = ?2 AND erased_ms >= ?4) \
      ON CONFLICT DO NOTHING";
+/// Test builds: whether this delivery applied a batch ([`Fault::ConsumerRetry`]).
+#[cfg(feature = "test-faults")]
 const OWNED: &str = "SELECT id FROM applied WHERE id = ?1 AND token = ?2";
-/// Test fault: fail once after committing (visit_do.rs sets it).
-pub(super) const AFTER_COMMIT: &str = "after_commit";
 
 /// The statements that apply `m` once, under this delivery's `token`.
 fn statements(
@@ -217,33 +219,52 @@ pub async fn consume(batch: MessageBatch<Message>, env: Env, _ctx: Context) -> w
         worker::Date::now().as_millis().saturating_sub(started)
     );
     for (m, body) in &messages {
-        // Test builds: a batch marked by `X-Test-Fault: consumer` is retried once after its
-        // commit, as if the consumer had died before acknowledging it.
-        if let Message::Facts(body) = body {
-            if body.fault.as_deref() == Some(AFTER_COMMIT) {
-                let rows = db
-                    .prepare(OWNED)
-                    .bind(&[body.id.as_str().into(), token.as_str().into()])?
-                    .raw_js_value()
-                    .await?;
-                if rows.is_empty() {
-                    worker::console_log!(
-                        "measurement: batch {} was applied before: acknowledged",
-                        body.id
-                    );
-                } else {
-                    worker::console_log!(
-                        "measurement: batch {} committed, retried (test fault)",
-                        body.id
-                    );
-                    m.retry();
-                    continue;
-                }
-            }
+        if retried_after_commit(&db, body, &token).await? {
+            m.retry();
+        } else {
+            m.ack();
         }
-        m.ack();
     }
     Ok(())
+}
+
+/// Test builds: true when `body` is a fact batch marked by `X-Test-Fault: consumer` that this
+/// delivery applied: it is retried once after its commit, as if the consumer had died before
+/// acknowledging it. Always false in other builds.
+#[cfg(feature = "test-faults")]
+async fn retried_after_commit(
+    db: &D1Database,
+    body: &Message,
+    token: &str,
+) -> worker::Result<bool> {
+    let Message::Facts(body) = body else {
+        return Ok(false);
+    };
+    if body.fault != Some(Fault::ConsumerRetry) {
+        return Ok(false);
+    }
+    let rows = db
+        .prepare(OWNED)
+        .bind(&[body.id.as_str().into(), token.into()])?
+        .raw_js_value()
+        .await?;
+    if rows.is_empty() {
+        worker::console_log!(
+            "measurement: batch {} was applied before: acknowledged",
+            body.id
+        );
+        return Ok(false);
+    }
+    worker::console_log!(
+        "measurement: batch {} committed, retried (test fault)",
+        body.id
+    );
+    Ok(true)
+}
+
+#[cfg(not(feature = "test-faults"))]
+async fn retried_after_commit(_: &D1Database, _: &Message, _: &str) -> worker::Result<bool> {
+    Ok(false)
 }
 
 /// R-M5: deletes what the measurement store keeps past its retention ([`RETENTION`]); daily,

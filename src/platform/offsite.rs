@@ -14,6 +14,7 @@ use crate::engine::landing::LandingClick;
 use crate::engine::offsite::{click, location, Handoff};
 use crate::engine::snapshot::Snapshot;
 use crate::engine::visitor::{PageView, Visitor};
+use crate::faults::{Fault, HandoffOf};
 use crate::measure::{ClickCounts, Message};
 use serde_json::Map;
 use std::cell::RefCell;
@@ -50,9 +51,10 @@ fn rand_byte() -> u8 {
 /// `click-shard-N` fault names (as another isolate's would be).
 fn shard(req: &Request, env: &Env) -> u8 {
     auth::test_faults(req, env)
-        .iter()
-        .find_map(|f| f.strip_prefix("click-shard-")?.parse::<u8>().ok())
-        .filter(|s| *s < CLICK_SHARDS)
+        .find(|f| match f {
+            Fault::ClickShard(n) if n < CLICK_SHARDS => Some(n),
+            _ => None,
+        })
         .unwrap_or_else(|| SHARD.with(|s| *s))
 }
 
@@ -239,9 +241,10 @@ pub async fn handle(
         // R-O2: the landing visit starts after the redirect; the landing page's exchange waits
         // briefly for the context (`engine::events::CONTEXT_WAIT_MS`).
         if let Ok(text) = serde_json::to_string(&click) {
-            let fault = handoff::Fault::of(&req, env, "land");
+            let fault = auth::test_faults(&req, env).handoff(HandoffOf::Land);
             let what = "offsite context";
-            handoff::after_answer(env, ctx, instance, Visit::Land, text, what, fault);
+            let kind = (Visit::Land, HandoffOf::Land);
+            handoff::after_answer(env, ctx, instance, kind, text, what, fault);
         }
     }
     let handoff = Handoff {

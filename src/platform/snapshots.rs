@@ -19,6 +19,7 @@ use crate::api::decide::Degraded;
 use crate::api::ApiError;
 use crate::engine::agent::Availability;
 use crate::engine::snapshot::{self, Snapshot};
+use crate::faults::Fault;
 use crate::freshness::VIEW_TTL_MS;
 use crate::freshness::{self, AtLocation, Own, Stamp};
 use crate::tenancy::budget::{entry_bytes, evict, CACHE_BUDGET, ENTRY_OVERHEAD};
@@ -205,10 +206,9 @@ impl ViewFaults {
     /// The view faults a request trusted for tests names ([`super::auth::test_faults`]).
     pub fn of(req: &worker::Request, env: &Env) -> ViewFaults {
         let named = super::auth::test_faults(req, env);
-        let has = |fault: &str| named.iter().any(|f| f == fault);
         ViewFaults {
-            new_isolate: has("new-isolate"),
-            unreachable: has("account-object"),
+            new_isolate: named.has(Fault::NewIsolate),
+            unreachable: named.has(Fault::AccountObjectUnreachable),
         }
     }
 }
@@ -239,7 +239,7 @@ async fn newer_view(
         }
         (_, shared) => shared,
     };
-    let fetched = if faults.unreachable {
+    let fetched = if cfg!(feature = "test-faults") && faults.unreachable {
         Err(ApiError::Unavailable("account object (test fault)".into()))
     } else {
         fetch_view(env, account).await

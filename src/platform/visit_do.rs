@@ -19,6 +19,7 @@ use crate::api::landing::ContextRead;
 use crate::engine::events::{ContextRecord, EventName};
 use crate::engine::landing::LandingClick;
 use crate::engine::visit::{Recorded, VisitAnswer, VisitRequest, VisitState};
+use crate::faults::{Fault, Faults, HandoffFault, HandoffOf};
 use crate::measure::funnel::{FactBatch, Tally, VisitAt};
 use crate::measure::Message;
 use serde::{Deserialize, Serialize};
@@ -39,45 +40,39 @@ fn outbox_key(batch: &FactBatch) -> String {
     format!("{OUTBOX}{}", batch.id)
 }
 
-/// Test builds: the fault the worker forwarded for a root-authenticated request
-/// (`X-Test-Fault`, docs/api.md), read once per request; `None` in every other build.
-fn test_fault(req: &Request) -> Result<Option<String>> {
-    #[cfg(feature = "test-clock")]
-    return req.headers().get(super::bindings::TEST_FAULT);
-    #[cfg(not(feature = "test-clock"))]
-    {
-        let _ = req;
-        Ok(None)
+/// Test builds: the faults the worker forwarded for a root-authenticated request
+/// (`X-Test-Fault`, docs/api.md), read once per request; none in every other build.
+fn test_faults(req: &Request) -> Result<Faults> {
+    #[cfg(feature = "test-faults")]
+    if let Some(named) = req.headers().get(super::bindings::TEST_FAULT)? {
+        return Ok(Faults::parse(&named));
     }
+    let _ = req;
+    Ok(Faults::default())
 }
 
 /// The mark a decision's facts carry for R-M4's fault tests: `consumer` makes the consumer
 /// fail once after committing them, `queue` makes the queue refuse them once, `hold-send`
 /// holds their send until the visit has added more facts.
-fn facts_fault(fault: Option<&str>) -> Option<String> {
-    match fault {
-        Some("consumer") => Some(super::measure::AFTER_COMMIT.to_string()),
-        Some("queue") => Some(REFUSE_SEND.to_string()),
-        Some("hold-send") => Some(HOLD_SEND.to_string()),
-        _ => None,
-    }
+fn facts_fault(faults: &Faults) -> Option<Fault> {
+    faults.find(|f| {
+        matches!(
+            f,
+            Fault::ConsumerRetry | Fault::QueueRefuses | Fault::HoldSend
+        )
+        .then_some(f)
+    })
 }
 
-/// The answer to a hand-off once its writes are stored: empty, or in test builds with
-/// `answer-lost` a 503, as if the answer were lost. An answer, not an exception, so that what
-/// was written stays written.
-fn written(fault: Option<&str>) -> Result<Response> {
-    if fault == Some("answer-lost") {
+/// The answer to a hand-off of `kind` once its writes are stored: empty, or in test builds
+/// with its `answer-lost` a 503, as if the answer were lost. An answer, not an exception, so
+/// that what was written stays written.
+fn written(faults: &Faults, kind: HandoffOf) -> Result<Response> {
+    if faults.handoff(kind) == Some(HandoffFault::AnswerLost) {
         return Response::error("injected: answer lost", 503);
     }
     Response::empty()
 }
-
-/// Test fault: the queue refuses the batch once.
-const REFUSE_SEND: &str = "refuse_send";
-/// Test fault: the batch's send waits until the visit has added facts (R-M4: a request of the
-/// visit arrives while its facts are being sent).
-const HOLD_SEND: &str = "hold_send";
 
 /// The per-visit Durable Object.
 #[durable_object]
@@ -85,8 +80,8 @@ pub struct VisitorSession {
     state: State,
     #[allow(dead_code)]
     env: Env,
-    /// Test builds: how many times this instance has added facts, for [`HOLD_SEND`].
-    #[cfg(feature = "test-clock")]
+    /// Test builds: how many times this instance has added facts, for [`Fault::HoldSend`].
+    #[cfg(feature = "test-faults")]
     added: std::cell::Cell<u64>,
 }
 
@@ -173,7 +168,7 @@ impl VisitorSession {
     async fn count(
         &self,
         change: impl FnOnce(&mut Tally) -> Vec<FactBatch>,
-        fault: Option<String>,
+        fault: Option<Fault>,
     ) -> Result<bool> {
         let mut counting = self.counting().await?;
         let mut batches = change(&mut counting.tally);
@@ -182,12 +177,16 @@ impl VisitorSession {
         }
         let mut entries = Vec::with_capacity(batches.len() + 1);
         for b in &mut batches {
-            b.fault.clone_from(&fault);
+            #[cfg(feature = "test-faults")]
+            {
+                b.fault = fault;
+            }
             entries.push((outbox_key(b), stored::text(b)?));
         }
+        let _ = fault;
         entries.push((COUNTING.to_string(), stored::text(&counting)?));
         stored::put_all(&self.state.storage(), &entries).await?;
-        #[cfg(feature = "test-clock")]
+        #[cfg(feature = "test-faults")]
         self.added.set(self.added.get() + 1);
         Ok(true)
     }
@@ -206,9 +205,10 @@ impl VisitorSession {
                 return Ok(());
             }
             for (key, batch) in outbox {
-                match batch.fault.as_deref() {
-                    Some(REFUSE_SEND) => return self.refuse(&key).await,
-                    Some(HOLD_SEND) => self.hold_send().await,
+                #[cfg(feature = "test-faults")]
+                match batch.fault {
+                    Some(Fault::QueueRefuses) => return self.refuse(&key).await,
+                    Some(Fault::HoldSend) => self.hold_send().await,
                     _ => {}
                 }
                 super::measure::send(&self.env, &Message::Facts(batch)).await?;
@@ -217,9 +217,10 @@ impl VisitorSession {
         }
     }
 
-    /// Test builds ([`REFUSE_SEND`]): the queue refuses batch `key` once. Its mark is cleared
-    /// (read and written with nothing else awaited between) and the alarm fails, to be retried
-    /// with the batch still in the outbox.
+    /// Test builds ([`Fault::QueueRefuses`]): the queue refuses batch `key` once. Its mark is
+    /// cleared (read and written with nothing else awaited between) and the alarm fails, to be
+    /// retried with the batch still in the outbox.
+    #[cfg(feature = "test-faults")]
     async fn refuse(&self, key: &str) -> Result<()> {
         let storage = self.state.storage();
         if let Some(mut batch) = stored::get::<FactBatch>(&storage, key).await? {
@@ -232,30 +233,28 @@ impl VisitorSession {
         ))
     }
 
-    /// Test builds ([`HOLD_SEND`]): waits, as a slow send would, until a request of the visit
-    /// has added facts (at most 10 s). Other requests are delivered meanwhile: a timer, like
-    /// the queue's send, is not storage, so the input gate is open.
+    /// Test builds ([`Fault::HoldSend`]): waits, as a slow send would, until a request of the
+    /// visit has added facts (at most 10 s). Other requests are delivered meanwhile: a timer,
+    /// like the queue's send, is not storage, so the input gate is open.
+    #[cfg(feature = "test-faults")]
     async fn hold_send(&self) {
-        #[cfg(feature = "test-clock")]
-        {
-            let before = self.added.get();
-            worker::console_log!("measurement: send held (test fault)");
-            for _ in 0..1_000 {
-                if self.added.get() != before {
-                    break;
-                }
-                worker::Delay::from(Duration::from_millis(10)).await;
+        let before = self.added.get();
+        worker::console_log!("measurement: send held (test fault)");
+        for _ in 0..1_000 {
+            if self.added.get() != before {
+                break;
             }
+            worker::Delay::from(Duration::from_millis(10)).await;
         }
     }
 
-    async fn decide(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
+    async fn decide(&self, mut req: Request, faults: &Faults) -> Result<Response> {
         let body: VisitRequest = bindings::message(&mut req).await?;
         let mut visit = self.load(body.now_ms).await?;
         let answer = visit.decide(&body, &mut random_id);
-        self.keep(&visit, &body, &answer, fault).await?;
-        #[cfg(feature = "test-clock")]
-        if fault == Some("previous-storage") {
+        self.keep(&visit, &body, &answer, faults).await?;
+        #[cfg(feature = "test-faults")]
+        if faults.has(Fault::PreviousStorage) {
             let issued = answer.new_contexts(&body);
             self.store_as_previous_release(issued.iter().map(|(id, _)| id))
                 .await?;
@@ -263,10 +262,10 @@ impl VisitorSession {
         Response::from_json(&answer)
     }
 
-    /// #16: records a decision the worker made without this object, sent after its answer
+    /// Records a decision the worker made without this object, sent after its answer
     /// ([`Recorded`]). The worker sends it again when it got no answer, so a decision recorded
-    /// already changes nothing. Test builds: `answer-lost` records it, then answers 503.
-    async fn record(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
+    /// already changes nothing. Test builds: `record-answer-lost` records it, then answers 503.
+    async fn record(&self, mut req: Request, faults: &Faults) -> Result<Response> {
         let rec: Recorded = bindings::message(&mut req).await?;
         for shown in &rec.shown {
             if self.holds_context(&shown.context_id).await? {
@@ -277,8 +276,8 @@ impl VisitorSession {
         let Some(answer) = visit.record(&rec) else {
             return Response::empty();
         };
-        self.keep(&visit, &rec.request, &answer, fault).await?;
-        written(fault)
+        self.keep(&visit, &rec.request, &answer, faults).await?;
+        written(faults, HandoffOf::Record)
     }
 
     /// True when the visit holds context `id`: a hand-off sent again finds what it wrote.
@@ -296,7 +295,7 @@ impl VisitorSession {
         visit: &VisitState,
         req: &VisitRequest<'_>,
         answer: &VisitAnswer,
-        fault: Option<&str>,
+        faults: &Faults,
     ) -> Result<()> {
         let storage = self.state.storage();
         for (id, record) in &answer.new_contexts(req) {
@@ -310,7 +309,7 @@ impl VisitorSession {
                         .into_iter()
                         .collect()
                 },
-                facts_fault(fault),
+                facts_fault(faults),
             )
             .await?;
         self.save(visit, pending).await
@@ -320,7 +319,7 @@ impl VisitorSession {
     /// as earlier releases did, structured rather than JSON text and the outbox inside the
     /// tally, so that tests prove a visit in progress during a deploy keeps its state and its
     /// facts.
-    #[cfg(feature = "test-clock")]
+    #[cfg(feature = "test-faults")]
     async fn store_as_previous_release(
         &self,
         contexts: impl Iterator<Item = &String>,
@@ -462,8 +461,8 @@ impl VisitorSession {
     /// R-O2: starts the visit of an eligible offsite click and records the click's context,
     /// so that the landing page can exchange it and report events with it. The worker sends
     /// the message again when it got no answer, so a context already recorded changes nothing.
-    /// Test builds: `answer-lost` records the click, then answers 503, as if the answer were lost.
-    async fn land(&self, mut req: Request, fault: Option<&str>) -> Result<Response> {
+    /// Test builds: `land-answer-lost` records the click, then answers 503, as if the answer were lost.
+    async fn land(&self, mut req: Request, faults: &Faults) -> Result<Response> {
         let click: LandingClick = bindings::message(&mut req).await?;
         if self.holds_context(&click.context_id).await? {
             return Response::empty();
@@ -474,7 +473,7 @@ impl VisitorSession {
         stored::put(&storage, &ctx_key(&click.context_id), &click.record).await?;
         let pending = self.pending().await?;
         self.save(&visit, pending).await?;
-        written(fault)
+        written(faults, HandoffOf::Land)
     }
 
     /// One context the visit issued, with the visit's timeout; 404 when there is none.
@@ -498,33 +497,28 @@ impl DurableObject for VisitorSession {
         Self {
             state,
             env,
-            #[cfg(feature = "test-clock")]
+            #[cfg(feature = "test-faults")]
             added: std::cell::Cell::new(0),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let fault = test_fault(&req)?;
+        let faults = test_faults(&req)?;
         let command = Visit::parse(&req.method(), &req.path());
         // Test builds only: this object throws, to prove the worker's fail-safe; or it answers
-        // the array form's path as an object of the previous release would.
-        match (fault.as_deref(), &command) {
-            (Some("throw"), _) => {
-                return Err(worker::Error::RustError("injected fault".to_string()));
-            }
-            (Some("previous-object"), Some(Visit::Decide)) => {
-                return Response::error("no such visit route", 404);
-            }
-            _ => {}
+        // the array form's path as an object of an earlier release would.
+        if faults.has(Fault::VisitThrows) {
+            return Err(worker::Error::RustError("injected fault".to_string()));
+        }
+        if faults.has(Fault::PreviousObject) && command == Some(Visit::Decide) {
+            return Response::error("no such visit route", 404);
         }
         match command {
-            Some(Visit::Decide | Visit::DecideObjectForm) => {
-                self.decide(req, fault.as_deref()).await
-            }
+            Some(Visit::Decide | Visit::DecideObjectForm) => self.decide(req, &faults).await,
             Some(Visit::Events) => self.events(req).await,
             Some(Visit::CallClick) => self.call_click(req).await,
-            Some(Visit::Land) => self.land(req, fault.as_deref()).await,
-            Some(Visit::Record) => self.record(req, fault.as_deref()).await,
+            Some(Visit::Land) => self.land(req, &faults).await,
+            Some(Visit::Record) => self.record(req, &faults).await,
             Some(Visit::Context(id)) => self.context(&id).await,
             Some(Visit::Read) => {
                 let visit = stored::get::<VisitState>(&self.state.storage(), VISIT).await?;
