@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, applyMigrations, admin, decide, fixture, ROOT, TOKEN } from "./harness.mjs";
+import { startWorker, applyMigrations, admin, decide, ROOT, TOKEN } from "./harness.mjs";
+import { demo, publishMeasuredDemo } from "./funnel.mjs";
 
-const demo = JSON.parse(fixture("demo/snapshot.json"));
-const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
 const NOW = "2026-12-02T10:00:00Z";
 const DAY = "2026-12-02";
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
@@ -49,11 +48,7 @@ async function until(read, want) {
 test("R-M4 facts refused by the queue and left in evicted visit objects are delivered once after a restart", async () => {
   applyMigrations(persist);
   w = await startWorker({ persist });
-  const doc = structuredClone(demo);
-  doc.account.controlGroupPercent = 0;
-  for (const c of doc.campaigns) c.controlGroupPercent = 0;
-  assert.equal((await admin(w.base, "PUT", "demo/snapshot", doc, { "If-Match": "0" })).status, 200);
-  await admin(w.base, "PUT", "demo/availability", { skills: online });
+  await publishMeasuredDemo(w.base);
   const answers = await Promise.all(Array.from({ length: 6 }, (_, i) =>
     decide(w.base, { account: "demo", visitorId: `exact-visitor-${i}`, visitId: `exact-visit-${i}`, page: { url: SHOP, id: "p1" } },
       { now: NOW, country: "GB", headers: { "X-Test-Fault": "queue", "X-Test-Root": TOKEN } })));

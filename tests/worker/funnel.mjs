@@ -6,6 +6,19 @@ import { admin, fixture } from "./harness.mjs";
 export const demo = JSON.parse(fixture("demo/snapshot.json"));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Publishes the demo account without control groups, so that every eligible visit is
+ * exposed and the tallies follow the answers, with every skill online; `noCaps` also lifts
+ * the proactive caps. */
+export async function publishMeasuredDemo(base, { noCaps = false } = {}) {
+  const doc = structuredClone(demo);
+  doc.account.controlGroupPercent = 0;
+  if (noCaps) doc.account.proactiveCaps = {};
+  for (const c of doc.campaigns) c.controlGroupPercent = 0;
+  assert.equal((await admin(base, "PUT", "demo/snapshot", doc, { "If-Match": "0" })).status, 200);
+  const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
+  assert.equal((await admin(base, "PUT", "demo/availability", { skills: online })).status, 200);
+}
+
 /** A report row's level and metric: "campaign/engagement/metric", or "lob:…/metric", "ep:…/metric". */
 export const level = (x) => x.lineOfBusiness ? `lob:${x.lineOfBusiness}/${x.metric}`
   : x.entryPoint ? `ep:${x.entryPoint}/${x.metric}` : `${x.campaign}/${x.engagement}/${x.metric}`;

@@ -7,22 +7,17 @@
 // them, some sent twice).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, someAddress, testClock, TOKEN } from "./harness.mjs";
-import { demo, VisitTally, funnel, settles } from "./funnel.mjs";
+import { startWorker, decide, someAddress, testClock, TOKEN } from "./harness.mjs";
+import { VisitTally, funnel, publishMeasuredDemo, settles } from "./funnel.mjs";
 
-const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
 const SITE = "https://www.demo-outfitters.example";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let w;
 
 before(async () => {
   w = await startWorker();
-  // No control groups: every visit is exposed where it is eligible, as in the run that lost facts.
-  const doc = structuredClone(demo);
-  doc.account.controlGroupPercent = 0;
-  for (const c of doc.campaigns) c.controlGroupPercent = 0;
-  assert.equal((await admin(w.base, "PUT", "demo/snapshot", doc, { "If-Match": "0" })).status, 200);
-  await admin(w.base, "PUT", "demo/availability", { skills: online });
+  // No control groups, as in the run that lost facts.
+  await publishMeasuredDemo(w.base);
 });
 after(async () => { await w?.stop(); });
 

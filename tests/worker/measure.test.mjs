@@ -4,10 +4,9 @@
 // route reads the rollups back (JSON and CSV) and refuses bad ranges.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, admin, decide, fixture, keyFor, TOKEN, testClock } from "./harness.mjs";
-import { demo, add, addLevels, addExposed, everyRow as everyRowOf, funnel, settles, sorted } from "./funnel.mjs";
+import { startWorker, admin, decide, keyFor, TOKEN, testClock } from "./harness.mjs";
+import { add, addLevels, addExposed, everyRow as everyRowOf, funnel, publishMeasuredDemo, settles, sorted } from "./funnel.mjs";
 
-const online = JSON.parse(fixture("decisions.json")).availability.allOnline;
 const NOW = "2026-11-23T10:00:00Z";
 const DAY = "2026-11-23";
 const SHOP = "https://www.demo-outfitters.example/shop/boots";
@@ -17,12 +16,7 @@ let w;
 before(async () => {
   w = await startWorker();
   // No control groups, no caps: every visit here is exposed, so the tallies are simple.
-  const doc = structuredClone(demo);
-  doc.account.controlGroupPercent = 0;
-  doc.account.proactiveCaps = {};
-  for (const c of doc.campaigns) c.controlGroupPercent = 0;
-  assert.equal((await admin(w.base, "PUT", "demo/snapshot", doc, { "If-Match": "0" })).status, 200);
-  await admin(w.base, "PUT", "demo/availability", { skills: online });
+  await publishMeasuredDemo(w.base, { noCaps: true });
 });
 after(async () => { await w?.stop(); });
 
