@@ -4,6 +4,7 @@
 //! * [`api`] — the API contract: routes, request and response types, limits, errors; also
 //!   platform-free.
 //! * [`freshness`] — how old an account's view may be in an isolate and in a location (R-P2).
+//! * [`session`] — what a visit's Durable Object does, over a storage trait (natively tested).
 //! * [`tenancy`] — keys, identity tokens, rate-limit keys, the memory budget (SPEC §9).
 //! * `platform` (wasm only) — routes, KV, Durable Objects, responses.
 
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod faults;
 pub mod freshness;
 pub mod measure;
+pub mod session;
 pub mod tenancy;
 // Test support, outside the library's surface unless the `testing` feature asks for it.
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]

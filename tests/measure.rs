@@ -5,55 +5,11 @@
 
 mod common;
 
-use edge_engage::engine::agent::AgentState;
-use edge_engage::engine::arbitrate::Class;
 use edge_engage::engine::events::EventName;
-use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
-use edge_engage::engine::visit::{VisitCandidate, VisitPolicy, VisitRequest, VisitState};
+use edge_engage::engine::visit::VisitState;
 use edge_engage::measure::funnel::{Metric, Tally, VisitAt};
 
-fn candidate(id: &str, class: Class, conversation: bool) -> VisitCandidate<'static> {
-    VisitCandidate {
-        engagement_id: id.to_string().into(),
-        campaign_id: format!("c-{id}").into(),
-        revision: 1,
-        priority: Priority::High,
-        class,
-        state: AgentState::Online,
-        proactive: false,
-        conversation,
-        line_of_business: None,
-        entry_point: None,
-    }
-}
-
-fn request(page: &str, now_ms: u64) -> VisitRequest<'static> {
-    let policy = VisitPolicy {
-        caps: ProactiveCaps::default(),
-        decline: DeclinePolicy::default(),
-        weights: PriorityWeights::default(),
-        timeout_minutes: 30,
-    };
-    common::visit_request(
-        page,
-        now_ms,
-        &policy,
-        vec![
-            (
-                "right",
-                vec![candidate("chat", Class::OnlineConversation, true)],
-            ),
-            (
-                "left",
-                vec![candidate("msg", Class::ContentOrMessaging, true)],
-            ),
-            (
-                "embedded:banner",
-                vec![candidate("banner", Class::ContentOrMessaging, false)],
-            ),
-        ],
-    )
-}
+use common::three_zone_request as request;
 
 fn names(batch: &edge_engage::measure::funnel::FactBatch) -> Vec<String> {
     batch

@@ -4,55 +4,18 @@
 
 mod common;
 
-use common::{ids, visit_request as req};
+use common::{candidate as cand, ids, policy, visit_request as req};
 
 use edge_engage::engine::agent::AgentState;
 use edge_engage::engine::arbitrate::Class;
 use edge_engage::engine::decision::Verdict;
 use edge_engage::engine::events::EventName;
-use edge_engage::engine::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
+use edge_engage::engine::snapshot::{DeclinePolicy, Priority, ProactiveCaps};
 use edge_engage::engine::visit::{
     decide_carried, object_form, Recorded, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest,
     VisitState,
 };
 use std::collections::BTreeSet;
-
-fn cand(
-    id: &str,
-    class: Class,
-    proactive: bool,
-    conversation: bool,
-    lob: &str,
-) -> VisitCandidate<'static> {
-    VisitCandidate {
-        engagement_id: id.to_string().into(),
-        campaign_id: format!("c-{id}").into(),
-        revision: 1,
-        priority: Priority::High,
-        class,
-        state: if class == Class::OfflineConversation {
-            AgentState::Offline
-        } else {
-            AgentState::Online
-        },
-        proactive,
-        conversation,
-        line_of_business: Some(lob.to_string().into()),
-        entry_point: None,
-    }
-}
-
-fn policy(conversation_cap: Option<u8>, decline: DeclinePolicy) -> VisitPolicy {
-    VisitPolicy {
-        caps: ProactiveCaps {
-            conversation: conversation_cap,
-            ..ProactiveCaps::default()
-        },
-        decline,
-        weights: PriorityWeights::default(),
-        timeout_minutes: 30,
-    }
-}
 
 fn shown(a: &VisitAnswer, zone: &str) -> Option<String> {
     a.chosen

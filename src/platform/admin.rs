@@ -58,7 +58,7 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
             200,
             &json!({ "account": account, "clicks": click_totals(env, account).await? }),
         ),
-        Route::Report => super::measure::report(req, env, account).await,
+        Route::Report => super::report::report(req, env, account).await,
         Route::ConversionAdmin => super::conversions::record(req, env, account, false).await,
         Route::EraseVisitor => super::conversions::erase_visitor(&req, env, account, param).await,
         Route::DeleteCampaignMeasurements => {

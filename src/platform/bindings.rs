@@ -155,35 +155,9 @@ pub fn click_instance(account: &str, shard: u8) -> String {
     format!("{account}|clicks|{shard}")
 }
 
-/// Commands of `VisitorSession`, one object per (account, visit) (visit_do.rs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Visit {
-    /// Apply the visit rules ([`crate::engine::visit::VisitRequest`], candidates as arrays or
-    /// objects) → [`crate::engine::visit::VisitAnswer`].
-    Decide,
-    /// [`Visit::Decide`] at the path of the previous release, whose objects read candidates
-    /// only as objects ([`crate::engine::visit::object_form`]); such an object
-    /// answers 404 to [`Visit::Decide`] while a deploy rolls out.
-    DecideObjectForm,
-    /// Apply events ([`crate::api::events::EventBatch`]) → [`crate::api::events::EventOutcome`].
-    Events,
-    /// Check a click-to-call click ([`crate::api::click_to_call::CallClick`]) →
-    /// [`crate::engine::click_to_call::CallVisit`].
-    CallClick,
-    /// Start the visit of an eligible offsite click and record its context
-    /// ([`crate::engine::landing::LandingClick`]) (R-O2).
-    Land,
-    /// Record a decision the worker made without the object ([`crate::engine::visit::Recorded`])
-    /// after its answer.
-    Record,
-    /// Read one context the visit issued → [`crate::api::landing::ContextRead`]; 404 when
-    /// there is none.
-    Context(String),
-    /// Read the visit → [`crate::engine::visit::VisitState`].
-    Read,
-    /// Delete everything the visit keeps, its unshipped facts included (R-M5).
-    Erase,
-}
+/// Commands of `VisitorSession`, one object per (account, visit) (visit_do.rs; what each
+/// does and answers: [`crate::session::Command`]).
+pub use crate::session::Command as Visit;
 
 impl ObjectClass for Visit {
     const BINDING: &'static str = "VISITS";

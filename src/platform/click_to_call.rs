@@ -6,8 +6,8 @@
 use super::bindings::{self, call_instance, visit_instance, Call, Visit};
 use super::http::{body, json, redirect, require_json, Answer};
 use super::internal;
-use super::measure::send;
 use super::offsite::{not_found, page};
+use super::queue::send;
 use super::{clock, now_ms};
 use crate::api::click_to_call::{BrandRequest, CallClick, CallOp, CallOpAnswer, MAX_BRAND_BODY};
 use crate::api::routes::Route;

@@ -5,7 +5,7 @@ use super::bindings::{self, visit_instance, Call, Visit};
 use super::http::{
     allow_origin, body, check_origin, cookie, json, require_json, Answer, VISITOR_COOKIE,
 };
-use super::measure::send;
+use super::queue::send;
 use super::{internal, now_ms, snapshots};
 use crate::api::{check_id, ApiError, MAX_SMALL_DEPTH};
 use crate::engine::snapshot::Snapshot;

@@ -6,7 +6,7 @@
 use super::bindings::{self, click_instance, visit_instance, Account, Visit, CLICK_SHARDS};
 use super::decide::edge;
 use super::http::{cookie, header, label, redirect, VISITOR_COOKIE};
-use super::measure::send;
+use super::queue::send;
 use super::{auth, handoff, now_ms, pause, random_id, snapshots};
 use crate::api::admin::ClickTotals;
 use crate::api::{valid_id, ApiError};

@@ -1,73 +1,112 @@
-//! The values a visit's object keeps, stored as JSON text. workers-rs's `Storage::get` and
-//! `put` convert a value with serde-wasm-bindgen, one call across the wasm boundary per field:
-//! under V8 that cost about 2.7 times as much as `serde_json` for a large account's visit
-//! (BENCHMARKS.md, "The visit request across the hop"). A value the previous release stored
-//! (a structured object) is still read, so a visit in progress during a deploy keeps its state.
+//! The visit's [`Store`] over a Durable Object's storage, values as JSON text. workers-rs's
+//! `Storage::get` and `put` convert a value with serde-wasm-bindgen, one call across the wasm
+//! boundary per field: under V8 that cost about 2.7 times as much as `serde_json` for a large
+//! account's visit (BENCHMARKS.md, "The visit request across the hop"). A value stored
+//! structured (as objects did before they stored text) is still read.
 
+use crate::session::{Store, StoreError};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use std::time::Duration;
 use worker::js_sys::{Object, Reflect};
 use worker::wasm_bindgen::JsValue;
-use worker::{ListOptions, Result, Storage};
+use worker::{ListOptions, Storage};
 
-/// The value stored at `key`, if any, in either form.
-pub async fn get<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<Option<T>> {
-    match storage.get::<String>(key).await {
-        Ok(Some(text)) => Ok(Some(serde_json::from_slice(text.as_bytes())?)),
-        Ok(None) => Ok(None),
-        // Not text: the previous release's structured value.
-        Err(_) => storage.get::<T>(key).await,
-    }
+/// A Durable Object's storage as the visit's [`Store`].
+pub struct ObjectStore(pub Storage);
+
+fn failed(e: worker::Error) -> StoreError {
+    StoreError(format!("storage: {e}"))
 }
 
-/// Stores `value` at `key` as JSON text.
-pub async fn put<T: Serialize>(storage: &Storage, key: &str, value: &T) -> Result<()> {
-    storage.put_raw(key, serde_json::to_string(value)?).await
-}
-
-/// `value` as the JSON text [`put`] stores.
-pub fn text<T: Serialize>(value: &T) -> Result<String> {
-    Ok(serde_json::to_string(value)?)
-}
-
-/// Stores each `(key, JSON text)` in one storage call: written together or not at all.
-pub async fn put_all(storage: &Storage, entries: &[(String, String)]) -> Result<()> {
-    let object = Object::new();
-    for (key, text) in entries {
-        Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))?;
-    }
-    storage.put_multiple_raw(object).await
-}
-
-/// The JSON texts stored under keys that start with `prefix`, in key order, at most `limit`.
-pub async fn texts(
-    storage: &Storage,
-    prefix: &str,
-    limit: Option<usize>,
-) -> Result<Vec<(String, String)>> {
-    let options = ListOptions::new().prefix(prefix);
-    let options = match limit {
-        Some(n) => options.limit(n),
-        None => options,
-    };
-    let map = storage.list_with_options(options).await?;
-    let mut out = Vec::new();
-    map.for_each(&mut |value, key| {
-        if let (Some(key), Some(text)) = (key.as_string(), value.as_string()) {
-            out.push((key, text));
+impl Store for ObjectStore {
+    async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        match self.0.get::<String>(key).await {
+            Ok(Some(text)) => Ok(Some(serde_json::from_slice(text.as_bytes())?)),
+            Ok(None) => Ok(None),
+            // Not text: a structured value.
+            Err(_) => self.0.get::<T>(key).await.map_err(failed),
         }
-    });
-    Ok(out)
+    }
+
+    async fn put_all(&self, entries: &[(String, String)]) -> Result<(), StoreError> {
+        let object = Object::new();
+        for (key, text) in entries {
+            Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))
+                .map_err(|_| StoreError("storage: entry not set".into()))?;
+        }
+        self.0.put_multiple_raw(object).await.map_err(failed)
+    }
+
+    async fn texts(
+        &self,
+        prefix: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let options = ListOptions::new().prefix(prefix);
+        let options = match limit {
+            Some(n) => options.limit(n),
+            None => options,
+        };
+        let map = self.0.list_with_options(options).await.map_err(failed)?;
+        let mut out = Vec::new();
+        map.for_each(&mut |value, key| {
+            if let (Some(key), Some(text)) = (key.as_string(), value.as_string()) {
+                out.push((key, text));
+            }
+        });
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await.map(|_| ()).map_err(failed)
+    }
+
+    async fn delete_all(&self) -> Result<(), StoreError> {
+        self.0.delete_all().await.map_err(failed)
+    }
+
+    async fn set_alarm(&self, after_ms: u64) -> Result<(), StoreError> {
+        self.0
+            .set_alarm(Duration::from_millis(after_ms))
+            .await
+            .map_err(failed)
+    }
+
+    async fn delete_alarm(&self) -> Result<(), StoreError> {
+        self.0.delete_alarm().await.map_err(failed)
+    }
 }
 
-/// The values stored under keys that start with `prefix`, in key order, with their keys.
-pub async fn list<T: DeserializeOwned>(
-    storage: &Storage,
-    prefix: &str,
-) -> Result<Vec<(String, T)>> {
-    texts(storage, prefix, None)
-        .await?
-        .into_iter()
-        .map(|(key, text)| Ok((key, serde_json::from_str(&text)?)))
-        .collect()
+/// Test builds (`X-Test-Fault: previous-storage` on a decision): stores the visit's values as
+/// earlier releases did, structured rather than JSON text and the outbox inside the tally, so
+/// that tests prove a visit in progress during a deploy keeps its state and its facts.
+#[cfg(feature = "test-faults")]
+pub async fn store_as_previous_release(store: &ObjectStore) -> worker::Result<()> {
+    use crate::engine::events::ContextRecord;
+    use crate::engine::visit::VisitState;
+    use crate::measure::funnel::{FactBatch, Tally};
+    use crate::session::{CONTEXTS, COUNTING, OUTBOX, VISIT};
+    /// The tally as those releases stored it, with the outbox inside.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Counting {
+        tally: Tally,
+        #[serde(default)]
+        outbox: Vec<FactBatch>,
+    }
+    let storage = &store.0;
+    let fail = |e: StoreError| worker::Error::RustError(e.0);
+    if let Some(visit) = store.get::<VisitState>(VISIT).await.map_err(fail)? {
+        storage.put(VISIT, &visit).await?;
+    }
+    if let Some(mut counting) = store.get::<Counting>(COUNTING).await.map_err(fail)? {
+        for (key, batch) in store.list::<FactBatch>(OUTBOX).await.map_err(fail)? {
+            storage.delete(&key).await?;
+            counting.outbox.push(batch);
+        }
+        storage.put(COUNTING, &counting).await?;
+    }
+    for (key, record) in store.list::<ContextRecord>(CONTEXTS).await.map_err(fail)? {
+        storage.put(&key, &record).await?;
+    }
+    Ok(())
 }

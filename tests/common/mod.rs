@@ -28,6 +28,98 @@ pub fn availability(v: &Value) -> Availability {
     serde_json::from_value(v.clone()).expect("availability")
 }
 
+/// A candidate `id` of campaign `c-{id}`, revision 1, high priority; an offline conversation is
+/// offline, any other online.
+pub fn candidate<'a>(
+    id: &str,
+    class: edge_engage::engine::arbitrate::Class,
+    proactive: bool,
+    conversation: bool,
+    line_of_business: impl Into<Option<&'a str>>,
+) -> edge_engage::engine::visit::VisitCandidate<'static> {
+    use edge_engage::engine::agent::AgentState;
+    use edge_engage::engine::arbitrate::Class;
+    edge_engage::engine::visit::VisitCandidate {
+        engagement_id: id.to_string().into(),
+        campaign_id: format!("c-{id}").into(),
+        revision: 1,
+        priority: edge_engage::engine::snapshot::Priority::High,
+        class,
+        state: if class == Class::OfflineConversation {
+            AgentState::Offline
+        } else {
+            AgentState::Online
+        },
+        proactive,
+        conversation,
+        line_of_business: line_of_business.into().map(|l| l.to_string().into()),
+        entry_point: None,
+    }
+}
+
+/// Visit settings: a 30-minute timeout, default weights, the proactive conversation cap and
+/// the decline policy given.
+pub fn policy(
+    conversation_cap: Option<u8>,
+    decline: edge_engage::engine::snapshot::DeclinePolicy,
+) -> edge_engage::engine::visit::VisitPolicy {
+    edge_engage::engine::visit::VisitPolicy {
+        caps: edge_engage::engine::snapshot::ProactiveCaps {
+            conversation: conversation_cap,
+            ..Default::default()
+        },
+        decline,
+        weights: Default::default(),
+        timeout_minutes: 30,
+    }
+}
+
+/// A visit request on `page` with three zones: `right` (a chat), `left` (a messaging
+/// engagement) and `embedded:banner` (content, not a conversation), none proactive.
+pub fn three_zone_request(
+    page: &str,
+    now_ms: u64,
+) -> edge_engage::engine::visit::VisitRequest<'static> {
+    use edge_engage::engine::arbitrate::Class;
+    visit_request(
+        page,
+        now_ms,
+        &policy(None, Default::default()),
+        vec![
+            (
+                "right",
+                vec![candidate(
+                    "chat",
+                    Class::OnlineConversation,
+                    false,
+                    true,
+                    None,
+                )],
+            ),
+            (
+                "left",
+                vec![candidate(
+                    "msg",
+                    Class::ContentOrMessaging,
+                    false,
+                    true,
+                    None,
+                )],
+            ),
+            (
+                "embedded:banner",
+                vec![candidate(
+                    "banner",
+                    Class::ContentOrMessaging,
+                    false,
+                    false,
+                    None,
+                )],
+            ),
+        ],
+    )
+}
+
 /// A visit request of account `acme`, visitor `visitor`, visit `visit` on page `page` of
 /// `https://acme.example/`, explaining, with `zones` and their candidates.
 pub fn visit_request(
