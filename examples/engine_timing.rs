@@ -16,8 +16,14 @@ use std::time::Instant;
 
 const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
 
-/// Median over `rounds` of the mean time of `batch` calls, in µs. A second argument runs only
-/// the measurements whose name contains it (for a profiler).
+/// Warm-up before timing: V8 compiles wasm first with its baseline compiler (Liftoff) and
+/// replaces hot functions with optimised code later; with a few calls of warm-up it sometimes
+/// timed the baseline code (a scale decision at 38 µs in one run of a build that times 16 µs).
+const WARM_UP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Median over `rounds` of the mean time of `batch` calls, in µs, after calling `f` for
+/// [`WARM_UP`] (at least 10 calls). A second argument runs only the measurements whose name
+/// contains it (for a profiler).
 fn time(name: &str, rounds: usize, batch: usize, mut f: impl FnMut() -> usize) {
     if std::env::args()
         .nth(2)
@@ -26,8 +32,11 @@ fn time(name: &str, rounds: usize, batch: usize, mut f: impl FnMut() -> usize) {
         return;
     }
     let mut sink = 0usize;
-    for _ in 0..batch.min(10) {
-        sink = sink.wrapping_add(f()); // warm-up
+    let warming = Instant::now();
+    let mut calls = 0;
+    while calls < 10 || warming.elapsed() < WARM_UP {
+        sink = sink.wrapping_add(f());
+        calls += 1;
     }
     let mut means: Vec<f64> = (0..rounds)
         .map(|_| {
