@@ -1,4 +1,4 @@
-//! A guard on what a decision allocates (BENCHMARKS.md, "Fewer allocations per decision"):
+//! A guard on what a decision allocates (docs/benchmarks-history.md, "Fewer allocations per decision"):
 //! allocations were a third of a demo decision's time, and their number is deterministic
 //! where timings are not. The bounds are the measured counts with a little room, so that a
 //! change which copies texts per shown engagement again, or grows a list per candidate, fails
