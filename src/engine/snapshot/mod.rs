@@ -6,11 +6,12 @@ mod read;
 pub mod spec;
 mod validate;
 
+pub use super::https_url::check_https_url;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
 pub(crate) use read::TypedDoc;
 pub use read::{compile, load};
 pub use spec::*;
-pub use validate::{check_https_url, valid_id, Problem, ID_RULE};
+pub use validate::{valid_id, Problem, ID_RULE};
 
 /// The scope name of the account control group's draw (campaign groups use the campaign id).
 pub const ACCOUNT_SCOPE: &str = "account";

@@ -2,7 +2,7 @@
 //! fast path), else part by part from each part's own text so every problem has its path.
 
 use super::spec::*;
-use super::validate::{build, Checks, Problem};
+use super::validate::{build, CampaignParts, Checks, Part, Parts, Problem};
 use super::Snapshot;
 use crate::engine::condition::SavedGroups;
 use crate::engine::entry_point::EntryPointSpec;
@@ -60,25 +60,6 @@ struct RawDoc {
     entry_points: Vec<Box<RawValue>>,
     #[serde(default)]
     campaigns: Vec<Box<RawValue>>,
-}
-
-/// A part of the document: read, or the reason it could not be.
-pub(super) type Part<T> = Result<T, String>;
-
-/// A campaign's part and its engagements' parts.
-pub(super) struct CampaignParts {
-    pub(super) spec: Part<CampaignSpec>,
-    pub(super) engagements: Part<Vec<Part<EngagementSpec>>>,
-}
-
-/// The document read into typed parts, by either path.
-pub(super) struct Parts {
-    pub(super) schema_version: u32,
-    pub(super) account: Part<AccountSpec>,
-    pub(super) saved_groups: Part<SavedGroups>,
-    pub(super) skills: Vec<Part<Skill>>,
-    pub(super) entry_points: Vec<Part<EntryPointSpec>>,
-    pub(super) campaigns: Vec<CampaignParts>,
 }
 
 impl Parts {

@@ -1,9 +1,9 @@
 //! The snapshot document as published (R-P1): the wire types the compiler reads and the JSON
 //! Schema is generated from.
 
-use crate::engine::agent::StateSwitches;
 use crate::engine::presentation::PresentationSpec;
 use crate::engine::schedule::TimeFrameSpec;
+use crate::engine::state::StateSwitches;
 use crate::engine::zone::{Channel, Format, Side};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

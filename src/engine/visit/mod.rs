@@ -2,215 +2,26 @@
 //! to the candidates the worker evaluated, then arbitration (R-D4) over what they leave. Pure:
 //! the object stores [`VisitState`] and the contexts ([`super::events::ContextRecord`]). The
 //! stateless preview is these rules on an empty visit, so there is one arbitration path.
+//!
+//! [`wire`] holds what crosses the hop, [`carried`] the decision made without the object.
+
+mod carried;
+mod wire;
+
+pub use super::offer::VisitCandidate;
+pub use carried::decide_carried;
+pub use wire::{
+    object_form, Chosen, Recorded, VisitAnswer, VisitPolicy, VisitRequest, VisitZone, MAX_PAGES,
+};
 
 use super::agent::AgentState;
-use super::arbitrate::{arbitrate, Class};
-use super::decision::{ControlGroups, Explained, Rule, Verdict};
-use super::events::ContextRecord;
-use super::snapshot::{DeclinePolicy, Priority, PriorityWeights, ProactiveCaps};
+use super::arbitrate::arbitrate;
+use super::events::{ContextRecord, EventName};
+use super::snapshot::{DeclinePolicy, ProactiveCaps};
+use super::trace::{Explained, Rule, Verdict};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A candidate as the visit object sees it. The ids borrow the snapshot's when the request is
-/// built in the isolate (no copy per candidate on the decision path); the object reads an
-/// owned one (`VisitCandidate<'static>`).
-///
-/// On the wire it is an array of its fields in this order (a large account's request carries
-/// hundreds of them, and the field names were more than half its bytes). It is read from that
-/// array or from an object with the fields' names, the form of the previous release
-/// ([`object_form`]).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VisitCandidate<'a> {
-    /// Engagement id.
-    pub engagement_id: Cow<'a, str>,
-    /// Campaign id.
-    pub campaign_id: Cow<'a, str>,
-    /// Engagement revision, kept with the context for events to agree with (R-D9).
-    #[serde(default)]
-    pub revision: u32,
-    /// Campaign priority.
-    pub priority: Priority,
-    /// Preference class.
-    pub class: Class,
-    /// State it would show in.
-    pub state: AgentState,
-    /// Proactive format (R-D6).
-    pub proactive: bool,
-    /// Conversation (chat, messaging) rather than content.
-    pub conversation: bool,
-    /// The campaign's line of business (R-D7).
-    #[serde(default)]
-    pub line_of_business: Option<Cow<'a, str>>,
-    /// The engagement's entry point (R-M1), if any.
-    #[serde(default)]
-    pub entry_point: Option<Cow<'a, str>>,
-}
-
-/// The names of [`VisitCandidate`]'s fields, in the order of its array form.
-const CANDIDATE_FIELDS: [&str; 10] = [
-    "engagementId",
-    "campaignId",
-    "revision",
-    "priority",
-    "class",
-    "state",
-    "proactive",
-    "conversation",
-    "lineOfBusiness",
-    "entryPoint",
-];
-
-impl Serialize for VisitCandidate<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (
-            &self.engagement_id,
-            &self.campaign_id,
-            self.revision,
-            self.priority,
-            self.class,
-            self.state,
-            self.proactive,
-            self.conversation,
-            &self.line_of_business,
-            &self.entry_point,
-        )
-            .serialize(s)
-    }
-}
-
-/// One requested zone and its candidates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VisitZone<'a> {
-    /// Zone id.
-    pub zone: Cow<'a, str>,
-    /// Candidates, in the snapshot's stable order.
-    pub candidates: Vec<VisitCandidate<'a>>,
-}
-
-/// The account settings visit rules need.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VisitPolicy {
-    /// Proactive caps per visit.
-    pub caps: ProactiveCaps,
-    /// Invite-after-decline policy.
-    pub decline: DeclinePolicy,
-    /// Priority draw weights.
-    pub weights: PriorityWeights,
-    /// Idle minutes after which the visit ends.
-    pub timeout_minutes: u16,
-}
-
-/// What the worker asks the visit object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VisitRequest<'a> {
-    /// Account id.
-    pub account: Cow<'a, str>,
-    /// Visitor id.
-    pub visitor_id: Cow<'a, str>,
-    /// Visit id.
-    pub visit_id: Cow<'a, str>,
-    /// The page view: a new value means the visitor navigated.
-    pub page_id: Cow<'a, str>,
-    /// Request time, ms since the epoch.
-    pub now_ms: u64,
-    /// The request's day in the account's time zone (R-M1: a visit counts on its first day).
-    #[serde(default)]
-    pub day: String,
-    /// The page URL, kept in the visit's recent pages (for click-to-call, R-C2).
-    #[serde(default)]
-    pub page_url: String,
-    /// The visitor's condition attributes, the latest kept for click-to-call (R-C2).
-    #[serde(default)]
-    pub attributes: serde_json::Value,
-    /// Account settings.
-    pub policy: VisitPolicy,
-    /// Requested zones.
-    pub zones: Vec<VisitZone<'a>>,
-    /// Control groups holding the visitor: an account-control visitor is shown nothing, and
-    /// is asked about only to be counted (R-D5, R-M1, R-M3).
-    #[serde(default)]
-    pub control: ControlGroups<'a>,
-    /// Answer with every candidate's verdict (R-P3).
-    #[serde(default)]
-    pub explain: bool,
-}
-
-impl VisitRequest<'_> {
-    /// Adds the page URL and attributes the visit keeps for click-to-call (R-C2).
-    pub fn keep_page(mut self, visitor: &super::visitor::Visitor) -> Self {
-        self.page_url.clone_from(&visitor.page.url);
-        self.attributes.clone_from(&visitor.attributes);
-        self
-    }
-
-    /// The request without the candidates that a visit told of a decision after the
-    /// answer does not read: it keeps each engagement `shown` (in its zone, and its first
-    /// candidate anywhere, where [`crate::measure::funnel::Tally::decided`] looks it up), the
-    /// first candidate of all (the visit was a prospect, R-M1) and the first to name each line
-    /// of business and each entry point (R-M1's prospects by dimension). What the visit then
-    /// records ([`VisitState::record`]) and counts is what the whole request would have given;
-    /// a large account's request shrinks from hundreds of candidates to a few.
-    pub fn trimmed(mut self, shown: &[Chosen]) -> Self {
-        let mut first = true;
-        let (mut found, mut lobs, mut eps) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-        for zone in &mut self.zones {
-            let name = zone.zone.as_ref();
-            zone.candidates.retain(|c| {
-                let id = c.engagement_id.as_ref();
-                let is_shown = |z: Option<&str>| {
-                    shown
-                        .iter()
-                        .any(|s| s.engagement_id == id && z.is_none_or(|z| s.zone == z))
-                };
-                let keep = [
-                    std::mem::take(&mut first),
-                    is_shown(Some(name)),
-                    is_shown(None) && first_time(&mut found, Some(id)),
-                    first_time(&mut lobs, c.line_of_business.as_deref()),
-                    first_time(&mut eps, c.entry_point.as_deref()),
-                ];
-                keep.contains(&true)
-            });
-        }
-        self
-    }
-}
-
-/// True the first time `value` is seen (a value of `None` never is).
-fn first_time(seen: &mut BTreeSet<String>, value: Option<&str>) -> bool {
-    value.is_some_and(|v| !seen.contains(v) && seen.insert(v.to_string()))
-}
-
-/// A request written with its candidates as arrays (`array_form`, as [`VisitRequest`]
-/// serializes), rewritten with each candidate as an object of named fields: the only form a
-/// visit object of the previous release reads, sent to one that does not know the array form
-/// while a deploy rolls out. It works on the JSON text, so that this rare path adds no second
-/// serializer of the request to the worker.
-pub fn object_form(array_form: &str) -> serde_json::Result<String> {
-    let mut value: serde_json::Value = serde_json::from_str(array_form)?;
-    let zones = value
-        .get_mut("zones")
-        .and_then(serde_json::Value::as_array_mut);
-    for zone in zones.into_iter().flatten() {
-        let candidates = zone
-            .get_mut("candidates")
-            .and_then(serde_json::Value::as_array_mut);
-        for c in candidates.into_iter().flatten() {
-            if let serde_json::Value::Array(fields) = c.take() {
-                *c = CANDIDATE_FIELDS
-                    .iter()
-                    .map(|name| name.to_string())
-                    .zip(fields)
-                    .collect();
-            }
-        }
-    }
-    serde_json::to_string(&value)
-}
+use wire::offered;
 
 /// Proactive displays so far in the visit, per kind (R-D6).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,81 +95,6 @@ pub struct VisitState {
     /// The latest visitor attributes.
     #[serde(default)]
     pub attributes: serde_json::Value,
-}
-
-/// Recent pages kept per visit.
-pub const MAX_PAGES: usize = 20;
-
-/// One engagement the visit shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Chosen {
-    /// Zone id.
-    pub zone: String,
-    /// Engagement id.
-    pub engagement_id: String,
-    /// State.
-    pub state: AgentState,
-    /// Context id (the held one when `held`).
-    pub context_id: String,
-    /// Kept from earlier on this page.
-    pub held: bool,
-}
-
-/// The visit object's answer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VisitAnswer {
-    /// What to show.
-    pub chosen: Vec<Chosen>,
-    /// Verdicts of the visit rules and arbitration (R-P3).
-    pub verdicts: Vec<Explained>,
-    /// The page view's context id (R-D9).
-    pub page_context_id: String,
-    /// True when the previous visit had timed out and this one started fresh.
-    pub fresh: bool,
-}
-
-impl VisitAnswer {
-    /// R-D9: the contexts this answer issued, for the visit's object to store: each engagement
-    /// shown that its zone did not hold already, as `req` offered it. Built only where they are
-    /// stored, so that a decision made without the object does not build them.
-    pub fn new_contexts(&self, req: &VisitRequest<'_>) -> Vec<(String, ContextRecord)> {
-        self.chosen
-            .iter()
-            .filter(|shown| !shown.held)
-            .filter_map(|shown| {
-                let c = offered(req, &shown.zone, &shown.engagement_id)?;
-                let record = ContextRecord {
-                    engagement_id: c.engagement_id.to_string(),
-                    campaign_id: c.campaign_id.to_string(),
-                    revision: c.revision,
-                    page_context_id: self.page_context_id.clone(),
-                    issued_ms: req.now_ms,
-                    zone: shown.zone.clone(),
-                    proactive: c.proactive,
-                    conversation: c.conversation,
-                    line_of_business: c.line_of_business.as_deref().map(str::to_string),
-                    entry_point: c.entry_point.as_deref().map(str::to_string),
-                    events: BTreeSet::new(),
-                };
-                Some((shown.context_id.clone(), record))
-            })
-            .collect()
-    }
-}
-
-/// The candidate `req` offered for engagement `id` in `zone`.
-fn offered<'r, 'a>(
-    req: &'r VisitRequest<'a>,
-    zone: &str,
-    id: &str,
-) -> Option<&'r VisitCandidate<'a>> {
-    req.zones
-        .iter()
-        .filter(|z| z.zone == zone)
-        .flat_map(|z| z.candidates.iter())
-        .find(|c| c.engagement_id == id)
 }
 
 fn excluded(c: &VisitCandidate<'_>, rule: Rule, reason: String) -> Explained {
@@ -658,56 +394,45 @@ impl VisitState {
     }
 }
 
-/// A decision the worker made without the visit's object, for the object to record after the
-/// answer ([`VisitState::record`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Recorded<'a> {
-    /// The request as the object would have been asked it.
-    pub request: VisitRequest<'a>,
-    /// The page view's context id the answer gave.
-    pub page_context_id: String,
-    /// What the answer showed, with the contexts it issued.
-    pub shown: Vec<Chosen>,
-}
-
-impl<'a> Recorded<'a> {
-    /// The record of `answer`, decided without the object for `request`, with only the
-    /// candidates the visit reads ([`VisitRequest::trimmed`]).
-    pub fn of(request: VisitRequest<'a>, answer: &VisitAnswer) -> Self {
-        Recorded {
-            page_context_id: answer.page_context_id.clone(),
-            shown: answer.chosen.clone(),
-            request: request.trimmed(&answer.chosen),
+impl VisitState {
+    /// R-D9: applies one event for a context; `false` when (context, event) was seen before.
+    /// Impressions, clicks and declines change what the visit shows next (R-D7).
+    pub fn apply_event(
+        &mut self,
+        context_id: &str,
+        record: &mut ContextRecord,
+        event: EventName,
+    ) -> bool {
+        if !record.events.insert(event.name().to_string()) {
+            return false;
         }
+        *self.events.entry(event.name().to_string()).or_default() += 1;
+        let id = &record.engagement_id;
+        match event {
+            EventName::OfferImpression => *self.impressions.entry(id.clone()).or_default() += 1,
+            EventName::OfferClick => {
+                self.accepted.insert(id.clone());
+            }
+            EventName::OfferDeclined => {
+                self.declined.insert(id.clone());
+                if record.proactive {
+                    let d = &mut self.declined_proactive;
+                    if record.conversation {
+                        d.conversation = true;
+                        if let Some(lob) = &record.line_of_business {
+                            d.lines_of_business.insert(lob.clone());
+                        }
+                    } else {
+                        d.content = true;
+                    }
+                }
+                self.held.retain(|_, h| h.context_id != context_id);
+            }
+            EventName::Start
+            | EventName::OfferDisplay
+            | EventName::OfferTimeout
+            | EventName::OfferRemove => {}
+        }
+        true
     }
-}
-
-/// Decides a tag request without its visit's object, when the object's state cannot
-/// change the answer: the tag carried the engagements the visitor closed in this visit
-/// (`declined`, R-D7) with a page view's first decision, and no requested zone has a proactive
-/// candidate. Then no proactive cap (R-D6) or proactive-decline policy (R-D7) applies, the
-/// closed engagements are the ones carried (they can only take engagements away), a new page
-/// holds no zone yet (R-D4), and the draws are the visit's own (a hash of its id). `None` when
-/// the object must be asked: a proactive candidate is in play, nothing was carried, the visitor
-/// is in the account's control group, or the request wants the visit's verdicts (R-P3).
-pub fn decide_carried(
-    req: &VisitRequest<'_>,
-    declined: Option<&BTreeSet<String>>,
-    new_id: &mut dyn FnMut() -> String,
-) -> Option<VisitAnswer> {
-    let declined = declined?;
-    let proactive = req
-        .zones
-        .iter()
-        .flat_map(|z| z.candidates.iter())
-        .any(|c| c.proactive);
-    if proactive || req.explain || req.control.account {
-        return None;
-    }
-    let visit = VisitState {
-        declined: declined.clone(),
-        ..VisitState::default()
-    };
-    Some(visit.decide_once(req, new_id))
 }
