@@ -43,11 +43,12 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
         Route::VisitRead => {
             check_id("visitId", param)?;
             let instance = visit_instance(account, param);
-            let resp = bindings::send(env, &instance, &Visit::Read, &[], None).await?;
-            if resp.status_code() == 404 {
-                return Err(ApiError::NotFound("visit".to_string()));
-            }
-            let visit: VisitState = bindings::answer(resp).await?;
+            let visit: VisitState = bindings::send(env, &instance, &Visit::Read, &[], None)
+                .await
+                .map_err(|e| match e.status() {
+                    Some(404) => ApiError::NotFound("visit".to_string()),
+                    _ => e.into(),
+                })?;
             json(
                 200,
                 &json!({ "account": account, "visitId": param, "visit": visit }),
@@ -77,8 +78,10 @@ async fn click_totals(env: &Env, account: &str) -> Result<ClickTotals, ApiError>
         .chain((0..CLICK_SHARDS).map(|shard| click_instance(account, shard)));
     let mut totals = ClickTotals::new();
     for instance in instances {
-        let resp = bindings::send(env, &instance, &Account::Clicks, &[], None).await?;
-        add_clicks(&mut totals, bindings::answer(resp).await?);
+        add_clicks(
+            &mut totals,
+            bindings::send(env, &instance, &Account::Clicks, &[], None).await?,
+        );
     }
     Ok(totals)
 }
@@ -139,13 +142,14 @@ async fn publish(mut req: Request, env: &Env, account: &str) -> Answer {
     let base = base.header();
     let headers = [(ACCOUNT_HEADER, account), (IF_MATCH, base.as_str())];
     let instance = account_instance(account);
-    let resp = bindings::send(env, &instance, &Account::Publish, &headers, Some(&text)).await?;
-    if resp.status_code() != 200 {
-        return Err(ApiError::Unavailable(
-            "publish did not complete; the live snapshot is unchanged".into(),
-        ));
-    }
-    let answer: PublishAnswer = bindings::answer(resp).await?;
+    let answer: PublishAnswer =
+        bindings::send(env, &instance, &Account::Publish, &headers, Some(&text))
+            .await
+            .map_err(|e| {
+                e.or_refused(ApiError::Unavailable(
+                    "publish did not complete; the live snapshot is unchanged".into(),
+                ))
+            })?;
     if !answer.published {
         return Err(ApiError::RevisionConflict {
             current: answer.revision,
@@ -205,11 +209,9 @@ async fn push_availability(
         ));
     }
     let instance = account_instance(account);
-    let resp = bindings::send(env, &instance, &command, &[], Some(&payload)).await?;
-    if resp.status_code() != 200 {
-        return Err(ApiError::Unavailable("availability was not stored".into()));
-    }
-    let view: AccountView = bindings::answer(resp).await?;
+    let view: AccountView = bindings::send(env, &instance, &command, &[], Some(&payload))
+        .await
+        .map_err(|e| e.or_refused(ApiError::Unavailable("availability was not stored".into())))?;
     let revision = view.revision;
     let skills = snapshots::written(account, view, now).await;
     availability_answer(account, revision, &skills)

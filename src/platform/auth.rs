@@ -194,10 +194,9 @@ async fn grant(req: &Request, env: &Env) -> Result<Grant, ApiError> {
                     hash: hash.clone(),
                 },
             };
-            let resp =
+            let answer: KeyAnswer =
                 bindings::send_json(env, &account_instance(key.account), &Account::Keys, &call)
                     .await?;
-            let answer: KeyAnswer = bindings::answer(resp).await?;
             let Some(record) = answer.ok().and_then(|r| r.into_iter().next()) else {
                 forget(key.account, key.id);
                 return Err(ApiError::Unauthorized);

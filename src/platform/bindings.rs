@@ -8,7 +8,7 @@ use crate::tenancy::limits::Limit;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::borrow::Cow;
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Headers, Method, Request, RequestInit};
 
 /// KV namespace of immutable snapshot revisions: `snapshot/{account}/{revision}`.
 pub const SNAPSHOTS: &str = "SNAPSHOTS";
@@ -246,20 +246,83 @@ pub fn call_instance(account: &str, token: &str) -> String {
 /// Test builds: the header that makes the visit object throw (docs/api.md).
 pub const TEST_FAULT: &str = "X-Test-Fault";
 
-/// Sends `command` to the object `instance` of its class. Platform failures become
-/// [`ApiError::Unavailable`]; the object's own status is left to the caller.
-pub async fn send<C: ObjectClass>(
+/// A command an object did not carry out as asked.
+#[derive(Debug)]
+pub enum ObjectError {
+    /// The object could not be reached, threw, or answered what its command does not.
+    Unavailable(String),
+    /// The object answered `status`, not 2xx, with `body`.
+    Status {
+        /// The class's binding.
+        binding: &'static str,
+        /// The object's status.
+        status: u16,
+        /// Its body.
+        body: Vec<u8>,
+    },
+}
+
+impl ObjectError {
+    /// The object's status, when it answered one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ObjectError::Status { status, .. } => Some(*status),
+            ObjectError::Unavailable(_) => None,
+        }
+    }
+
+    /// `refused` when the object answered a status; still unavailable when it did not answer.
+    pub fn or_refused(self, refused: ApiError) -> ApiError {
+        match self {
+            ObjectError::Status { .. } => refused,
+            ObjectError::Unavailable(why) => ApiError::Unavailable(why),
+        }
+    }
+}
+
+impl From<ObjectError> for ApiError {
+    fn from(e: ObjectError) -> ApiError {
+        match e {
+            ObjectError::Unavailable(why) => ApiError::Unavailable(why),
+            ObjectError::Status {
+                binding, status, ..
+            } => ApiError::Unavailable(format!("{binding} answered {status}")),
+        }
+    }
+}
+
+/// Sends `command` to the object `instance` of its class and reads its answer as `A` (`()`
+/// for none). A non-2xx answer is [`ObjectError::Status`]; the platform failing, or an answer
+/// that is not an `A`, [`ObjectError::Unavailable`].
+pub async fn send<C: ObjectClass, A: DeserializeOwned>(
     env: &Env,
     instance: &str,
     command: &C,
     headers: &[(&str, &str)],
     body: Option<&str>,
-) -> Result<Response, ApiError> {
+) -> Result<A, ObjectError> {
     let (method, path) = command.route();
-    fetch(env, C::BINDING, instance, method, &path, headers, body).await
+    let (status, bytes) = fetch(env, C::BINDING, instance, method, &path, headers, body).await?;
+    if !(200..300).contains(&status) {
+        return Err(ObjectError::Status {
+            binding: C::BINDING,
+            status,
+            body: bytes,
+        });
+    }
+    read_answer(C::BINDING, &bytes)
 }
 
-/// The request itself, not generic, so the worker carries one copy of it for every class.
+/// An object's JSON answer, parsed by `serde_json` in wasm (`Response::json` would parse in
+/// JavaScript and cross into wasm once per field); no body reads as `null`, so `()`.
+fn read_answer<A: DeserializeOwned>(binding: &str, bytes: &[u8]) -> Result<A, ObjectError> {
+    let bytes = if bytes.is_empty() { b"null" } else { bytes };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ObjectError::Unavailable(format!("{binding} answer: {e}")))
+}
+
+/// The request itself, not generic, so the worker carries one copy of it for every class:
+/// the object's status and body.
 async fn fetch(
     env: &Env,
     binding: &str,
@@ -268,8 +331,8 @@ async fn fetch(
     path: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
-) -> Result<Response, ApiError> {
-    let fail = |e: worker::Error| ApiError::Unavailable(format!("{binding}: {e}"));
+) -> Result<(u16, Vec<u8>), ObjectError> {
+    let fail = |e: worker::Error| ObjectError::Unavailable(format!("{binding}: {e}"));
     let stub = env
         .durable_object(binding)
         .and_then(|ns| ns.get_by_name(instance))
@@ -285,27 +348,28 @@ async fn fetch(
         init.with_body(Some(wasm_bindgen::JsValue::from_str(b)));
     }
     let req = Request::new_with_init(&format!("https://object{path}"), &init).map_err(fail)?;
-    stub.fetch_with_request(req).await.map_err(fail)
+    let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
+    let bytes = resp.bytes().await.map_err(fail)?;
+    Ok((resp.status_code(), bytes))
 }
 
 /// [`send`] with a JSON body.
-pub async fn send_json<C: ObjectClass, B: Serialize>(
+pub async fn send_json<C: ObjectClass, B: Serialize, A: DeserializeOwned>(
     env: &Env,
     instance: &str,
     command: &C,
     body: &B,
-) -> Result<Response, ApiError> {
-    let text = serde_json::to_string(body).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+) -> Result<A, ObjectError> {
+    let text = serde_json::to_string(body).map_err(|e| ObjectError::Unavailable(e.to_string()))?;
     send(env, instance, command, &[], Some(&text)).await
 }
 
-/// Reads an object's JSON answer.
-pub async fn answer<A: DeserializeOwned>(mut resp: Response) -> Result<A, ApiError> {
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("object answer: {e}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::Unavailable(format!("object answer: {e}")))
+/// The body of a refused command, read as `A` (the visit's [`crate::api::events::EventOutcome`]).
+pub fn refusal<A: DeserializeOwned>(e: &ObjectError) -> Option<A> {
+    match e {
+        ObjectError::Status { binding, body, .. } => read_answer(binding, body).ok(),
+        ObjectError::Unavailable(_) => None,
+    }
 }
 
 /// Reads a command's JSON body, in the object. The bytes are parsed by `serde_json` in wasm:

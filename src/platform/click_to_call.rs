@@ -3,7 +3,7 @@
 //! expiring token. The brand's APIs — validate, read the visit, report call status — take a
 //! per-account key and answer for 6 hours after the first status or the close, then `410`.
 
-use super::bindings::{self, call_instance, visit_instance, Call, Visit};
+use super::bindings::{self, call_instance, visit_instance, Call, ObjectError, Visit};
 use super::http::{body, json, redirect, require_json, Answer};
 use super::internal;
 use super::offsite::{not_found, page};
@@ -74,15 +74,14 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
         engagement_id: engagement.to_string(),
     };
     let instance = visit_instance(account, &visit);
-    let Ok(resp) = bindings::send_json(env, &instance, &Visit::CallClick, &click).await else {
-        return page(503, "Please try again", "Calling is briefly unavailable.");
-    };
-    if resp.status_code() != 200 {
-        return not_found();
-    }
-    let Ok(call_visit) = bindings::answer::<CallVisit>(resp).await else {
-        return page(503, "Please try again", "Calling is briefly unavailable.");
-    };
+    let call_visit: CallVisit =
+        match bindings::send_json(env, &instance, &Visit::CallClick, &click).await {
+            Ok(v) => v,
+            Err(ObjectError::Status { .. }) => return not_found(),
+            Err(ObjectError::Unavailable(_)) => {
+                return page(503, "Please try again", "Calling is briefly unavailable.")
+            }
+        };
     let claims = Claims {
         account: account.to_string(),
         visit: visit.clone(),
@@ -102,7 +101,7 @@ pub async fn click(req: Request, env: &Env, account: &str, engagement: &str) -> 
         ..CallRecord::default()
     };
     let instance = call_instance(account, &token);
-    if bindings::send_json(env, &instance, &Call::Create, &record)
+    if bindings::send_json::<_, _, ()>(env, &instance, &Call::Create, &record)
         .await
         .is_err()
     {
@@ -144,22 +143,19 @@ pub async fn brand_api(mut req: Request, env: &Env, account: &str, route: Route)
         status: b.status(route == Route::CallStatus)?,
         events: b.events(route == Route::CallEvents)?,
     };
-    let resp = bindings::send_json(env, &call_instance(account, &b.token), &Call::Op, &op).await?;
-    match resp.status_code() {
-        200 => {}
-        404 | 410 => return Err(ApiError::Expired),
-        422 => {
-            return Err(ApiError::invalid(
-                "events",
-                format!("a call keeps at most {MAX_CALL_EVENTS} visitor events"),
-            ))
-        }
-        s => return Err(ApiError::Unavailable(format!("call object answered {s}"))),
-    }
     let CallOpAnswer {
         call: record,
         added,
-    } = bindings::answer(resp).await?;
+    } = bindings::send_json(env, &call_instance(account, &b.token), &Call::Op, &op)
+        .await
+        .map_err(|e| match e.status() {
+            Some(404 | 410) => ApiError::Expired,
+            Some(422) => ApiError::invalid(
+                "events",
+                format!("a call keeps at most {MAX_CALL_EVENTS} visitor events"),
+            ),
+            _ => e.into(),
+        })?;
     count_conversions(env, &record, &b.token, &op.events).await?;
     let deadline = record.deadline_ms();
     match route {

@@ -135,7 +135,7 @@ pub async fn erase_visitor(req: &Request, env: &Env, account: &str, visitor: &st
     )
     .await?;
     for visit in &visits {
-        bindings::send(
+        bindings::send::<_, ()>(
             env,
             &visit_instance(account, visit),
             &Visit::Erase,
@@ -145,7 +145,7 @@ pub async fn erase_visitor(req: &Request, env: &Env, account: &str, visitor: &st
         .await?;
     }
     for call in &calls {
-        bindings::send(env, call, &Call::Erase, &[], None).await?;
+        bindings::send::<_, ()>(env, call, &Call::Erase, &[], None).await?;
     }
     let deleted = delete(
         &db,

@@ -266,23 +266,23 @@ async fn send_decide(
     instance: &str,
     body: String,
     fault: Option<Fault>,
-) -> Result<worker::Response, ApiError> {
+) -> Result<VisitAnswer, ApiError> {
     let forwarded = fault.and_then(|f| Faults::from(f).header());
     let headers = forwarded.as_deref().map(|f| [(TEST_FAULT, f)]);
     let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
-    let resp = bindings::send(env, instance, &Visit::Decide, headers, Some(&body)).await?;
-    if resp.status_code() != 404 {
-        return Ok(resp);
+    match bindings::send(env, instance, &Visit::Decide, headers, Some(&body)).await {
+        Err(e) if e.status() == Some(404) => {}
+        answer => return Ok(answer?),
     }
     let objects = object_form(&body).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    bindings::send(
+    Ok(bindings::send(
         env,
         instance,
         &Visit::DecideObjectForm,
         headers,
         Some(&objects),
     )
-    .await
+    .await?)
 }
 
 async fn ask_visit(
@@ -293,12 +293,5 @@ async fn ask_visit(
 ) -> Result<VisitAnswer, ApiError> {
     let body = serde_json::to_string(vreq).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let instance = visit_instance(account, &vreq.visit_id);
-    let resp = send_decide(env, &instance, body, fault).await?;
-    if resp.status_code() != 200 {
-        return Err(ApiError::Unavailable(format!(
-            "visit object answered {}",
-            resp.status_code()
-        )));
-    }
-    bindings::answer(resp).await
+    send_decide(env, &instance, body, fault).await
 }

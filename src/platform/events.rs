@@ -49,10 +49,13 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     // R-D9: a decision made without the visit records its contexts after its answer, so a
     // beacon that overtakes that record waits briefly for it (a refused batch changed nothing).
     let apply = || async {
-        let resp = bindings::send_json(env, &instance, &Visit::Events, &batch).await?;
-        let status = resp.status_code();
-        let outcome: EventOutcome = bindings::answer(resp).await?;
-        Ok::<_, ApiError>((status, outcome))
+        match bindings::send_json(env, &instance, &Visit::Events, &batch).await {
+            Ok(outcome) => Ok::<_, ApiError>((200, outcome)),
+            Err(e) => match bindings::refusal::<EventOutcome>(&e) {
+                Some(outcome) if e.status() == Some(400) => Ok((400, outcome)),
+                _ => Err(e.into()),
+            },
+        }
     };
     let overtaken = |(status, outcome): &(u16, EventOutcome)| {
         *status == 400
@@ -66,11 +69,6 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
             Some(r) => ApiError::invalid(&b.field(r.index, &r.field), r.reason.clone()),
             None => ApiError::invalid("events", "refused by the visit"),
         });
-    }
-    if status != 200 {
-        return Err(ApiError::Unavailable(format!(
-            "visit object answered {status}"
-        )));
     }
     let mut resp = json(
         200,

@@ -93,15 +93,18 @@ async fn send(
         let forwarded = object_fault.and_then(|f| Faults::from(f).header());
         let headers = forwarded.as_deref().map(|f| [(bindings::TEST_FAULT, f)]);
         let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
-        let failure = match bindings::send(env, instance, command, headers, Some(text)).await {
-            Ok(r) if r.status_code() < 300 => return,
-            Ok(r) if r.status_code() < 500 => {
-                worker::console_error!("{what} not recorded: {}", r.status_code());
-                return;
-            }
-            Ok(r) => r.status_code().to_string(),
-            Err(e) => format!("{e:?}"),
-        };
+        let failure =
+            match bindings::send::<_, ()>(env, instance, command, headers, Some(text)).await {
+                Ok(()) => return,
+                Err(e) => match e.status() {
+                    Some(status) if status < 500 => {
+                        worker::console_error!("{what} not recorded: {status}");
+                        return;
+                    }
+                    Some(status) => status.to_string(),
+                    None => format!("{e:?}"),
+                },
+            };
         let Some(&wait) = pauses.next() else {
             worker::console_error!("{what} not recorded after {attempt} attempts: {failure}");
             return;

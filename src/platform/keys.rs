@@ -3,7 +3,7 @@
 //! by the account's object. Also the account's identity-token secret (R-S2), rotated with a key
 //! that has the `identity` scope.
 
-use super::bindings::{self, account_instance, Account};
+use super::bindings::{self, account_instance, Account, ObjectError};
 use super::http::{body, json, require_json, Answer};
 use super::{auth, random_id, snapshots};
 use crate::api::admin::{AccountView, KeyAnswer, KeyCall};
@@ -73,9 +73,9 @@ async fn apply(env: &Env, account: &str, op: KeyOp) -> Result<Vec<KeyRecord>, Ap
     let now_ms = worker::Date::now().as_millis();
     let send = |op: KeyOp| async move {
         let call = KeyCall { now_ms, op };
-        let resp =
-            bindings::send_json(env, &account_instance(account), &Account::Keys, &call).await?;
-        bindings::answer::<KeyAnswer>(resp).await
+        Ok::<KeyAnswer, ApiError>(
+            bindings::send_json(env, &account_instance(account), &Account::Keys, &call).await?,
+        )
     };
     let answer = match send(op.clone()).await? {
         Err(KeyError::IdTaken) => match op {
@@ -129,13 +129,17 @@ pub async fn rotate_identity(env: &Env, account: &str) -> Answer {
     getrandom::fill(&mut random).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let now = worker::Date::now().as_millis();
     let next = identity::new_secret(&random, now);
-    let resp = bindings::send_json(env, &account_instance(account), &Account::Identity, &next)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("identity secret not stored: {e:?}")))?;
-    if resp.status_code() != 200 {
-        return Err(ApiError::Unavailable("identity secret not stored".into()));
-    }
-    let view: AccountView = bindings::answer(resp).await?;
+    let view: AccountView =
+        bindings::send_json(env, &account_instance(account), &Account::Identity, &next)
+            .await
+            .map_err(|e| match e {
+                ObjectError::Unavailable(why) => {
+                    ApiError::Unavailable(format!("identity secret not stored: {why}"))
+                }
+                refused => {
+                    refused.or_refused(ApiError::Unavailable("identity secret not stored".into()))
+                }
+            })?;
     snapshots::written(account, view, now).await;
     json(
         201,

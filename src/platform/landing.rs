@@ -20,11 +20,11 @@ async fn read_context(
 ) -> Result<Option<ContextRead>, ApiError> {
     let instance = visit_instance(account, &at.visit_id);
     let command = Visit::Context(at.context_id.clone());
-    let resp = bindings::send(env, &instance, &command, &[], None).await?;
-    if resp.status_code() == 404 {
-        return Ok(None);
+    match bindings::send(env, &instance, &command, &[], None).await {
+        Ok(read) => Ok(Some(read)),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    bindings::answer(resp).await.map(Some)
 }
 
 /// The landing page's exchange: open the window of an offsite click's context, or say why

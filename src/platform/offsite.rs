@@ -110,7 +110,8 @@ fn count_click(
         let (account, shard) = key;
         let instance = click_instance(&account, shard);
         if let Err(e) =
-            bindings::send_json(&env, &instance, &Account::AddClicks, &batch.totals).await
+            bindings::send_json::<_, _, ()>(&env, &instance, &Account::AddClicks, &batch.totals)
+                .await
         {
             worker::console_warn!("click counts for {account} lost: {e:?}");
         }

@@ -70,8 +70,7 @@ thread_local! {
 
 /// Reads the account's live revision and availability from its Durable Object.
 pub async fn fetch_view(env: &Env, account: &str) -> Result<AccountView, ApiError> {
-    let resp = bindings::send(env, &account_instance(account), &Account::View, &[], None).await?;
-    bindings::answer(resp).await
+    Ok(bindings::send(env, &account_instance(account), &Account::View, &[], None).await?)
 }
 
 /// Changes this isolate's entry of `account`, creating it if needed, and marks it used.
