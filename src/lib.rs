@@ -1,5 +1,6 @@
 //! Edge decisions for conversational engagements: a Cloudflare Worker in Rust.
 //!
+//! * [`account_state`] — what an account's Durable Object does, over a storage trait.
 //! * [`engine`] — the decision logic as pure Rust over plain data (no I/O, no platform).
 //! * [`api`] — the API contract: routes, request and response types, limits, errors; also
 //!   platform-free.
@@ -8,6 +9,7 @@
 //! * [`tenancy`] — keys, identity tokens, rate-limit keys, the memory budget (SPEC §9).
 //! * `platform` (wasm only) — routes, KV, Durable Objects, responses.
 
+pub mod account_state;
 pub mod api;
 pub mod call_token;
 mod crypto;

@@ -76,29 +76,9 @@ pub trait ObjectClass: Sized {
     fn parse(method: &Method, path: &str) -> Option<Self>;
 }
 
-/// Commands of `AccountState`, one object per account (account_do.rs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Account {
-    /// Live revision and availability → [`crate::api::admin::AccountView`].
-    View,
-    /// Store a revision if the base matches (headers [`ACCOUNT_HEADER`], [`IF_MATCH`]; the
-    /// snapshot text as body) → [`crate::api::admin::PublishAnswer`].
-    Publish,
-    /// Add offsite click counts ([`crate::api::admin::ClickTotals`]).
-    AddClicks,
-    /// Read the click counts → [`crate::api::admin::ClickTotals`].
-    Clicks,
-    /// Replace all availability ([`crate::engine::agent::Availability`]) → `AccountView`.
-    Availability,
-    /// Set one skill's availability ([`crate::engine::agent::SkillAvailability`]) → `AccountView`.
-    SkillAvailability(String),
-    /// Apply a key operation ([`crate::api::admin::KeyCall`]) →
-    /// [`crate::api::admin::KeyAnswer`] (R-S1).
-    Keys,
-    /// Make a new identity secret current ([`crate::tenancy::identity::IdentitySecret`]),
-    /// keeping the previous one → `AccountView` (R-S2).
-    Identity,
-}
+/// Commands of `AccountState`, one object per account (account_do.rs; what each does and
+/// answers: [`crate::account_state::Command`]).
+pub use crate::account_state::Command as Account;
 
 /// Header carrying the account id to [`Account::Publish`].
 pub const ACCOUNT_HEADER: &str = "X-Account";

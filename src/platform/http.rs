@@ -167,3 +167,24 @@ pub fn require_json(req: &Request) -> Result<(), ApiError> {
         Some(_) => Err(ApiError::UnsupportedMediaType),
     }
 }
+
+/// A Durable Object's answer to the worker: a reply, or a failure as its status.
+pub(super) fn respond(
+    answer: std::result::Result<crate::session::Reply, crate::session::Failure>,
+) -> worker::Result<Response> {
+    use crate::session::{Failure, Reply};
+    match answer {
+        Ok(Reply::Json(text)) => Ok(Response::ok(text)?.with_headers(json_headers()?)),
+        Ok(Reply::Empty) => Response::empty(),
+        Ok(Reply::AnswerLost) => Response::error("injected: answer lost", 503),
+        Err(Failure::Internal(e)) => Err(worker::Error::RustError(e)),
+        Err(Failure::Refused(outcome)) => Ok(Response::from_json(&outcome)?.with_status(400)),
+        Err(Failure::NotFound(reason)) => Response::error(reason, 404),
+    }
+}
+
+fn json_headers() -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    Ok(headers)
+}

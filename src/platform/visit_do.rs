@@ -3,11 +3,12 @@
 //! command does and why it is exact is written).
 
 use super::bindings::{ObjectClass, Visit};
+use super::http::respond;
 use super::queue::FactsQueue;
 use super::random_id;
 use super::stored::ObjectStore;
 use crate::faults::Faults;
-use crate::session::{Failure, Reply, VisitObject};
+use crate::session::VisitObject;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 /// The per-visit Durable Object.
@@ -26,24 +27,6 @@ fn test_faults(req: &Request) -> Result<Faults> {
     }
     let _ = req;
     Ok(Faults::default())
-}
-
-/// The object's answer: a reply, or a failure as its status.
-fn respond(answer: std::result::Result<Reply, Failure>) -> Result<Response> {
-    match answer {
-        Ok(Reply::Json(text)) => Ok(Response::ok(text)?.with_headers(json_headers()?)),
-        Ok(Reply::Empty) => Response::empty(),
-        Ok(Reply::AnswerLost) => Response::error("injected: answer lost", 503),
-        Err(Failure::Internal(e)) => Err(worker::Error::RustError(e)),
-        Err(Failure::Refused(outcome)) => Ok(Response::from_json(&outcome)?.with_status(400)),
-        Err(Failure::NotFound(reason)) => Response::error(reason, 404),
-    }
-}
-
-fn json_headers() -> Result<worker::Headers> {
-    let headers = worker::Headers::new();
-    headers.set("Content-Type", "application/json")?;
-    Ok(headers)
 }
 
 impl VisitorSession {
