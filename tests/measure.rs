@@ -266,3 +266,18 @@ fn r_m1_lines_of_business_and_entry_points_are_levels_of_the_funnel() {
         "levels of the funnel, not a visitor's history"
     );
 }
+
+/// R-M1: a metric's serde form is the report's name for it, and every name reads back.
+#[test]
+fn r_m1_metric_names_are_one_spelling_for_the_report_the_queue_and_serde() {
+    let mut names = std::collections::BTreeSet::new();
+    for m in Metric::ALL {
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(text, format!("\"{}\"", m.name()));
+        assert_eq!(serde_json::from_str::<Metric>(&text).unwrap(), m);
+        assert_eq!(Metric::parse(m.name()), Some(m));
+        assert!(names.insert(m.name()), "{} twice", m.name());
+    }
+    assert_eq!(Metric::parse("exposed_online"), Some(Metric::ExposedOnline));
+    assert!(serde_json::from_str::<Metric>("\"exposedOnline\"").is_err());
+}

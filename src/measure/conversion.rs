@@ -152,6 +152,12 @@ pub enum Credit {
     None,
 }
 
+/// R-M2's window as the report's query selects a conversion `c`'s history `t` (`?4`: the
+/// cross-session period in ms): the same condition as [`AttributionRules`]' own check, written
+/// here beside it so that the two are read and changed together.
+pub const WINDOW_SQL: &str =
+    "t.at_ms <= c.at_ms AND (t.at_ms >= c.at_ms - ?4 OR t.visit = c.visit)";
+
 /// The account's attribution settings and its campaigns' goals.
 #[derive(Debug, Clone)]
 pub struct AttributionRules {
@@ -179,7 +185,8 @@ impl AttributionRules {
     }
 
     /// True when `t` may take credit for `c`: it happened before, in the same visit or
-    /// within the cross-session period, for a campaign whose goal is the conversion's.
+    /// within the cross-session period ([`WINDOW_SQL`] is the same window for the database),
+    /// for a campaign whose goal is the conversion's.
     fn eligible(&self, c: &Conversion, t: &Touch) -> bool {
         let in_time = t.at_ms <= c.at_ms
             && (c.reported.visit_id.as_deref() == Some(t.visit.as_str())

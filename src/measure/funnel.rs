@@ -9,9 +9,9 @@ use crate::engine::visit::{VisitAnswer, VisitRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// A funnel metric (R-M1), named as the report names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A funnel metric (R-M1), named as the report names it ([`Metric::name`], which is also its
+/// serde form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Metric {
     /// Visits (account level).
     Visits,
@@ -66,27 +66,41 @@ impl Metric {
         }
     }
 
+    /// Every metric.
+    pub const ALL: [Metric; 14] = [
+        Metric::Visits,
+        Metric::Prospects,
+        Metric::Exposed,
+        Metric::ExposedOnline,
+        Metric::ExposedBusy,
+        Metric::ExposedOffline,
+        Metric::ExposedContent,
+        Metric::ExposedMessaging,
+        Metric::Views,
+        Metric::Accepted,
+        Metric::Declines,
+        Metric::Timeouts,
+        Metric::Engaged,
+        Metric::Held,
+    ];
+
     /// The metric the report names `name`.
     pub fn parse(name: &str) -> Option<Metric> {
-        use Metric::*;
-        [
-            Visits,
-            Prospects,
-            Exposed,
-            ExposedOnline,
-            ExposedBusy,
-            ExposedOffline,
-            ExposedContent,
-            ExposedMessaging,
-            Views,
-            Accepted,
-            Declines,
-            Timeouts,
-            Engaged,
-            Held,
-        ]
-        .into_iter()
-        .find(|m| m.name() == name)
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        Metric::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("no metric \"{name}\"")))
     }
 }
 

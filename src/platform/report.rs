@@ -7,7 +7,9 @@ use super::{internal, now_ms, snapshots};
 use crate::api::report::{comparisons_csv, csv, ReportFormat, ReportQuery, ReportRow};
 use crate::api::ApiError;
 use crate::engine::snapshot::Snapshot;
-use crate::measure::conversion::{AttributionRules, Conversion, ConversionIn, Credit, Touch};
+use crate::measure::conversion::{
+    AttributionRules, Conversion, ConversionIn, Credit, Touch, WINDOW_SQL,
+};
 use crate::measure::funnel::Metric;
 use crate::measure::stats::{Arm, ControlVsExposed};
 use serde::de::DeserializeOwned;
@@ -100,16 +102,15 @@ async fn conversion_rows(
     rules: &AttributionRules,
 ) -> Result<Vec<ReportRow>, ApiError> {
     let statement = db
-        .prepare(
+        .prepare(format!(
             "SELECT c.id, c.visitor, c.visit, c.goal, c.value_cents, c.currency, c.at_ms, c.day, \
                     t.metric, t.campaign, t.engagement, t.visit, t.at_ms \
              FROM conversion c LEFT JOIN touch t \
                ON t.account = c.account AND t.visitor = c.visitor \
-              AND t.metric IN ('accepted', 'exposed') AND t.at_ms <= c.at_ms \
-              AND (t.at_ms >= c.at_ms - ?4 OR t.visit = c.visit) \
+              AND t.metric IN ('accepted', 'exposed') AND {WINDOW_SQL} \
              WHERE c.account = ?1 AND c.day BETWEEN ?2 AND ?3 \
-             ORDER BY c.id",
-        )
+             ORDER BY c.id"
+        ))
         .bind(&[
             account.into(),
             q.from.as_str().into(),
@@ -233,7 +234,7 @@ async fn comparisons(
         .into_iter()
         .map(|(c,)| c)
         .collect();
-    let period = f64::from(snap.account.spec.cross_session_days) * 86_400_000.0;
+    let period = AttributionRules::of(snap).period_ms as f64;
     let mut scopes: Vec<(String, String)> = vec![(String::new(), String::new())];
     scopes.extend(
         snap.campaigns
