@@ -154,12 +154,7 @@ pub fn offsite_link(data: &[u8]) {
         .unwrap_or("")
         .to_string();
     let d = demo();
-    let view = PageView {
-        url: &link,
-        sections: &[],
-        referrer: None,
-        authenticated: false,
-    };
+    let view = PageView::at(&link);
     let visitor = Visitor::new(
         "visitor-0001",
         "offsite",

@@ -160,10 +160,8 @@ pub mod bench {
     pub fn visitor(url: &str, sections: &[String], attrs: Value) -> Option<Visitor> {
         let url = url::Url::parse(url).ok()?;
         let page = PageView {
-            url: &url,
             sections,
-            referrer: None,
-            authenticated: false,
+            ..PageView::at(&url)
         };
         let edge = Edge {
             country: Some("GB".into()),

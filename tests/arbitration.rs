@@ -39,12 +39,7 @@ fn snapshot(account_control: u8, campaigns: Vec<Value>) -> Snapshot {
 
 fn visitor(visitor_id: &str, visit_id: &str) -> Visitor {
     let url = url::Url::parse("https://acme.example/").unwrap();
-    let page = PageView {
-        url: &url,
-        sections: &[],
-        referrer: None,
-        authenticated: false,
-    };
+    let page = PageView::at(&url);
     Visitor::new(visitor_id, visit_id, &page, Map::new(), &Edge::default())
 }
 

@@ -10,12 +10,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 fn attributes(link: &url::Url, country: &str) -> Value {
-    let page = PageView {
-        url: link,
-        sections: &[],
-        referrer: None,
-        authenticated: false,
-    };
+    let page = PageView::at(link);
     let edge = Edge {
         country: Some(country.to_string()),
         ..Edge::default()

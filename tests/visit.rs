@@ -581,12 +581,7 @@ fn r_c1_click_to_call_counts_under_the_content_proactive_cap() {
     }
     let snap = compile(&doc.to_string(), "demo", 1).unwrap();
     let url = url::Url::parse("https://www.demo-outfitters.example/about").unwrap();
-    let page = PageView {
-        url: &url,
-        sections: &[],
-        referrer: None,
-        authenticated: false,
-    };
+    let page = PageView::at(&url);
     let edge = Edge {
         country: Some("GB".into()),
         ..Edge::default()

@@ -440,12 +440,7 @@ mod tests {
         assert_eq!(snap.time_frame_slots, 3);
 
         let url = url::Url::parse("https://acme.example/").unwrap();
-        let page = PageView {
-            url: &url,
-            sections: &[],
-            referrer: None,
-            authenticated: false,
-        };
+        let page = PageView::at(&url);
         let visitor = Visitor::new(
             "visitor",
             "visit",

@@ -30,6 +30,19 @@ pub struct PageView<'a> {
     pub authenticated: bool,
 }
 
+impl<'a> PageView<'a> {
+    /// A view of `url` with no sections, no referrer and no identity: an offsite link's
+    /// landing, and the plain page of tests and benches.
+    pub fn at(url: &'a url::Url) -> PageView<'a> {
+        PageView {
+            url,
+            sections: &[],
+            referrer: None,
+            authenticated: false,
+        }
+    }
+}
+
 /// A visitor on a page, ready for decisions.
 #[derive(Debug, Clone)]
 pub struct Visitor {

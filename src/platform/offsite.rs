@@ -205,10 +205,8 @@ pub async fn handle(
     let (vid, new_visitor) = visitor_id(&req);
     let referrer = header(req.headers(), "Referer");
     let view = PageView {
-        url: &link,
-        sections: &[],
         referrer: referrer.as_deref(),
-        authenticated: false,
+        ..PageView::at(&link)
     };
     let visitor = Visitor::new(&vid, "offsite", &view, Map::new(), &edge(&req, env));
     let when =
