@@ -198,6 +198,51 @@ impl AttributionRules {
     /// engagement (the account's setting) of a campaign with the conversion's goal, in the same
     /// visit or within the cross-session period; else the campaigns with that goal that
     /// exposed the visitor in that time ("after exposure, not engagement"); else nothing.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use edge_engage::engine::snapshot::Attribution;
+    /// use edge_engage::measure::conversion::{AttributionRules, Conversion, ConversionIn, Credit, Touch};
+    /// use edge_engage::measure::funnel::Metric;
+    ///
+    /// const DAY: u64 = 86_400_000;
+    /// let rules = AttributionRules {
+    ///     period_ms: 14 * DAY,
+    ///     model: Attribution::Last,
+    ///     goals: [("c-sale".to_string(), "purchase".to_string())].into(),
+    /// };
+    /// let touch = |metric, engagement: &str, at_ms| Touch {
+    ///     campaign: "c-sale".into(),
+    ///     engagement: engagement.into(),
+    ///     metric,
+    ///     visit: "visit-1".into(),
+    ///     at_ms,
+    /// };
+    /// let history = [
+    ///     touch(Metric::Accepted, "e-chat", DAY),
+    ///     touch(Metric::Accepted, "e-banner", 2 * DAY),
+    /// ];
+    /// let purchase = |at_ms| Conversion {
+    ///     account: "acme".into(),
+    ///     visitor: "visitor-1".into(),
+    ///     at_ms,
+    ///     day: "2027-01-15".into(),
+    ///     reported: ConversionIn {
+    ///         id: "order-1".into(),
+    ///         goal: "purchase".into(),
+    ///         value: None,
+    ///         currency: None,
+    ///         visitor_id: None,
+    ///         visit_id: Some("visit-2".into()),
+    ///     },
+    /// };
+    /// // The last accepted engagement within the period takes the credit.
+    /// let credit = rules.attribute(&purchase(3 * DAY), &history);
+    /// assert_eq!(credit, Credit::Engaged { campaign: "c-sale".into(), engagement: "e-banner".into() });
+    /// // Past the period, in another visit, nothing does.
+    /// assert_eq!(rules.attribute(&purchase(20 * DAY), &history), Credit::None);
+    /// ```
     pub fn attribute(&self, c: &Conversion, history: &[Touch]) -> Credit {
         let mut accepted: Vec<&Touch> = history
             .iter()

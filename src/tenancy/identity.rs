@@ -104,7 +104,28 @@ struct Header {
     kid: Option<String>,
 }
 
-/// Verifies `token` for `account` at `now_ms` against the account's secrets.
+/// Verifies `token` for `account` at `now_ms` against the account's secrets (R-S2).
+///
+/// # Errors
+///
+/// The [`IdentityError`] that makes the page anonymous: the token's form, algorithm,
+/// signature, audience or times.
+///
+/// # Example
+///
+/// ```
+/// use edge_engage::tenancy::identity::{sign, verify, IdentityError, IdentitySecret};
+///
+/// let secret = IdentitySecret { kid: "k1".into(), secret: "0".repeat(64), created_ms: 0 };
+/// let now_ms = 1_800_000_000_000;
+/// let claims = serde_json::json!({ "aud": "acme", "sub": "cust-1", "exp": now_ms / 1000 + 600 });
+/// let token = sign(&secret, &claims).ok_or("not signed")?;
+///
+/// let who = verify(&token, "acme", &[secret.clone()], now_ms).map_err(|e| format!("{e:?}"))?;
+/// assert_eq!(who.subject.as_deref(), Some("cust-1"));
+/// assert_eq!(verify(&token, "other", &[secret], now_ms).err(), Some(IdentityError::Audience));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify(
     token: &str,
     account: &str,

@@ -135,12 +135,51 @@ impl Parts {
 
 /// R-P1: validates and compiles a snapshot document for `account_id`. On refusal, every problem
 /// found is returned (syntax errors stop at the first, as JSON cannot be read past them).
+///
+/// # Errors
+///
+/// Every [`Problem`] of the document, each at its JSON path.
+///
+/// # Example
+///
+/// ```
+/// use edge_engage::engine::snapshot::compile;
+///
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
+/// let text = std::fs::read_to_string(path)?;
+/// let snapshot = compile(&text, "demo", 1).map_err(|p| format!("{} problems", p.len()))?;
+/// assert_eq!(snapshot.revision, 1);
+///
+/// let refused = compile(r#"{"schemaVersion": 1}"#, "demo", 2);
+/// let problems = refused.err().ok_or("accepted")?;
+/// assert!(problems.iter().any(|p| p.message.contains("account")), "{problems:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn compile(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
     compile_with(text, account_id, revision, Checks::All)
 }
 
 /// Compiles a revision that [`compile`] accepted when it was published, as isolates read it
 /// from KV: the checks that can only find a problem are not made again ([`Checks::Published`]).
+///
+/// # Errors
+///
+/// The [`Problem`]s that still show when the text is not a published revision's (it cannot be
+/// read, or its parts do not fit together).
+///
+/// # Example
+///
+/// ```
+/// use edge_engage::engine::snapshot::{compile, load};
+///
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
+/// let text = std::fs::read_to_string(path)?;
+/// let published = compile(&text, "demo", 3).map_err(|p| format!("{p:?}"))?;
+/// let loaded = load(&text, "demo", 3).map_err(|p| format!("{p:?}"))?;
+/// assert_eq!(loaded.engagements.len(), published.engagements.len());
+/// assert!(load("not json", "demo", 3).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load(text: &str, account_id: &str, revision: u64) -> Result<Snapshot, Vec<Problem>> {
     compile_with(text, account_id, revision, Checks::Published)
 }
