@@ -19,11 +19,10 @@ use crate::api::admin::{
     add_clicks, AccountView, Base, ClickTotals, KeyAnswer, KeyCall, PublishAnswer,
 };
 use crate::engine::agent::{Availability, SkillAvailability};
-use crate::session::{text, Failure, Reply, Store, StoreError};
+use crate::session::{body, json, Failure, Reply, Store, StoreError};
 use crate::tenancy::identity::{self, IdentitySecret};
 use crate::tenancy::keys::KeyRing;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 /// Storage keys.
 const REVISION: &str = "revision";
@@ -84,14 +83,6 @@ pub trait Revisions {
     /// Deletes revision `revision` of `account`. A revision left behind outside the kept
     /// window costs KV space only, so a failure is logged by the platform, not answered.
     async fn delete(&self, account: &str, revision: u64);
-}
-
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
-    serde_json::from_slice(bytes).map_err(|e| Failure::Internal(format!("command body: {e}")))
-}
-
-fn json<T: Serialize>(value: &T) -> Result<Reply, Failure> {
-    Ok(Reply::Json(text(value)?))
 }
 
 /// One account's object for one request: its store, KV's revisions and the platform's clock.

@@ -84,15 +84,8 @@ impl Store for ObjectStore {
 pub async fn store_as_previous_release(store: &ObjectStore) -> worker::Result<()> {
     use crate::engine::events::ContextRecord;
     use crate::engine::visit::VisitState;
-    use crate::measure::funnel::{FactBatch, Tally};
-    use crate::session::{CONTEXTS, COUNTING, OUTBOX, VISIT};
-    /// The tally as those releases stored it, with the outbox inside.
-    #[derive(serde::Serialize, serde::Deserialize)]
-    struct Counting {
-        tally: Tally,
-        #[serde(default)]
-        outbox: Vec<FactBatch>,
-    }
+    use crate::measure::funnel::FactBatch;
+    use crate::session::{Counting, CONTEXTS, COUNTING, OUTBOX, VISIT};
     let storage = &store.0;
     let fail = |e: StoreError| worker::Error::RustError(e.0);
     if let Some(visit) = store.get::<VisitState>(VISIT).await.map_err(fail)? {

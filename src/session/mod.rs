@@ -111,12 +111,13 @@ impl From<StoreError> for Failure {
 /// What the visit has counted (R-M1). The facts not yet on the queue are not part of it: each
 /// batch has its own key ([`OUTBOX`]), written in the same storage call as this value.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Counting {
-    tally: Tally,
+pub struct Counting {
+    /// The facts counted so far.
+    pub tally: Tally,
     /// Batches kept inside this value, as objects stored them before each had its own key:
     /// [`VisitObject::counting`] moves them to their keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    outbox: Vec<FactBatch>,
+    pub outbox: Vec<FactBatch>,
 }
 
 /// The mark a decision's facts carry for R-M4's fault tests: `consumer` makes the consumer
@@ -132,11 +133,21 @@ fn facts_fault(faults: &Faults) -> Option<Fault> {
     })
 }
 
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
+/// A command's JSON body, read as `T`; a body that is not one fails the command.
+///
+/// # Errors
+///
+/// [`Failure::Internal`] when `bytes` are not a `T`.
+pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(bytes).map_err(|e| Failure::Internal(format!("command body: {e}")))
 }
 
-fn json<T: Serialize>(value: &T) -> Result<Reply, Failure> {
+/// `value` as an object's JSON reply.
+///
+/// # Errors
+///
+/// [`Failure::Internal`] when `value` does not serialise.
+pub fn json<T: Serialize>(value: &T) -> Result<Reply, Failure> {
     Ok(Reply::Json(text(value)?))
 }
 
