@@ -1,4 +1,4 @@
-//! What the visit's object pays under V8 to read its request, and the worker to write it (#16).
+//! What the visit's object pays under V8 to read its request, and the worker to write it.
 //! `Request::json` parses in JavaScript and then reads the value with serde-wasm-bindgen, one
 //! call across the boundary per field; the objects now parse the body's bytes with
 //! `serde_json` in wasm (`bindings::message`), and its candidates are arrays, not objects.
@@ -6,6 +6,7 @@
 //! scripts/bench-messages.sh and driven from Node through wasm-bindgen; empty elsewhere.
 #![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 
+use edge_engage::engine::offer::CANDIDATE_FIELDS;
 use edge_engage::engine::visit::{VisitRequest, VisitState};
 use edge_engage::measure::funnel::Tally;
 use serde::Deserialize;
@@ -30,13 +31,27 @@ pub fn read_bytes(bytes: &[u8]) -> usize {
     serde_json::from_slice::<VisitRequest>(bytes).map_or(0, |r| r.zones.len())
 }
 
-/// The request of `bytes` with its candidates as objects (the previous release's form).
+/// The request of `bytes` with each candidate as an object of named fields
+/// ([`CANDIDATE_FIELDS`]) rather than an array: the form the arrays are measured against.
 #[wasm_bindgen]
 pub fn object_form(bytes: &[u8]) -> String {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|text| edge_engage::engine::visit::object_form(text).ok())
-        .unwrap_or_default()
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return String::new();
+    };
+    let zones = value.get_mut("zones").and_then(|z| z.as_array_mut());
+    for zone in zones.into_iter().flatten() {
+        let candidates = zone.get_mut("candidates").and_then(|c| c.as_array_mut());
+        for c in candidates.into_iter().flatten() {
+            if let serde_json::Value::Array(fields) = c.take() {
+                *c = CANDIDATE_FIELDS
+                    .iter()
+                    .map(|n| n.to_string())
+                    .zip(fields)
+                    .collect();
+            }
+        }
+    }
+    value.to_string()
 }
 
 /// The worker's side: the request (parsed once from `bytes`) written `times` times, as the

@@ -18,12 +18,6 @@ pub enum Fault {
     /// `hold-send`, on a decision: the visit's alarm holds the send of its facts until a
     /// request of the visit has added facts (R-M4).
     HoldSend,
-    /// `previous-object`, on a decision: the visit's object answers the array form 404, as an
-    /// object of an earlier release would.
-    PreviousObject,
-    /// `previous-storage`, on a decision: the visit's object stores its values as earlier
-    /// releases did.
-    PreviousStorage,
     /// `new-isolate`: the request ignores its isolate's own view of the account (R-P2).
     NewIsolate,
     /// `account-object`: the account's object cannot be reached (R-P2).
@@ -137,8 +131,6 @@ impl Fault {
             "consumer" => Fault::ConsumerRetry,
             "queue" => Fault::QueueRefuses,
             "hold-send" => Fault::HoldSend,
-            "previous-object" => Fault::PreviousObject,
-            "previous-storage" => Fault::PreviousStorage,
             "new-isolate" => Fault::NewIsolate,
             "account-object" => Fault::AccountObjectUnreachable,
             _ => {
@@ -170,8 +162,6 @@ impl Fault {
             Fault::ConsumerRetry => "consumer".into(),
             Fault::QueueRefuses => "queue".into(),
             Fault::HoldSend => "hold-send".into(),
-            Fault::PreviousObject => "previous-object".into(),
-            Fault::PreviousStorage => "previous-storage".into(),
             Fault::NewIsolate => "new-isolate".into(),
             Fault::AccountObjectUnreachable => "account-object".into(),
             Fault::ClickShard(n) => format!("click-shard-{n}"),
@@ -219,8 +209,6 @@ mod tests {
             Fault::ConsumerRetry,
             Fault::QueueRefuses,
             Fault::HoldSend,
-            Fault::PreviousObject,
-            Fault::PreviousStorage,
             Fault::NewIsolate,
             Fault::AccountObjectUnreachable,
             Fault::ClickShard(0),

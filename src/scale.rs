@@ -144,7 +144,8 @@ pub fn availability() -> Value {
 pub mod bench {
     use crate::engine::agent::Availability;
     use crate::engine::candidate::{evaluate, Inputs};
-    use crate::engine::decision::{decide, visit_request};
+    use crate::engine::decision::visit_request;
+    use crate::engine::plan::decide;
     use crate::engine::snapshot::Snapshot;
     use crate::engine::visit::{VisitRequest, VisitState};
     use crate::engine::visitor::{Edge, PageView, Visitor};

@@ -5,8 +5,9 @@
 
 use edge_engage::engine::agent::Availability;
 use edge_engage::engine::candidate::Inputs;
-use edge_engage::engine::decision::{decide, Decision};
+use edge_engage::engine::decision::Decision;
 use edge_engage::engine::draw::ControlGroup;
+use edge_engage::engine::plan::decide;
 use edge_engage::engine::snapshot::{compile, Snapshot};
 use edge_engage::engine::visitor::{Edge, PageView, Visitor};
 use edge_engage::engine::zone::Zone;

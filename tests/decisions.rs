@@ -1,7 +1,7 @@
 //! Every decision vector in fixtures/decisions.json, run natively through the path production
-//! takes: the request parsed by the API contract, candidates evaluated, the visit's rules and
-//! arbitration applied to the case's visit (fresh, or after its `history` of earlier page views
-//! and events), and the decision assembled. Each case states the engagements shown and, for the
+//! takes: the request parsed by the API contract, planned ([`plan`]: candidates evaluated, the
+//! visit asked), the visit's rules and arbitration applied to the case's visit (fresh, or after its `history` of earlier page views
+//! and events), and the decision finished ([`finish`]). Each case states the engagements shown and, for the
 //! engagements it names, the verdict (the rule that excluded it, or won/lost): the trace that
 //! explain (R-P3) returns. tests/worker/decisions.test.mjs runs the same cases over HTTP.
 #![allow(
@@ -15,9 +15,10 @@ mod common;
 
 use edge_engage::api::decide::DecideRequest;
 use edge_engage::engine::agent::Availability;
-use edge_engage::engine::candidate::{evaluate, Inputs};
-use edge_engage::engine::decision::{decision, visit_request, Decision, Verdict};
+use edge_engage::engine::candidate::Inputs;
+use edge_engage::engine::decision::{Decision, Verdict};
 use edge_engage::engine::events::{ContextRecord, EventName};
+use edge_engage::engine::plan::{finish, plan, After, Page, Planned, Step};
 use edge_engage::engine::snapshot::Snapshot;
 use edge_engage::engine::visit::VisitState;
 use edge_engage::engine::visitor::Edge;
@@ -45,7 +46,7 @@ struct Case {
     request: Value,
     /// Earlier page views of the same visit, each with the events the tag reported.
     #[serde(default)]
-    history: Vec<Step>,
+    history: Vec<PageStep>,
     expect: Expect,
     /// Engagement id → `won`, `lost`, or the rule that excluded it (e.g. `R-D6`).
     trace: BTreeMap<String, String>,
@@ -61,7 +62,7 @@ struct EdgeIn {
 /// An earlier page view: its page id, and events for engagements it showed.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Step {
+struct PageStep {
     page_id: String,
     #[serde(default)]
     events: Vec<StepEvent>,
@@ -143,21 +144,31 @@ impl Visit {
             availability: avail,
             explain: true,
         };
-        let eval = evaluate(snap, &input);
-        let req = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now_ms, true)
-            .keep_page(&parsed.visitor);
-        let answer = if eval.control_groups.account {
-            Default::default()
-        } else {
-            let issued = &mut self.issued;
-            let answer = self.state.decide(&req, &mut || {
-                *issued += 1;
-                format!("ctx-{issued}")
-            });
-            self.contexts.extend(answer.new_contexts(&req));
-            answer
+        let page = Page {
+            page_id: &parsed.page_id,
+            declined: parsed.declined.as_ref(),
+            preview: false,
         };
-        decision(snap, eval, answer, true)
+        let issued = &mut self.issued;
+        let mut new_id = || {
+            *issued += 1;
+            format!("ctx-{issued}")
+        };
+        let Planned { eval, step } = plan(snap, &input, &page, &mut new_id);
+        let answer = match step {
+            Step::Answer { answer, after } => {
+                // Explained requests are always asked; only account control answers here.
+                assert!(matches!(after, After::Nothing), "{}", case.name);
+                answer
+            }
+            Step::Ask(req) => {
+                // The visit's object: its rules on this visit, and the contexts it keeps.
+                let answer = self.state.decide(&req, &mut new_id);
+                self.contexts.extend(answer.new_contexts(&req));
+                answer
+            }
+        };
+        finish(snap, eval, answer, &input, &mut new_id)
     }
 
     /// The events of a history step, on the contexts that step's decision issued.

@@ -331,23 +331,6 @@ fn r_m4_the_alarm_deletes_a_visit_idle_past_its_timeout_after_sending() {
 }
 
 #[test]
-fn r_m4_batches_kept_inside_the_tally_are_moved_to_their_keys_and_sent() {
-    let (store, queue, ids) = (MemoryStore::default(), Sent::default(), Ids::new());
-    decide(&store, &queue, "home", T0, &ids);
-    // The form objects stored before each batch had its own key: the outbox in the tally.
-    let (key, batch) = block_on(store.list::<Value>(OUTBOX)).unwrap().remove(0);
-    let mut counting: Value = block_on(store.get(COUNTING)).unwrap().unwrap();
-    counting["outbox"] = json!([batch]);
-    block_on(store.delete(&key)).unwrap();
-    block_on(store.put(COUNTING, &counting)).unwrap();
-
-    block_on(object(&store, &queue, T0 + 1).alarm()).unwrap();
-    assert_eq!(queue.ids(), vec![batch["id"].as_str().unwrap().to_string()]);
-    let counting: Value = block_on(store.get(COUNTING)).unwrap().unwrap();
-    assert!(counting.get("outbox").is_none(), "{counting}");
-}
-
-#[test]
 fn r_d9_a_recorded_decision_is_kept_once_however_often_it_is_sent() {
     let (store, queue, ids) = (MemoryStore::default(), Sent::default(), Ids::new());
     let request = three_zone_request("home", T0);

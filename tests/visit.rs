@@ -10,10 +10,10 @@ use edge_engage::engine::agent::AgentState;
 use edge_engage::engine::arbitrate::Class;
 use edge_engage::engine::decision::Verdict;
 use edge_engage::engine::events::EventName;
+use edge_engage::engine::offer::CANDIDATE_FIELDS;
 use edge_engage::engine::snapshot::{DeclinePolicy, Priority, ProactiveCaps};
 use edge_engage::engine::visit::{
-    decide_carried, object_form, Recorded, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest,
-    VisitState,
+    decide_carried, Recorded, VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState,
 };
 use std::collections::BTreeSet;
 
@@ -639,37 +639,53 @@ fn wire_candidates(json: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The visit request on the wire (#16): written with each candidate as an array, read from that
-/// and from the objects the previous release sent (fixtures/visit-request-objects.json is an
-/// excerpt of one), and written back in that form for an object of the previous release. Both
-/// releases' objects and isolates understand each other while a deploy rolls out.
+/// The visit request on the wire: each candidate written as an array of its fields, in the
+/// order [`CANDIDATE_FIELDS`] names them, and read back the same from that array or from an
+/// object with those names.
 #[test]
-fn visit_request_wire_forms_carry_the_same_request() {
-    let previous = include_str!("../fixtures/visit-request-objects.json");
-    let request: VisitRequest = serde_json::from_str(previous).unwrap();
-    assert_eq!(wire_candidates(previous).len(), 5);
-
+fn visit_request_candidates_travel_as_arrays_in_the_named_order() {
+    let p = policy(None, DeclinePolicy::default());
+    let with_entry_point = VisitCandidate {
+        entry_point: Some("ep-shop".into()),
+        ..cand("chat", Class::OnlineConversation, true, true, "sales")
+    };
+    let zones = vec![
+        (
+            "left",
+            vec![cand(
+                "banner",
+                Class::ContentOrMessaging,
+                false,
+                false,
+                None,
+            )],
+        ),
+        ("proactive", vec![with_entry_point]),
+    ];
+    let request = req("p1", T0, &p, zones);
     let arrays = serde_json::to_string(&request).unwrap();
-    assert!(wire_candidates(&arrays)
-        .iter()
-        .all(|c| c.as_array().is_some_and(|a| a.len() == 10)));
+    let sent = wire_candidates(&arrays);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|c| c
+        .as_array()
+        .is_some_and(|a| a.len() == CANDIDATE_FIELDS.len())));
     assert_eq!(
         serde_json::from_str::<VisitRequest>(&arrays).unwrap(),
         request
     );
-
-    // The object form names the same fields as the previous release did (an absent entry point
-    // is written as null, which that release reads as absent).
-    let objects = object_form(&arrays).unwrap();
-    let mut sent = wire_candidates(&objects);
-    for c in &mut sent {
-        c.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    // Each array's fields are the named fields, in order.
+    for (array, candidate) in sent
+        .iter()
+        .zip(request.zones.iter().flat_map(|z| &z.candidates))
+    {
+        let named: serde_json::Map<String, serde_json::Value> = CANDIDATE_FIELDS
+            .iter()
+            .map(|n| n.to_string())
+            .zip(array.as_array().unwrap().iter().cloned())
+            .collect();
+        let read: VisitCandidate = serde_json::from_value(named.into()).unwrap();
+        assert_eq!(&read, candidate);
     }
-    assert_eq!(sent, wire_candidates(previous));
-    assert_eq!(
-        serde_json::from_str::<VisitRequest>(&objects).unwrap(),
-        request
-    );
 }
 
 /// #16, R-M1, R-D9: trimming a record keeps a prospect's first candidate when none names a line

@@ -1,15 +1,15 @@
 //! The decision a tag request gets (R-D4's field list) and its trace (R-P3): every engagement
 //! considered gets a [`Verdict`], and explain shows the same verdicts that decided, so the two
-//! cannot drift apart. Also the assembly of one decision: candidates ([`evaluate`]), the
-//! visit's rules and arbitration ([`VisitState::decide`]), then what the tag needs.
+//! cannot drift apart. Also what the visit is asked ([`visit_request`]) and the decision made
+//! from its answer ([`decision`]); [`super::plan`] puts them together.
 
 use super::agent::AgentState;
-use super::candidate::{evaluate, Evaluation, Inputs};
+use super::candidate::Evaluation;
 use super::presentation::{Creatives, Presentation, WindowMode};
 use super::snapshot::{ConfKey, Engagement, SkillRef, Snapshot};
 use super::trace::explained;
 pub use super::trace::{ControlGroups, Explained, Rule, Verdict};
-use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitState, VisitZone};
+use super::visit::{VisitAnswer, VisitCandidate, VisitPolicy, VisitRequest, VisitZone};
 use super::visitor::Visitor;
 use super::zone::{Channel, Format};
 use serde::Serialize;
@@ -274,37 +274,4 @@ pub fn decision<'s>(
         engagements,
         explanation,
     }
-}
-
-/// Decides on a visit that holds nothing yet: the visit rules on an empty visit. This is the
-/// stateless preview (`?visit=0`) and, with proactive candidates removed, the fail-safe when
-/// the visit's object cannot be reached (caps and declines cannot be checked).
-pub fn on_empty_visit<'s>(
-    snap: &'s Snapshot,
-    eval: Evaluation<'s>,
-    mut req: VisitRequest<'_>,
-    proactive: bool,
-    new_id: &mut dyn FnMut() -> String,
-) -> Decision<'s> {
-    if !proactive {
-        for z in &mut req.zones {
-            z.candidates.retain(|c| !c.proactive);
-        }
-    }
-    let explain = req.explain;
-    let answer = VisitState::default().decide_once(&req, new_id);
-    decision(snap, eval, answer, explain)
-}
-
-/// Decides a tag request without visit state, through the same path the tag's requests take
-/// (candidates, then the visit rules on an empty visit). `new_id` makes each context id.
-pub fn decide<'s>(
-    snap: &'s Snapshot,
-    input: &Inputs<'_>,
-    new_id: &mut dyn FnMut() -> String,
-) -> Decision<'s> {
-    let eval = evaluate(snap, input);
-    let now_ms = u64::try_from(input.now.as_millisecond()).unwrap_or(0);
-    let req = visit_request(snap, &eval, input.visitor, "", now_ms, input.explain);
-    on_empty_visit(snap, eval, req, true, new_id)
 }

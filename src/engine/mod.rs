@@ -5,7 +5,7 @@
 //! [`snapshot`] (R-P1), [`candidate`] (R-D1, R-D2), [`schedule`] (R-D2), [`agent`] (R-D3),
 //! [`arbitrate`] (R-D4), [`draw`] (R-D4, R-D5 draws), [`visit`] (R-D4 holding, R-D6, R-D7),
 //! [`button_refresh`] (R-D8), [`events`] (R-D9), [`presentation`] (R-D10),
-//! [`decision`] (output and trace, R-P3),
+//! [`decision`] (output and trace, R-P3), [`plan`] (the four ways a decision is made),
 //! [`offsite`] (R-O1..R-O5), [`landing`] (R-O2 hand-off), [`click_to_call`] (R-C1, R-C2).
 
 pub mod agent;
@@ -24,6 +24,7 @@ pub mod lookup;
 pub mod money;
 pub mod offer;
 pub mod offsite;
+pub mod plan;
 pub mod presentation;
 pub mod schedule;
 pub mod snapshot;

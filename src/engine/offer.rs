@@ -12,9 +12,7 @@ use std::borrow::Cow;
 /// owned one (`VisitCandidate<'static>`).
 ///
 /// On the wire it is an array of its fields in this order (a large account's request carries
-/// hundreds of them, and the field names were more than half its bytes). It is read from that
-/// array or from an object with the fields' names, the form of the previous release
-/// ([`super::visit::object_form`]).
+/// hundreds of them, and the field names were more than half its bytes).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VisitCandidate<'a> {
@@ -43,8 +41,9 @@ pub struct VisitCandidate<'a> {
     pub entry_point: Option<Cow<'a, str>>,
 }
 
-/// The names of [`VisitCandidate`]'s fields, in the order of its array form.
-pub(super) const CANDIDATE_FIELDS: [&str; 10] = [
+/// The names of [`VisitCandidate`]'s fields, in the order of its array form (it reads an
+/// object with these names as well).
+pub const CANDIDATE_FIELDS: [&str; 10] = [
     "engagementId",
     "campaignId",
     "revision",

@@ -145,7 +145,6 @@ impl ObjectClass for Visit {
     fn route(&self) -> (Method, Cow<'static, str>) {
         match self {
             Visit::Decide => (Method::Post, "/decide/2".into()),
-            Visit::DecideObjectForm => (Method::Post, "/decide".into()),
             Visit::Events => (Method::Post, "/events".into()),
             Visit::CallClick => (Method::Post, "/call-click".into()),
             Visit::Land => (Method::Post, "/land".into()),
@@ -162,7 +161,6 @@ impl ObjectClass for Visit {
         }
         [
             Visit::Decide,
-            Visit::DecideObjectForm,
             Visit::Events,
             Visit::CallClick,
             Visit::Land,

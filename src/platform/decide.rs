@@ -11,11 +11,10 @@ use super::http::{
 use super::{handoff, limits, now_ms, random_id, snapshots};
 use crate::api::decide::{DecideRequest, DecideResponse, Degraded};
 use crate::api::{check_id, ApiError, MAX_DECIDE_BODY, MAX_DECIDE_DEPTH};
-use crate::engine::candidate::{evaluate, Inputs};
-use crate::engine::decision::{decision, on_empty_visit, visit_request};
-use crate::engine::visit::{decide_carried, object_form, Recorded, VisitAnswer, VisitRequest};
+use crate::engine::candidate::Inputs;
+use crate::engine::plan::{fallback, finish, plan, After, Page, Planned, Step};
+use crate::engine::visit::{VisitAnswer, VisitRequest};
 use crate::engine::visitor::Edge;
-use crate::engine::zone::Channel;
 use crate::faults::{Fault, Faults, HandoffOf};
 use crate::tenancy::identity;
 use crate::tenancy::keys::Scope;
@@ -48,10 +47,9 @@ pub(super) fn edge(req: &Request, env: &Env) -> Edge {
 /// Cookies that keep the ids where the worker serves the brand's own host (first party).
 const VISIT_COOKIE: &str = "ee_sid";
 
-/// Handles a decision request: stateless candidates here, then one call to the visit's
-/// object, which applies the visit rules and reserves proactive displays (R-D4, R-D6, R-D7);
-/// or, when the tag carried the visit's declines and no proactive candidate is in play, the
-/// same rules here and the visit told afterwards.
+/// Handles a decision request: parse, [`plan`], at most one call to the visit's object (which
+/// applies the visit rules and reserves proactive displays, R-D4, R-D6, R-D7), then
+/// [`finish`] and respond.
 pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     let url = req
         .url()
@@ -100,63 +98,29 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
         availability: &loaded.availability,
         explain,
     };
+    let page = Page {
+        page_id: &parsed.page_id,
+        declined: parsed.declined.as_ref(),
+        preview: url.query_pairs().any(|(k, v)| k == "visit" && v == "0"),
+    };
     let (vid, sid) = (&parsed.visitor.visitor_id, &parsed.visitor.visit_id);
     let mut degraded = loaded.unreadable;
-    // `?visit=0`: a preview on an empty visit (no caps, holding or declines so far), for
-    // server-side rendering and measurements; the tag does not use it.
-    let stateless = url.query_pairs().any(|(k, v)| k == "visit" && v == "0");
-    let eval = evaluate(snap, &input);
-    let mut decision = if eval.control_groups.account {
-        // R-D5: nothing to show, so the answer does not wait for the visit; the visit still
-        // counts the visitor (R-M1, R-M3), after the answer has gone.
-        if !explain {
-            let mut vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, false)
-                .keep_page(&parsed.visitor)
-                .trimmed(&[]);
-            vreq.day = snap.account.day(now);
-            count_held_out(ctx, env, &parsed.account, &vreq, fault(&req, env));
+    let Planned { eval, step } = plan(snap, &input, &page, &mut random_id);
+    let answer = match step {
+        Step::Answer { answer, after } => {
+            tell_after(&req, env, ctx, &parsed.account, after);
+            answer
         }
-        decision(snap, eval, VisitAnswer::default(), explain)
-    } else if stateless {
-        let vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain);
-        on_empty_visit(snap, eval, vreq, true, &mut random_id)
-    } else {
-        let mut vreq = visit_request(snap, &eval, &parsed.visitor, &parsed.page_id, now, explain)
-            .keep_page(&parsed.visitor);
-        vreq.day = snap.account.day(now);
-        let carried = decide_carried(&vreq, parsed.declined.as_ref(), &mut random_id);
-        if let Some(answer) = carried {
-            // The visit's state cannot change this answer, so it does not wait for the
-            // visit; the visit records it afterwards, and events wait briefly for its contexts.
-            record_after(&req, env, ctx, &parsed.account, vreq, &answer);
-            decision(snap, eval, answer, explain)
-        } else {
-            match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
-                Ok(answer) => decision(snap, eval, answer, explain),
-                Err(e) => {
-                    worker::console_error!(
-                        "visit object unavailable, no proactive engagements: {e:?}"
-                    );
-                    degraded = Some(Degraded::VisitUnavailable);
-                    on_empty_visit(snap, eval, vreq, false, &mut random_id)
-                }
+        Step::Ask(vreq) => match ask_visit(env, &parsed.account, &vreq, fault(&req, env)).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                worker::console_error!("visit object unavailable, no proactive engagements: {e:?}");
+                degraded = Some(Degraded::VisitUnavailable);
+                fallback(vreq, &mut random_id)
             }
-        }
+        },
     };
-    if decision.page_context_id.is_empty() {
-        // Account control: no visit was asked, but the page view still gets its context.
-        decision.page_context_id = random_id();
-    }
-    for e in decision
-        .engagements
-        .iter_mut()
-        .filter(|e| e.channel == Channel::ClickToCall)
-    {
-        e.click_url = Some(format!(
-            "/c/{}/{}?visitId={sid}&contextId={}",
-            parsed.account, e.engagement_id, e.context_id
-        ));
-    }
+    let decision = finish(snap, eval, answer, &input, &mut random_id);
     let body = DecideResponse {
         account: &parsed.account,
         visitor_id: vid,
@@ -199,24 +163,25 @@ pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Answer {
     Ok(resp)
 }
 
-/// Sends a decision made without the visit's object ([`decide_carried`]) to that object
-/// after the answer, which records the page view, its held zones and its contexts
-/// ([`Recorded`]), with only the candidates it reads ([`VisitRequest::trimmed`]); faults
-/// `record-*` (docs/api.md).
-fn record_after(
-    req: &Request,
-    env: &Env,
-    ctx: &Context,
-    account: &str,
-    request: VisitRequest<'_>,
-    answer: &VisitAnswer,
-) {
-    let record = Recorded::of(request, answer);
-    if let Ok(text) = serde_json::to_string(&record) {
-        let instance = visit_instance(account, &record.request.visit_id);
-        let fault = auth::test_faults(req, env).handoff(HandoffOf::Record);
-        let kind = (Visit::Record, HandoffOf::Record);
-        handoff::after_answer(env, ctx, instance, kind, text, "decision", fault);
+/// Tells a visit's object, after the answer (`wait_until`), of a decision it was not asked
+/// for ([`After`]): a held-out visitor's page view to count, or a decision made on the carried
+/// declines to record, with only the candidates it reads ([`VisitRequest::trimmed`]). A lost
+/// count loses only itself and says so in the log; a record goes through [`handoff`], whose
+/// faults are `record-*` (docs/api.md).
+fn tell_after(req: &Request, env: &Env, ctx: &Context, account: &str, after: After<'_>) {
+    match after {
+        After::Nothing => {}
+        After::CountHeldOut(vreq) => {
+            count_held_out(ctx, env, account, &vreq, fault(req, env));
+        }
+        After::Record(record) => {
+            if let Ok(text) = serde_json::to_string(&record) {
+                let instance = visit_instance(account, &record.request.visit_id);
+                let fault = auth::test_faults(req, env).handoff(HandoffOf::Record);
+                let kind = (Visit::Record, HandoffOf::Record);
+                handoff::after_answer(env, ctx, instance, kind, text, "decision", fault);
+            }
+        }
     }
 }
 
@@ -226,20 +191,13 @@ fn fault(req: &Request, env: &Env) -> Option<Fault> {
     auth::test_faults(req, env).find(|f| {
         matches!(
             f,
-            Fault::VisitThrows
-                | Fault::ConsumerRetry
-                | Fault::QueueRefuses
-                | Fault::HoldSend
-                | Fault::PreviousObject
-                | Fault::PreviousStorage
+            Fault::VisitThrows | Fault::ConsumerRetry | Fault::QueueRefuses | Fault::HoldSend
         )
         .then_some(f)
     })
 }
 
-/// R-M1, R-M3: an account-control visitor's page view, counted by its visit after the answer
-/// (`wait_until`) from the candidates its count reads (`vreq`, [`VisitRequest::trimmed`]); a
-/// failure loses only this count, and says so in the log.
+/// R-M1, R-M3: an account-control visitor's page view, counted by its visit after the answer.
 fn count_held_out(
     ctx: &Context,
     env: &Env,
@@ -258,9 +216,7 @@ fn count_held_out(
     });
 }
 
-/// Sends a decide request (`body`, its candidates as arrays) to a visit's object. An object of
-/// the previous release answers 404 to that path, having done nothing, while a deploy rolls
-/// out: it is sent the object form instead.
+/// Sends a decide request (`body`) to a visit's object.
 async fn send_decide(
     env: &Env,
     instance: &str,
@@ -270,19 +226,7 @@ async fn send_decide(
     let forwarded = fault.and_then(|f| Faults::from(f).header());
     let headers = forwarded.as_deref().map(|f| [(TEST_FAULT, f)]);
     let headers: &[(&str, &str)] = headers.as_ref().map_or(&[], |h| h);
-    match bindings::send(env, instance, &Visit::Decide, headers, Some(&body)).await {
-        Err(e) if e.status() == Some(404) => {}
-        answer => return Ok(answer?),
-    }
-    let objects = object_form(&body).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok(bindings::send(
-        env,
-        instance,
-        &Visit::DecideObjectForm,
-        headers,
-        Some(&objects),
-    )
-    .await?)
+    Ok(bindings::send(env, instance, &Visit::Decide, headers, Some(&body)).await?)
 }
 
 async fn ask_visit(

@@ -20,11 +20,9 @@ fn failed(e: worker::Error) -> StoreError {
 
 impl Store for ObjectStore {
     async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        match self.0.get::<String>(key).await {
-            Ok(Some(text)) => Ok(Some(serde_json::from_slice(text.as_bytes())?)),
-            Ok(None) => Ok(None),
-            // Not text: a structured value.
-            Err(_) => self.0.get::<T>(key).await.map_err(failed),
+        match self.0.get::<String>(key).await.map_err(failed)? {
+            Some(text) => Ok(Some(serde_json::from_slice(text.as_bytes())?)),
+            None => Ok(None),
         }
     }
 
@@ -75,31 +73,4 @@ impl Store for ObjectStore {
     async fn delete_alarm(&self) -> Result<(), StoreError> {
         self.0.delete_alarm().await.map_err(failed)
     }
-}
-
-/// Test builds (`X-Test-Fault: previous-storage` on a decision): stores the visit's values as
-/// earlier releases did, structured rather than JSON text and the outbox inside the tally, so
-/// that tests prove a visit in progress during a deploy keeps its state and its facts.
-#[cfg(feature = "test-faults")]
-pub async fn store_as_previous_release(store: &ObjectStore) -> worker::Result<()> {
-    use crate::engine::events::ContextRecord;
-    use crate::engine::visit::VisitState;
-    use crate::measure::funnel::FactBatch;
-    use crate::session::{Counting, CONTEXTS, COUNTING, OUTBOX, VISIT};
-    let storage = &store.0;
-    let fail = |e: StoreError| worker::Error::RustError(e.0);
-    if let Some(visit) = store.get::<VisitState>(VISIT).await.map_err(fail)? {
-        storage.put(VISIT, &visit).await?;
-    }
-    if let Some(mut counting) = store.get::<Counting>(COUNTING).await.map_err(fail)? {
-        for (key, batch) in store.list::<FactBatch>(OUTBOX).await.map_err(fail)? {
-            storage.delete(&key).await?;
-            counting.outbox.push(batch);
-        }
-        storage.put(COUNTING, &counting).await?;
-    }
-    for (key, record) in store.list::<ContextRecord>(CONTEXTS).await.map_err(fail)? {
-        storage.put(&key, &record).await?;
-    }
-    Ok(())
 }

@@ -68,12 +68,7 @@ impl DurableObject for VisitorSession {
         let store = ObjectStore(self.state.storage());
         let queue = self.queue(&store);
         let object = self.object(&store, &queue, &faults);
-        let answer = object.handle(&command, &body, &mut random_id).await;
-        #[cfg(feature = "test-faults")]
-        if answer.is_ok() && faults.has(crate::faults::Fault::PreviousStorage) {
-            super::stored::store_as_previous_release(&store).await?;
-        }
-        respond(answer)
+        respond(object.handle(&command, &body, &mut random_id).await)
     }
 
     async fn alarm(&self) -> Result<Response> {

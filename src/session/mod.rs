@@ -53,13 +53,9 @@ fn ctx_key(id: &str) -> String {
 /// (`platform/bindings.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Apply the visit rules ([`crate::engine::visit::VisitRequest`], candidates as arrays or objects) →
+    /// Apply the visit rules ([`crate::engine::visit::VisitRequest`]) →
     /// [`crate::engine::visit::VisitAnswer`].
     Decide,
-    /// [`Command::Decide`] at the path of the previous release, whose objects read candidates
-    /// only as objects ([`crate::engine::visit::object_form`]); such an object answers 404 to [`Command::Decide`]
-    /// while a deploy rolls out.
-    DecideObjectForm,
     /// Apply events ([`crate::api::events::EventBatch`]) → [`EventOutcome`]; 400 with the outcome when refused.
     Events,
     /// Check a click-to-call click ([`crate::api::click_to_call::CallClick`]) →
@@ -114,10 +110,6 @@ impl From<StoreError> for Failure {
 pub struct Counting {
     /// The facts counted so far.
     pub tally: Tally,
-    /// Batches kept inside this value, as objects stored them before each had its own key:
-    /// [`VisitObject::counting`] moves them to their keys.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub outbox: Vec<FactBatch>,
 }
 
 /// The mark a decision's facts carry for R-M4's fault tests: `consumer` makes the consumer
@@ -176,19 +168,12 @@ impl<S: Store, Q: Queue> VisitObject<'_, S, Q> {
         body_bytes: &[u8],
         new_id: &mut dyn FnMut() -> String,
     ) -> Result<Reply, Failure> {
-        // Test builds only: this object throws, to prove the worker's fail-safe; or it answers
-        // the array form's path as an object of an earlier release would.
+        // Test builds only: this object throws, to prove the worker's fail-safe.
         if self.faults.has(Fault::VisitThrows) {
             return Err(Failure::Internal("injected fault".into()));
         }
-        if self.faults.has(Fault::PreviousObject) && *command == Command::Decide {
-            return Err(Failure::NotFound("no such visit route"));
-        }
         match command {
-            // Both paths read candidates as arrays or as objects.
-            Command::Decide | Command::DecideObjectForm => {
-                self.decide(body(body_bytes)?, new_id).await
-            }
+            Command::Decide => self.decide(body(body_bytes)?, new_id).await,
             Command::Events => self.events(body(body_bytes)?).await,
             Command::CallClick => self.call_click(body(body_bytes)?).await,
             Command::Land => self.land(body(body_bytes)?).await,
@@ -216,7 +201,6 @@ impl<S: Store, Q: Queue> VisitObject<'_, S, Q> {
             .await?
             .unwrap_or_default();
         if visit.expired(now_ms) {
-            self.counting().await?;
             let outbox = self.store.texts(OUTBOX, None).await?;
             self.store.delete_all().await?;
             if !outbox.is_empty() {
@@ -249,22 +233,13 @@ impl<S: Store, Q: Queue> VisitObject<'_, S, Q> {
             .await
     }
 
-    /// What the visit has counted; batches stored inside it are moved to their own keys.
+    /// What the visit has counted.
     async fn counting(&self) -> Result<Counting, StoreError> {
-        let mut counting = self
+        Ok(self
             .store
             .get::<Counting>(COUNTING)
             .await?
-            .unwrap_or_default();
-        if !counting.outbox.is_empty() {
-            let mut entries = Vec::new();
-            for batch in std::mem::take(&mut counting.outbox) {
-                entries.push((outbox_key(&batch), text(&batch)?));
-            }
-            entries.push((COUNTING.to_string(), text(&counting)?));
-            self.store.put_all(&entries).await?;
-        }
-        Ok(counting)
+            .unwrap_or_default())
     }
 
     /// True when facts wait to be shipped.
@@ -329,7 +304,6 @@ impl<S: Store, Q: Queue> VisitObject<'_, S, Q> {
     /// add has keys of their own, for the next round, and nothing read before the send is
     /// written after it.
     async fn ship(&self) -> Result<(), Failure> {
-        self.counting().await?;
         loop {
             let outbox = self.store.list::<FactBatch>(OUTBOX).await?;
             if outbox.is_empty() {

@@ -144,25 +144,6 @@ test("the visit object throwing: non-proactive engagements still shown, no proac
   );
 });
 
-test("#16 a visit object of the previous release (no array form, 404) is sent the object form: visit rules applied once", async () => {
-  const b = body({ zones: ["left", "right", "proactive"], visitId: `v-previous-${Date.now()}` });
-  const r = await fetch(`${w.base}/v1/decide`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-IPCountry": "GB", "X-Test-Now": OPEN, "X-Test-Root": TOKEN, "X-Test-Fault": "previous-object" },
-    body: JSON.stringify(b),
-  });
-  assert.equal(r.status, 200);
-  const d = await r.json();
-  assert.equal(d.degraded, undefined, "the visit's object answered");
-  const proactive = d.engagements.filter((e) => e.proactive).length;
-  assert.equal(proactive, 1, "the proactive invite went through the visit rules");
-  const state = await admin(w.base, "GET", `demo/visits/${b.visitId}`);
-  assert.equal(state.status, 200);
-  const visit = state.json.visit;
-  assert.equal(visit.proactiveDisplays.conversation + visit.proactiveDisplays.content, proactive, "counted once");
-  assert.equal(visit.pages.length, 1);
-});
-
 test("one JSON log line per request: route template, account, outcome, revision; no visitor data", async () => {
   const marker = "secret-attribute-value-7f3a";
   await new Promise((res) => setTimeout(res, 500)); // earlier tests' lines arrive first

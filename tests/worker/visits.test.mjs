@@ -328,27 +328,6 @@ test("R-D4 bad or missing ids in decisions are a 400 and create no visit", async
   assert.equal(unauth.status, 401);
 });
 
-test("#16 R-D6 R-D9 a visit stored by the previous release (structured values, not JSON text) keeps its cap, contexts and pages", async () => {
-  await publish(withDemo((d) => { d.account.proactiveCaps = { conversation: 1 }; }));
-  const visit = "previous-storage-visit";
-  const first = await ask(visit, "p1", { zones: ["left", "proactive"] }, { headers: { "X-Test-Fault": "previous-storage", "X-Test-Root": TOKEN } });
-  assert.equal(first.status, 200, first.text);
-  assert.equal(first.json.degraded, undefined);
-  const invite = first.json.engagements.find((e) => e.engagementId === "e-sales-overlay");
-  assert.ok(invite, JSON.stringify(first.json));
-  // The next page view reads what the previous release's form holds.
-  const second = await ask(visit, "p2", { zones: ["left", "proactive"] });
-  assert.equal(second.status, 200, second.text);
-  assert.equal(second.json.degraded, undefined, "the visit's object read its state");
-  assert.ok(!second.json.engagements.some((e) => e.engagementId === invite.engagementId), "R-D6: the cap reached on the first page holds");
-  const r = await events({ account: "demo", visitId: visit, events: [{ event: "OFFER_IMPRESSION", contextId: invite.contextId, engagementId: invite.engagementId }] });
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.json.applied, 1, "R-D9: the first page's context is known");
-  const state = await visitState(visit);
-  assert.equal(state.pages.length, 2);
-  assert.equal(state.proactiveDisplays.conversation, 1);
-});
-
 // #16: a tag that carries the visit's closed engagements (tag 1.1, `declined`) gets a page
 // without proactive candidates decided without waiting for the visit's object; the visit
 // records the decision after the answer.

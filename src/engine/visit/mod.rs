@@ -10,9 +10,7 @@ mod wire;
 
 pub use super::offer::VisitCandidate;
 pub use carried::decide_carried;
-pub use wire::{
-    object_form, Chosen, Recorded, VisitAnswer, VisitPolicy, VisitRequest, VisitZone, MAX_PAGES,
-};
+pub use wire::{Chosen, Recorded, VisitAnswer, VisitPolicy, VisitRequest, VisitZone, MAX_PAGES};
 
 use super::agent::AgentState;
 use super::arbitrate::arbitrate;

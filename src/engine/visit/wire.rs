@@ -3,7 +3,7 @@
 
 use crate::engine::agent::AgentState;
 use crate::engine::events::ContextRecord;
-use crate::engine::offer::{VisitCandidate, CANDIDATE_FIELDS};
+use crate::engine::offer::VisitCandidate;
 use crate::engine::snapshot::{DeclinePolicy, PriorityWeights, ProactiveCaps};
 use crate::engine::trace::{ControlGroups, Explained};
 use crate::engine::visitor::Visitor;
@@ -114,33 +114,6 @@ impl VisitRequest<'_> {
 /// True the first time `value` is seen (a value of `None` never is).
 fn first_time(seen: &mut BTreeSet<String>, value: Option<&str>) -> bool {
     value.is_some_and(|v| !seen.contains(v) && seen.insert(v.to_string()))
-}
-
-/// A request written with its candidates as arrays (`array_form`, as [`VisitRequest`]
-/// serializes), rewritten with each candidate as an object of named fields: the only form a
-/// visit object of the previous release reads, sent to one that does not know the array form
-/// while a deploy rolls out. It works on the JSON text, so that this rare path adds no second
-/// serializer of the request to the worker.
-pub fn object_form(array_form: &str) -> serde_json::Result<String> {
-    let mut value: serde_json::Value = serde_json::from_str(array_form)?;
-    let zones = value
-        .get_mut("zones")
-        .and_then(serde_json::Value::as_array_mut);
-    for zone in zones.into_iter().flatten() {
-        let candidates = zone
-            .get_mut("candidates")
-            .and_then(serde_json::Value::as_array_mut);
-        for c in candidates.into_iter().flatten() {
-            if let serde_json::Value::Array(fields) = c.take() {
-                *c = CANDIDATE_FIELDS
-                    .iter()
-                    .map(|name| name.to_string())
-                    .zip(fields)
-                    .collect();
-            }
-        }
-    }
-    serde_json::to_string(&value)
 }
 
 /// Recent pages kept per visit.
