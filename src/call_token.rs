@@ -1,7 +1,7 @@
 //! Click-to-call hand-off tokens (R-C2): HMAC-SHA256 over account, visit, engagement and
 //! issue time, verified in constant time. Platform-free, so it is tested natively.
 
-use crate::crypto::{hex, hmac_sha256, same};
+use crate::crypto::{hex, hmac_sha256, same, unhex};
 use serde::{Deserialize, Serialize};
 
 /// How long the brand's APIs answer for a call: 6 hours (R-C2).
@@ -36,22 +36,6 @@ pub enum TokenError {
     Invalid,
     /// Signed for another account.
     OtherAccount,
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    // Lower-case only, so that no two spellings of one token exist.
-    if !text.len().is_multiple_of(2)
-        || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
 }
 
 /// Signs claims: `hex(json) "." hex(hmac)`.

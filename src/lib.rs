@@ -18,6 +18,7 @@ pub mod faults;
 pub mod freshness;
 pub mod measure;
 pub mod session;
+pub mod shared_view;
 pub mod tenancy;
 // Test support, outside the library's surface unless the `testing` feature asks for it.
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]

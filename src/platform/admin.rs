@@ -213,7 +213,7 @@ async fn push_availability(
         .await
         .map_err(|e| e.or_refused(ApiError::Unavailable("availability was not stored".into())))?;
     let revision = view.revision;
-    let skills = snapshots::written(account, view, now).await;
+    let skills = snapshots::written(env, account, view, now).await;
     availability_answer(account, revision, &skills)
 }
 

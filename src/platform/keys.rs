@@ -140,7 +140,7 @@ pub async fn rotate_identity(env: &Env, account: &str) -> Answer {
                     refused.or_refused(ApiError::Unavailable("identity secret not stored".into()))
                 }
             })?;
-    snapshots::written(account, view, now).await;
+    snapshots::written(env, account, view, now).await;
     json(
         201,
         &json!({

@@ -5,42 +5,22 @@
 //!
 //! The cache is a convenience: every failure to read or write it is logged and the isolate
 //! asks the object as it would without it. On a `*.workers.dev` route the Cache API keeps
-//! nothing, and every isolate asks the object itself.
+//! nothing, and every isolate asks the object itself. The identity secrets in an entry are
+//! sealed under a key from the worker's root token (`shared_view`); a worker without one shares
+//! no view.
 
-use super::bindings::{view_cache_key, VIEW_CACHE};
-use crate::api::admin::AccountView;
-use crate::freshness::{Shared, Stamp};
-use serde::{Deserialize, Serialize};
-use worker::{Cache, Headers, Response};
+use super::bindings::{self, view_cache_key, ROOT_TOKEN, VIEW_CACHE};
+use crate::shared_view::seal_key;
+pub use crate::shared_view::Entry;
+use worker::{Cache, Env, Headers, Response};
 
 /// How long the cache keeps an entry, in real seconds. Whether an entry is still usable is
 /// judged by its stamp, never by this: it only bounds how long a stale entry takes room.
 const KEEP_S: u64 = 60;
 
-/// An account's view as the location keeps it.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Entry {
-    /// When the account's object was read (by the request clock of the isolate that read it).
-    pub fetched_at: u64,
-    /// When an isolate claimed its refresh, if none has written a newer view since.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claimed_at: Option<u64>,
-    /// The view.
-    pub view: AccountView,
-}
-
-impl Entry {
-    /// What [`crate::freshness::at_location`] weighs.
-    pub fn shared(&self) -> Shared {
-        Shared {
-            stamp: Stamp {
-                fetched_at: self.fetched_at,
-                revision: self.view.revision,
-            },
-            claimed_at: self.claimed_at,
-        }
-    }
+/// The key that seals the entries' secrets ([`seal_key`]); none without a root token.
+fn key(env: &Env) -> Option<[u8; 32]> {
+    seal_key(&bindings::secret(env, ROOT_TOKEN)?)
 }
 
 async fn cache() -> Cache {
@@ -48,17 +28,18 @@ async fn cache() -> Cache {
 }
 
 /// The location's entry for `account`, if it has a readable one.
-pub async fn get(account: &str) -> Option<Entry> {
+pub async fn get(env: &Env, account: &str) -> Option<Entry> {
+    let key = key(env)?;
     let found = cache().await.get(view_cache_key(account), false).await;
     let text = match found {
         Ok(Some(mut resp)) => resp.bytes().await,
         Ok(None) => return None,
         Err(e) => Err(e),
     };
-    match text.map(|bytes| serde_json::from_slice::<Entry>(&bytes)) {
+    match text.map(|bytes| Entry::open(account, &key, &bytes)) {
         Ok(Ok(entry)) => Some(entry),
         Ok(Err(e)) => {
-            worker::console_warn!("account {account}: location's view unreadable: {e}");
+            worker::console_warn!("account {account}: location's view unreadable: {e:?}");
             None
         }
         Err(e) => {
@@ -68,13 +49,20 @@ pub async fn get(account: &str) -> Option<Entry> {
     }
 }
 
-/// Stores `entry` as the location's view of `account`.
-pub async fn put(account: &str, entry: &Entry) {
+/// Stores `entry` as the location's view of `account`, its secrets sealed with a fresh nonce.
+pub async fn put(env: &Env, account: &str, entry: &Entry) {
+    let Some(key) = key(env) else {
+        return;
+    };
     let stored = async {
+        let mut nonce = [0; crate::crypto::NONCE_BYTES];
+        getrandom::fill(&mut nonce).map_err(|e| worker::Error::from(e.to_string()))?;
+        let text = entry
+            .seal(account, &key, nonce)
+            .ok_or_else(|| worker::Error::from("view not sealed"))?;
         let headers = Headers::new();
         headers.set("Cache-Control", &format!("max-age={KEEP_S}"))?;
         headers.set("Content-Type", "application/json")?;
-        let text = serde_json::to_string(entry).map_err(|e| worker::Error::from(e.to_string()))?;
         let resp = Response::ok(text)?.with_headers(headers);
         cache().await.put(view_cache_key(account), resp).await
     };

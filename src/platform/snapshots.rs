@@ -151,20 +151,20 @@ fn remember(account: &str, view: AccountView, fetched_at: u64) -> Rc<Availabilit
 
 /// Shares a `view` just read from the account's object (at `now_ms`) with the location, and
 /// hands it back.
-async fn share(account: &str, view: AccountView, now_ms: u64) -> AccountView {
+async fn share(env: &Env, account: &str, view: AccountView, now_ms: u64) -> AccountView {
     let entry = location::Entry {
         fetched_at: now_ms,
         claimed_at: None,
         view,
     };
-    location::put(account, &entry).await;
+    location::put(env, account, &entry).await;
     entry.view
 }
 
 /// After a write to the account's object that answered with its new `view` (availability,
 /// identity secrets): this isolate and its location use it at once. Returns its availability.
-pub async fn written(account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
-    let view = share(account, view, now_ms).await;
+pub async fn written(env: &Env, account: &str, view: AccountView, now_ms: u64) -> Rc<Availability> {
+    let view = share(env, account, view, now_ms).await;
     remember(account, view, now_ms)
 }
 
@@ -224,7 +224,7 @@ async fn newer_view(
     now_ms: u64,
     faults: ViewFaults,
 ) -> Result<Option<(AccountView, u64, ViewSource)>, ApiError> {
-    let shared = location::get(account).await;
+    let shared = location::get(env, account).await;
     let choice = freshness::at_location(shared.as_ref().map(location::Entry::shared), own, now_ms);
     let claim = match (choice, shared) {
         (AtLocation::KeepOwn, _) => return Ok(None),
@@ -233,7 +233,7 @@ async fn newer_view(
         }
         (AtLocation::Fetch { claim: true }, Some(mut s)) => {
             s.claimed_at = Some(now_ms);
-            location::put(account, &s).await;
+            location::put(env, account, &s).await;
             Some(s)
         }
         (_, shared) => shared,
@@ -245,7 +245,7 @@ async fn newer_view(
     };
     match fetched {
         Ok(view) => Ok(Some((
-            share(account, view, now_ms).await,
+            share(env, account, view, now_ms).await,
             now_ms,
             ViewSource::Object,
         ))),

@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import { startWorker, publishDemo, admin, fixture, createKey, keyFor, signIdentity, someAddress, withinOneWindow, ROOT, TOKEN, SCOPES } from "./harness.mjs";
 
 let w;
@@ -236,6 +237,33 @@ test("R-S2 only a token the brand signed for the account authenticates the page"
   const q = new URLSearchParams({ account: "demo", visitorId: "vip-1", visitId: "vip-get", url: "https://www.demo-outfitters.example/account", zones: "embedded:account-chat", attributes: JSON.stringify({ customerType: "VIP" }), identity: signIdentity(second, claims()) });
   const get = await call("GET", `/v1/decide?${q}`, { headers: { "X-Test-Now": NOW, "X-Test-Root": TOKEN, "CF-IPCountry": "GB" } });
   assert.deepEqual(get.json.engagements.map((e) => e.engagementId), ["e-vip-embedded"]);
+});
+
+test("R-S2 R-P2 the location's shared view keeps the identity secrets sealed: none is in its stored bytes, and a new isolate still verifies the page's token", async () => {
+  // On the real clock, as the secret's write shares the account's view with the location.
+  const made = await admin(w.base, "POST", "demo/identity-secret");
+  assert.equal(made.status, 201, made.text);
+  const token = signIdentity(made.json, { aud: "demo", sub: "cust-7", exp: Math.floor(Date.now() / 1000) + 600 });
+  const r = await call("POST", "/v1/decide", {
+    body: vipPage(token),
+    headers: { "X-Test-Root": TOKEN, "X-Test-Fault": "new-isolate", "CF-IPCountry": "GB" },
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get("X-Edge-View"), "location", "the view the secret's write shared");
+  assert.deepEqual(r.json.engagements.map((e) => e.engagementId), ["e-vip-embedded"], "its sealed secrets opened");
+  // What the platform keeps of the location's cache, on disk under the worker's local state.
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else files.push(readFileSync(path));
+    }
+  };
+  walk(w.persist);
+  const entries = files.filter((b) => b.includes('"fetchedAt"') && b.includes('"availability"'));
+  assert.ok(entries.length >= 1, "the shared view is stored where this test looks");
+  for (const b of entries) assert.ok(!b.includes(made.json.secret), "a secret in the location's cache");
 });
 
 test("R-S3 a burst of 10,000 decisions from one address: the limit's worth are answered, the rest are 429 with Retry-After", async () => {
