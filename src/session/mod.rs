@@ -107,9 +107,9 @@ impl From<StoreError> for Failure {
 /// What the visit has counted (R-M1). The facts not yet on the queue are not part of it: each
 /// batch has its own key ([`OUTBOX`]), written in the same storage call as this value.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Counting {
+struct Counting {
     /// The facts counted so far.
-    pub tally: Tally,
+    tally: Tally,
 }
 
 /// The mark a decision's facts carry for R-M4's fault tests: `consumer` makes the consumer
