@@ -1,4 +1,4 @@
-//! The engine's share of the worker's wasm (#16, BENCHMARKS.md "Wasm size"): every engine
+//! The engine's share of the worker's wasm (BENCHMARKS.md "Wasm size"): every engine
 //! path the worker calls (snapshot compile and load, a decision, the visit's request and record
 //! across the hop, the visit's own decision, an offsite click), and nothing of the platform.
 //! Built for `wasm32-wasip1` with the deploy profile and measured gzipped; it reads a snapshot

@@ -90,7 +90,7 @@ fn main() {
             .zones
             .len()
     });
-    // A decision made without the visit's object is told to it after the answer (#16), with
+    // A decision made without the visit's object is told to it after the answer, with
     // only the candidates the visit reads: the same request, trimmed to what it showed.
     let answer = VisitState::default().decide(&request, &mut || String::from("ctx"));
     let record = Recorded::of(request.clone(), &answer);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The visit request across the object boundary under V8 (#16): examples/message_timing.rs built
+# The visit request across the object boundary under V8: examples/message_timing.rs built
 # for the Worker's target with the deploy profile, bound for Node by wasm-bindgen, and fed the
 # request the scale account's timed decision sends (scale_fixture --visit-request), and the values
 # its visit's object stores after five page views (--visit-values).

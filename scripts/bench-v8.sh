@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The engine as the edge runs it (#16): examples/engine_timing.rs built for wasm32-wasip1 with the
+# The engine as the edge runs it: examples/engine_timing.rs built for wasm32-wasip1 with the
 # deploy profile (release: opt-level "s", LTO, as the Worker ships) and run by V8 through Node's
 # WASI, beside the same program natively at opt-level 3 (the bench profile), back to back on
 # one machine. Prints a table with the budgets under V8. `bash scripts/bench-v8.sh [rounds]`

@@ -4,7 +4,7 @@
 # each reported as a ratio to the floor's median latency measured in the same run.
 # Usage: bash scripts/bench-worker.sh [seconds per route, default 10] [connections, default 20]
 # With EDGE_TEST_CLOCK=1 it measures a test build, and adds a row that drops the visit's record
-# after a decision made without the object (#16).
+# after a decision made without the object.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
@@ -53,9 +53,9 @@ end
 LUA
 # The same page asking for its buttons only (no proactive zone, so no proactive candidate in
 # play), as tag 1.1 asks: with the visit's closed engagements (none), which lets the worker
-# decide without waiting for the visit's object (#16).
+# decide without waiting for the visit's object.
 QB="${Q/zones=left,right,proactive,/zones=left,right,}&declined="
-# Realistic visits (#16): five page views each, as a site's visitors make them. Each wrk thread
+# Realistic visits: five page views each, as a site's visitors make them. Each wrk thread
 # keeps 200 visits open and cycles through them, so that one visit's page views are 200
 # requests apart (never concurrent); after its fifth page a visit is replaced by a fresh one.
 # pages.lua asks as tag 1.0 does, pages-buttons.lua as tag 1.1 on pages without an invite.
@@ -139,10 +139,9 @@ print(f"{name}|{ms('50%'):.2f}|{ms('99%'):.2f}|{float(rps.group(1)) if rps else 
 PY
 }
 
-# R-O2: an eligible click starts the landing page's visit after the redirect has gone out (since
-# #16; one object hop before it until then); an ineligible one goes to the survey without it. The
-# demo's offsite campaign runs 08:00-22:00 London, so which of the two this row measures depends
-# on the hour of the run.
+# R-O2: an eligible click starts the landing page's visit after the redirect has gone out; an
+# ineligible one goes to the survey without it. The demo's offsite campaign runs 08:00-22:00
+# London, so which of the two this row measures depends on the hour of the run.
 case "$(curl -s -o /dev/null -w '%{redirect_url}' -H 'CF-IPCountry: GB' "$BASE/o/demo/e-offsite-email")" in
   */survey/*) OFFSITE="offsite link /o/demo/e-offsite-email (to the survey at this hour)" ;;
   *) OFFSITE="offsite link /o/demo/e-offsite-email (to the landing page at this hour: its visit starts)" ;;

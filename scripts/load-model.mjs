@@ -1,4 +1,4 @@
-// A load model past one machine (#16): for one account's traffic spread over Cloudflare's
+// A load model past one machine: for one account's traffic spread over Cloudflare's
 // locations, the requests per second each platform part receives, with its limit beside it.
 // The per-request counts come from the code paths (named below) and, where they vary with
 // traffic, from measurements on this machine (BENCHMARKS.md). It prints that arithmetic, then
@@ -11,7 +11,7 @@ const [perMinute = 1_000_000, locations = 300, isolates = 4] = process.argv.slic
 
 // Inputs, each with where it comes from.
 const model = {
-  pageViewsPerVisit: 5, // #16's "realistic visit" mix
+  pageViewsPerVisit: 5, // the "realistic visit" mix
   secondsBetweenPageViews: 30,
   // platform/decide.rs: one call to the visit's object per decision (none for account-control
   // visitors before the answer; they are counted after it, also one call).

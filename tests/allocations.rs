@@ -61,9 +61,9 @@ fn check(
 /// (candidates, arbitration, the visit's rules); the decisions are the timed ones of
 /// `engine_timing`. Measured when written: 70 (demo) and 133 (scale); 37 and 79 since contexts
 /// are built only where the visit's object stores them, and a visit that nothing keeps holds
-/// no zones, pages or attributes (#16); 31 and 47 since the visit's request borrows its ids,
+/// no zones, pages or attributes; 31 and 47 since the visit's request borrows its ids,
 /// zone names and control groups, and the lists a decision fills are sized once; 33 and 49 with
-/// the per-request memos of time frames and attribute paths (#16).
+/// the per-request memos of time frames and attribute paths.
 #[test]
 fn a_decision_allocates_no_more_than_measured() {
     let demo = common::demo();

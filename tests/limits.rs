@@ -61,7 +61,7 @@ fn ten_thousand_attributes_are_refused_not_decided() {
     assert!(err.message().starts_with("attributes:"), "{err:?}");
 }
 
-/// #16, R-D7: the closed engagements a decision carries are at most [`MAX_DECLINED`] ids, each
+/// R-D7: the closed engagements a decision carries are at most [`MAX_DECLINED`] ids, each
 /// an id; the GET form's empty list is none closed, not absent.
 #[test]
 fn declined_engagements_are_bounded_ids() {

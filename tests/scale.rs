@@ -33,7 +33,7 @@ fn fifty_visits(mut visit: impl FnMut(usize, VisitRequest<'_>)) {
     }
 }
 
-/// #16, R-M1, R-D9: a decision told to its visit after the answer carries only the candidates
+/// R-M1, R-D9: a decision told to its visit after the answer carries only the candidates
 /// the visit reads ([`VisitRequest::trimmed`]); the visit then records the same page, holding
 /// and contexts, and counts the same facts, as from the whole request. Fifty visits, the first
 /// as the control group's count (nothing shown).
@@ -60,7 +60,7 @@ fn a_trimmed_record_records_and_counts_what_the_whole_request_gives() {
     assert!(most * 10 < total, "at most {most} of {total} kept");
 }
 
-/// #16, R-D4: a visit that nothing keeps (the stateless preview, a decision made without the
+/// R-D4: a visit that nothing keeps (the stateless preview, a decision made without the
 /// visit's object) answers as a kept one does: the same engagements, contexts and draws, for
 /// fifty visits, explained and not.
 #[test]

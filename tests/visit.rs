@@ -190,7 +190,7 @@ fn buttons(page: &str, now_ms: u64, p: &VisitPolicy) -> VisitRequest<'static> {
     r
 }
 
-/// #16, R-D7, R-D4: a page view decided with the declines the tag carried shows what the
+/// R-D7, R-D4: a page view decided with the declines the tag carried shows what the
 /// visit's object shows for that page: the closed engagement stays away, and the draws are the
 /// visit's own.
 #[test]
@@ -217,7 +217,7 @@ fn r_d7_carried_declines_decide_a_new_page_as_the_visit_does() {
     assert!(shown(&alone, "left").is_some() && shown(&alone, "right").is_some());
 }
 
-/// #16: the visit's object is asked whenever its state could change the answer: a proactive
+/// The visit's object is asked whenever its state could change the answer: a proactive
 /// candidate in play (R-D6 caps, R-D7's decline policy), a tag that carried nothing, the
 /// account's control group, or the visit's verdicts asked for (R-P3).
 #[test]
@@ -247,7 +247,7 @@ fn r_d6_the_visit_is_asked_when_its_state_can_change_the_answer() {
     assert!(decide_carried(&control, Some(&none), &mut ids()).is_none());
 }
 
-/// #16, R-D4, R-D9: the visit records a decision made without it: the page holds its zones
+/// R-D4, R-D9: the visit records a decision made without it: the page holds its zones
 /// with the contexts the answer issued (a re-evaluation of the page keeps them), the contexts
 /// carry the answer's page context, and the same record sent again changes nothing.
 #[test]
@@ -297,7 +297,7 @@ fn r_d4_a_recorded_decision_holds_its_zones_and_is_recorded_once() {
     assert_eq!(held, [(true, "worker-0".into()), (true, "worker-1".into())]);
 }
 
-/// #16: a record that arrives after a later page view of the visit adds its contexts but
+/// A record that arrives after a later page view of the visit adds its contexts but
 /// leaves the later page and its holding (R-D4).
 #[test]
 fn r_d4_a_late_record_keeps_the_later_page() {
@@ -688,7 +688,7 @@ fn visit_request_candidates_travel_as_arrays_in_the_named_order() {
     }
 }
 
-/// #16, R-M1, R-D9: trimming a record keeps a prospect's first candidate when none names a line
+/// R-M1, R-D9: trimming a record keeps a prospect's first candidate when none names a line
 /// of business or an entry point, and a shown engagement both in its zone (where the visit
 /// records its context) and where it first appears (where the funnel reads how it was
 /// exposed), so the visit records and counts what the whole request gives.

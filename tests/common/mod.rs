@@ -193,8 +193,8 @@ pub fn identity_token(
     }
 }
 
-/// What a fresh visit holds, stores and counts after being told of a decision made without it
-/// (#16): `request` with what the answer `shown` (context ids as given), page context
+/// What a fresh visit holds, stores and counts after being told of a decision made without it:
+/// `request` with what the answer `shown` (context ids as given), page context
 /// `page-ctx`. The visit, the record's answer, the contexts stored, the facts, the tally.
 pub fn told(
     request: edge_engage::engine::visit::VisitRequest<'_>,

@@ -181,7 +181,7 @@ test("R-P2 a view 5 to 10 s old answers at once and is refreshed after the answe
   assert.equal(refreshed(), before + 1, "one refresh, not one per request");
 });
 
-// #16: the isolates of one location share the account's view through the Cache API. One
+// The isolates of one location share the account's view through the Cache API. One
 // `wrangler dev` is one isolate: `X-Test-Fault: new-isolate` makes a request ignore this
 // isolate's own view, as a new isolate of the same location would. `X-Edge-View` (test builds)
 // says where the request's view came from.
@@ -197,7 +197,7 @@ async function viewAt(now, n, faults) {
   return { view: r.headers.get("X-Edge-View"), revision: Number(r.headers.get("X-Edge-Revision")), answer: r.json };
 }
 
-test("R-P2 #16 a location's isolates share one read of the account's view, claimed when due, never used past 10 s", async () => {
+test("R-P2 a location's isolates share one read of the account's view, claimed when due, never used past 10 s", async () => {
   const at = locationTime(2);
   const view = async (ms, n, faults) => (await viewAt(at(ms), n, faults)).view;
   assert.equal(await view(0, 0, "new-isolate"), "object", "nothing this recent in the location");
@@ -224,7 +224,7 @@ test("R-P2 #16 a location's isolates share one read of the account's view, claim
   assert.equal(refreshed(), before + 1);
 });
 
-test("R-P2 #16 a write reaches its location at once: an availability push is shared, a publish drops the shared view", async () => {
+test("R-P2 a write reaches its location at once: an availability push is shared, a publish drops the shared view", async () => {
   // The first vector's hour, fourteen weeks on: the sales campaign is open, and no other
   // test's clock is this late.
   const c = vectors.cases[0];

@@ -99,7 +99,7 @@ async function gained(before, visits) {
   return sorted(await delta());
 }
 
-test("#16 R-M1 a decision its visit records after the answer (tag 1.1, declines carried) counts what the visit's object would, prospects by line of business and entry point included", async () => {
+test("R-M1 a decision its visit records after the answer (tag 1.1, declines carried) counts what the visit's object would, prospects by line of business and entry point included", async () => {
   // The same page and button zones, six visits each way: the first six ask their visits'
   // objects (no declines carried), the next six carry their declines, so the worker decides
   // and the visit records a trimmed request afterwards. On a phone the app's banner

@@ -82,7 +82,7 @@ test("R-O1 clicks are counted per engagement and outcome, exactly, readable by t
   assert.equal(got.not_in_audience, want.not_in_audience);
 });
 
-test("#16 R-O1 clicks added by isolates on different click shards are summed, exactly, in the admin's totals", async () => {
+test("R-O1 clicks added by isolates on different click shards are summed, exactly, in the admin's totals", async () => {
   await new Promise((r) => setTimeout(r, 2500));
   const totals = async () => (await admin(w.base, "GET", "demo/clicks")).json.clicks["e-offsite-qr"] ?? {};
   const before = (await totals()).eligible ?? 0;
@@ -223,9 +223,9 @@ test("R-O2 the landing page exchanges the click's context for the window data; i
   assert.equal((await fetch(agentUrl)).status, 401, "the note needs a credential");
 });
 
-// #16: an eligible click starts the landing visit after its redirect (no object hop before it);
+// An eligible click starts the landing visit after its redirect (no object hop before it);
 // the exchange waits briefly for a context its visit does not hold yet.
-test("R-O2 #16 the redirect does not wait for the landing visit: a late start is still exchanged, a lost one opens nothing", async () => {
+test("R-O2 the redirect does not wait for the landing visit: a late start is still exchanged, a lost one opens nothing", async () => {
   await publishDemo(w.base);
   const key = await keyFor(w.base, "demo");
   const agentRead = (at) => fetch(`${w.base}/v1/agent/accounts/demo/contexts?${new URLSearchParams(at)}`, { headers: { Authorization: `Bearer ${key}` } });
@@ -241,7 +241,7 @@ test("R-O2 #16 the redirect does not wait for the landing visit: a late start is
   assert.deepEqual({ open: closed.json.open, reason: closed.json.reason }, { open: false, reason: "unknown_context" });
 });
 
-test("R-O2 #16 a landing visit's start that fails is sent again, and counts its context once", async () => {
+test("R-O2 a landing visit's start that fails is sent again, and counts its context once", async () => {
   await publishDemo(w.base);
   // The visit's object fails the first attempt before recording anything: only a retry opens.
   const refused = await eligibleClick("land-refused-once");

@@ -347,7 +347,7 @@ test("R-S3 links are limited per address with a 429 page and Retry-After; the cl
   // machine wrangler dev's local proxy then holds some of them for 20 s or more before they
   // reach the worker (which logs each handled in milliseconds, 20 s after it was sent); CI once
   // waited 300 s for one. Any route's GETs, 120 at once, are held so (the decision's GET form
-  // and an unknown account's link too), on the build before #16's changes as well; 200 POSTs
+  // and an unknown account's link too), on older builds as well; 200 POSTs
   // at once and GETs 20 at a time were not, in 2,000 and 1,440 requests under the same load.
   await withinOneWindow(10, 8_000);
   const click = () => fetch(`${w.base}/o/demo/e-offsite-email`, { redirect: "manual", headers: { "CF-Connecting-IP": address, "CF-IPCountry": "GB" } })

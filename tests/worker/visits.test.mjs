@@ -328,14 +328,14 @@ test("R-D4 bad or missing ids in decisions are a 400 and create no visit", async
   assert.equal(unauth.status, 401);
 });
 
-// #16: a tag that carries the visit's closed engagements (tag 1.1, `declined`) gets a page
+// A tag that carries the visit's closed engagements (tag 1.1, `declined`) gets a page
 // without proactive candidates decided without waiting for the visit's object; the visit
 // records the decision after the answer.
 const buttons = ["left", "right"];
 const fault = (name) => ({ headers: { "X-Test-Fault": name, "X-Test-Root": TOKEN } });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-test("#16 R-D7 R-D9 a page without proactive candidates, with the tag's declines, is answered before its visit records it; its events wait for the record", async () => {
+test("R-D7 R-D9 a page without proactive candidates, with the tag's declines, is answered before its visit records it; its events wait for the record", async () => {
   await publish(demo);
   const visit = "carried-visit";
   const first = await ask(visit, "p1", { zones: buttons, declined: [] });
@@ -364,7 +364,7 @@ test("#16 R-D7 R-D9 a page without proactive candidates, with the tag's declines
   assert.equal(state.pages.length, 2);
 });
 
-test("#16 R-D6 the visit is asked whenever its state can change the answer: a proactive candidate in play, or no declines carried", async () => {
+test("R-D6 the visit is asked whenever its state can change the answer: a proactive candidate in play, or no declines carried", async () => {
   await publish(demo);
   // The visit's object throws (`visit`): an answer that needed it is degraded.
   const asked = async (visit, extra) => (await ask(visit, "p1", extra, fault("visit"))).json;
@@ -375,7 +375,7 @@ test("#16 R-D6 the visit is asked whenever its state can change the answer: a pr
   assert.equal((await asked("asked-3", { zones: buttons })).degraded, "visit_unavailable", "a tag that carries no declines");
 });
 
-test("#16 R-D9 a record that fails is sent again and counts its contexts once", async () => {
+test("R-D9 a record that fails is sent again and counts its contexts once", async () => {
   await publish(demo);
   for (const [visit, name] of [["record-refused", "record-refused-once"], ["record-lost-answer", "record-answer-lost"]]) {
     const r = await ask(visit, "p1", { zones: buttons, declined: [] }, fault(name));
