@@ -19,6 +19,7 @@ pub mod freshness;
 pub mod measure;
 pub mod session;
 pub mod shared_view;
+pub mod store;
 pub mod tenancy;
 // Test support, outside the library's surface unless the `testing` feature asks for it.
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]

@@ -4,8 +4,11 @@
 
 pub mod conversion;
 pub mod funnel;
+pub mod ledger;
 pub mod message;
 pub mod stats;
+pub mod sums;
+pub mod totals;
 
 pub use message::{offsite_metric, CallOfVisitor, ClickCounts, Message};
 

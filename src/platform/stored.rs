@@ -1,17 +1,21 @@
-//! The visit's [`Store`] over a Durable Object's storage, values as JSON text. workers-rs's
+//! The objects' [`Store`] over a Durable Object's storage, values as JSON text. workers-rs's
 //! `Storage::get` and `put` convert a value with serde-wasm-bindgen, one call across the wasm
 //! boundary per field: under V8 that cost about 2.7 times as much as `serde_json` for a large
-//! account's visit (BENCHMARKS.md, "The visit request across the hop"). A value stored
-//! structured (as objects did before they stored text) is still read.
+//! account's visit (BENCHMARKS.md, "The visit request across the hop").
 
 use crate::session::{Store, StoreError};
 use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 use worker::js_sys::{Object, Reflect};
 use worker::wasm_bindgen::JsValue;
 use worker::{ListOptions, Storage};
 
-/// A Durable Object's storage as the visit's [`Store`].
+/// Most keys one Durable Object `put` takes.
+const PUT_KEYS: usize = 128;
+
+/// A Durable Object's storage as a [`Store`].
 pub struct ObjectStore(pub Storage);
 
 fn failed(e: worker::Error) -> StoreError {
@@ -26,13 +30,37 @@ impl Store for ObjectStore {
         }
     }
 
+    /// One `put` takes at most [`PUT_KEYS`] keys; more are several `put`s issued in the same
+    /// turn, before any is awaited: the platform commits the writes an object issues with no
+    /// await between them as one (write coalescing), so they are written together or not at all.
     async fn put_all(&self, entries: &[(String, String)]) -> Result<(), StoreError> {
-        let object = Object::new();
-        for (key, text) in entries {
-            Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))
-                .map_err(|_| StoreError("storage: entry not set".into()))?;
+        let mut puts = Vec::new();
+        for chunk in entries.chunks(PUT_KEYS) {
+            let object = Object::new();
+            for (key, text) in chunk {
+                Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))
+                    .map_err(|_| StoreError("storage: entry not set".into()))?;
+            }
+            puts.push(Box::pin(self.0.put_multiple_raw(object)));
         }
-        self.0.put_multiple_raw(object).await.map_err(failed)
+        let mut failure = None;
+        std::future::poll_fn(|cx| {
+            puts.retain_mut(|put| match put.as_mut().poll(cx) {
+                Poll::Ready(Ok(())) => false,
+                Poll::Ready(Err(e)) => {
+                    failure.get_or_insert(e);
+                    false
+                }
+                Poll::Pending => true,
+            });
+            if puts.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        failure.map_or(Ok(()), |e| Err(failed(e)))
     }
 
     async fn texts(
@@ -45,6 +73,22 @@ impl Store for ObjectStore {
             Some(n) => options.limit(n),
             None => options,
         };
+        let map = self.0.list_with_options(options).await.map_err(failed)?;
+        let mut out = Vec::new();
+        map.for_each(&mut |value, key| {
+            if let (Some(key), Some(text)) = (key.as_string(), value.as_string()) {
+                out.push((key, text));
+            }
+        });
+        Ok(out)
+    }
+
+    async fn texts_between(
+        &self,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let options = ListOptions::new().start(start).end(end);
         let map = self.0.list_with_options(options).await.map_err(failed)?;
         let mut out = Vec::new();
         map.for_each(&mut |value, key| {

@@ -17,11 +17,18 @@
 //! [`MemoryStore`].
 
 mod commands;
-mod store;
 
 #[cfg(any(test, feature = "testing"))]
-pub use store::{block_on, MemoryStore};
-pub use store::{text, Queue, Store, StoreError};
+pub use crate::store::{block_on, MemoryStore};
+pub use crate::store::{text, Store, StoreError};
+
+/// The measurement queue. Not storage: the platform delivers the object's other requests
+/// while a send is awaited.
+#[allow(async_fn_in_trait)]
+pub trait Queue {
+    /// Sends one visit's batch of facts.
+    async fn send(&self, batch: FactBatch) -> Result<(), StoreError>;
+}
 
 use crate::api::events::EventOutcome;
 use crate::engine::visit::VisitState;
@@ -212,8 +219,7 @@ impl<S: Store, Q: Queue> VisitObject<'_, S, Q> {
     }
 
     /// Stores what a change wrote (`entries`: contexts, new fact batches, the tally) with the
-    /// visit, in one storage call where the platform allows ([`store::MAX_PUT`] keys; a larger
-    /// change writes the visit and the tally last). The alarm fires at once when facts wait to be
+    /// visit, together. The alarm fires at once when facts wait to be
     /// shipped, else when the visit has been idle past its timeout.
     async fn save(
         &self,
@@ -223,9 +229,7 @@ impl<S: Store, Q: Queue> VisitObject<'_, S, Q> {
         let counted = entries.iter().any(|(k, _)| k.starts_with(OUTBOX));
         entries.push((VISIT.to_string(), text(visit)?));
         entries.push((LAST_REAL_MS.to_string(), self.real_ms.to_string()));
-        for chunk in entries.chunks(store::MAX_PUT) {
-            self.store.put_all(chunk).await?;
-        }
+        self.store.put_all(&entries).await?;
         let pending = counted || self.pending().await?;
         let idle_ms = u64::from(visit.timeout_minutes.max(1)) * 60_000;
         self.store

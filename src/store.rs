@@ -1,13 +1,11 @@
-//! What the visit's logic needs of the platform: a transactional key-value store with an alarm
-//! ([`Store`]) and the measurement queue ([`Queue`]). The Durable Object implements them over
-//! its storage and the queue binding; [`MemoryStore`] and [`block_on`] run the same logic in
-//! native tests.
+//! What an object's logic needs of its storage: a transactional key-value store with an alarm
+//! ([`Store`]). The Durable Objects implement it over their storage; [`MemoryStore`] and
+//! [`block_on`] run the same logic in native tests.
 //!
-//! The split follows what the platform guarantees: while the object awaits its [`Store`],
-//! no other request of the visit is delivered (the input gate), so a read and the write that
-//! follows are one step. While it awaits the [`Queue`], other requests are delivered.
+//! While an object awaits its [`Store`], no other request of the object is delivered (the
+//! input gate), so a read and the write that follows are one step. While it awaits anything
+//! else (the queue, another object), other requests are delivered.
 
-use crate::measure::funnel::FactBatch;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -36,23 +34,25 @@ pub fn text<T: Serialize>(value: &T) -> Result<String, StoreError> {
     Ok(serde_json::to_string(value)?)
 }
 
-/// Most keys one [`Store::put_all`] writes (a Durable Object's `put` of several entries).
-pub const MAX_PUT: usize = 128;
-
 /// One object's storage: values as JSON text under string keys, and one alarm. Every method
 /// is storage, so the platform delivers no other request of the object while it is awaited.
 #[allow(async_fn_in_trait)]
 pub trait Store {
     /// The value at `key`, if any.
     async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError>;
-    /// Stores each `(key, JSON text)`, at most [`MAX_PUT`], in one call: written together or not
-    /// at all.
+    /// Stores each `(key, JSON text)`: written together or not at all.
     async fn put_all(&self, entries: &[(String, String)]) -> Result<(), StoreError>;
     /// The texts under keys that start with `prefix`, in key order, at most `limit`.
     async fn texts(
         &self,
         prefix: &str,
         limit: Option<usize>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// The texts under keys from `start` (included) to `end` (excluded), in key order.
+    async fn texts_between(
+        &self,
+        start: &str,
+        end: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
     /// Deletes `key`.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
@@ -79,14 +79,6 @@ pub trait Store {
             .map(|(key, text)| Ok((key, serde_json::from_str(&text)?)))
             .collect()
     }
-}
-
-/// The measurement queue. Not storage: the platform delivers the object's other requests
-/// while a send is awaited.
-#[allow(async_fn_in_trait)]
-pub trait Queue {
-    /// Sends one visit's batch of facts.
-    async fn send(&self, batch: FactBatch) -> Result<(), StoreError>;
 }
 
 #[cfg(any(test, feature = "testing"))]
@@ -154,6 +146,18 @@ mod memory {
                 .take_while(|(k, _)| k.starts_with(prefix))
                 .map(|(k, v)| (k.clone(), v.clone()));
             Ok(found.take(limit.unwrap_or(usize::MAX)).collect())
+        }
+        async fn texts_between(
+            &self,
+            start: &str,
+            end: &str,
+        ) -> Result<Vec<(String, String)>, StoreError> {
+            if start >= end {
+                return Ok(Vec::new());
+            }
+            let values = self.values.borrow();
+            let found = values.range(start.to_string()..end.to_string());
+            Ok(found.map(|(k, v)| (k.clone(), v.clone())).collect())
         }
         async fn delete(&self, key: &str) -> Result<(), StoreError> {
             self.values.borrow_mut().remove(key);
