@@ -1,23 +1,31 @@
-// The measurement pipeline's throughput on this machine (R-M4, docs/architecture.md "Past one
+// The measurement pipeline's costs on this machine (R-M4, R-M6, docs/architecture.md "Past one
 // machine"): N synthetic visits (a decision each, half of them accepting an engagement and
-// converting) through the real worker, visit objects, the local Queue and D1; prints how long
-// until the report counts them all, and what the consumer wrote: messages, deliveries, D1 rows
-// and rows per second (from the consumer's own log lines).
+// converting) through the real worker, visit objects, the local Queue, the visitors' ledgers,
+// the account's shards and summary; prints how long until the report counts them all, and
+// per visit: queue messages, ledger calls, shard calls, flushes and the rows they carried (from
+// the consumer's and the shards' own log lines), and the objects' local storage.
 // Usage: EDGE_PREBUILT=1 node scripts/bench-measure.mjs [visits=2000] [concurrency=32]
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWorker, applyMigrations, admin, fixture, someAddress, TOKEN } from "../tests/worker/harness.mjs";
 
-/** Bytes of the local D1 database files under `dir`. */
-function d1Bytes(dir) {
-  let total = 0;
+/** Files and bytes of each object class's local SQLite files under `dir`. */
+function objectFiles(dir, out = {}) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) total += d1Bytes(p);
-    else if (p.includes(`${join("v3", "d1")}`) && /\.sqlite(-wal)?$/.test(e.name)) total += statSync(p).size;
+    if (e.isDirectory()) objectFiles(p, out);
+    else if (/\.sqlite(-wal)?$/.test(e.name)) {
+      const cls = /(VisitorLedger|MeasureTotals|VisitorSession|CallSession|AccountState)/.exec(p)?.[1];
+      if (!cls) continue;
+      const c = (out[cls] ??= { files: 0, bytes: 0, wal: 0 });
+      if (e.name.endsWith(".sqlite")) {
+        c.files += 1;
+        c.bytes += statSync(p).size;
+      } else c.wal += statSync(p).size;
+    }
   }
-  return total;
+  return out;
 }
 
 const N = Number(process.argv[2] ?? 2000);
@@ -64,17 +72,22 @@ try {
     if (visits < N) await new Promise((r) => setTimeout(r, 200));
   }
   const done = performance.now();
-  const lines = w.logs.join("").split("\n").map((l) => /delivery of (\d+) messages, (\d+) statements, (\d+) rows written in (\d+) ms/.exec(l)).filter(Boolean);
-  const total = (k) => lines.reduce((a, m) => a + Number(m[k]), 0);
-  const d1ms = total(4);
+  const logs = w.logs.join("").split("\n");
+  const calls = logs.map((l) => /measurement: (\d+) messages \((\d+) told to ledgers\) to shard/.exec(l)).filter(Boolean);
+  const flushes = logs.map((l) => /measurement: shard \d+ of \S+ flushed (\d+) rows/.exec(l)).filter(Boolean);
+  const sum = (ms, k) => ms.reduce((a, m) => a + Number(m[k]), 0);
+  const deliveries = logs.map((l) => /measurement: delivery: ledgers (\d+) ms, shards (\d+) ms/.exec(l)).filter(Boolean);
+  const per = (n) => (n / N).toFixed(2);
   console.log(`bench-measure: ${N} visits, concurrency ${CONCURRENCY}, on ${w.base}`);
   console.log(`  traffic sent in ${((sent - started) / 1000).toFixed(1)} s (${(N / ((sent - started) / 1000)).toFixed(0)} visits/s)`);
   console.log(`  all ${visits} visits in the report ${((done - sent) / 1000).toFixed(1)} s after the last request`);
-  console.log(`  consumer: ${lines.length} deliveries, ${total(1)} messages (${(total(1) / N).toFixed(2)} per visit), ${total(2)} statements, ${total(3)} D1 rows written (${(total(3) / N).toFixed(1)} per visit)`);
-  console.log(`  D1 time ${d1ms} ms in all: ${(total(3) / (d1ms / 1000)).toFixed(0)} rows written per second of D1 time, ${(total(1) / (d1ms / 1000)).toFixed(0)} messages per second`);
+  console.log(`  per visit: ${per(sum(calls, 1))} queue messages, ${per(sum(calls, 2))} ledger calls, ${per(calls.length)} shard calls, ${per(flushes.length)} flushes carrying ${per(sum(flushes, 1))} rows`);
+  console.log(`  consumer: ${deliveries.length} deliveries, ${sum(deliveries, 1)} ms asking ledgers and ${sum(deliveries, 2)} ms sending to shards in all (${(sum(deliveries, 1) / Math.max(1, deliveries.length)).toFixed(0)} and ${(sum(deliveries, 2) / Math.max(1, deliveries.length)).toFixed(0)} ms per delivery)`);
+  console.log(`  over ${((done - started) / 1000).toFixed(1)} s: ${(flushes.length / ((done - started) / 1000)).toFixed(1)} flushes/s to the summary, ${(sum(flushes, 1) / Math.max(1, flushes.length)).toFixed(1)} rows each`);
   await w.stop();
-  const bytes = d1Bytes(persist);
-  console.log(`  D1 files ${(bytes / 1e6).toFixed(1)} MB with the write-ahead log: at most ${(bytes / N).toFixed(0)} bytes per visit`);
+  for (const [cls, c] of Object.entries(objectFiles(persist))) {
+    console.log(`  ${cls}: ${c.files} objects, ${(c.bytes / 1e6).toFixed(1)} MB of database files (${(c.bytes / Math.max(1, c.files) / 1024).toFixed(1)} KB each, ${(c.bytes / N).toFixed(0)} bytes per visit) and ${(c.wal / 1e6).toFixed(1)} MB of write-ahead logs`);
+  }
   if (visits !== N) { console.error(`only ${visits} of ${N} visits counted`); process.exitCode = 1; }
 } finally {
   await w.stop();

@@ -17,7 +17,10 @@ KEY_FILE=.dev.demo-key
 
 echo "dev: applying the measurement database's migrations (local D1)"
 npx wrangler d1 migrations apply MEASURE --local >/dev/null
-# A real demo: the report page shows two weeks of simulated visits (once per local state).
+# A real demo: the report page shows two weeks of simulated visits (once per local state),
+# written as the D1 database of earlier releases held them and moved into the measurement
+# objects by the migration once the worker runs (below), as a deployment's are.
+FILL_DEMO=0
 if npx wrangler d1 execute MEASURE --local --json \
   --command "SELECT COUNT(*) AS n FROM touch WHERE account = 'demo' AND visitor LIKE 'sim-%'" 2>/dev/null |
   grep -q '"n": 0'; then
@@ -25,6 +28,7 @@ if npx wrangler d1 execute MEASURE --local --json \
   mkdir -p build
   node scripts/demo-data.mjs > build/demo-data.sql
   npx wrangler d1 execute MEASURE --local --file build/demo-data.sql >/dev/null
+  FILL_DEMO=1
 fi
 # The static assets wrangler serves (the web tag, the API documents) must exist before it starts.
 [ -f build/assets/_headers ] || node scripts/assets.mjs >/dev/null
@@ -64,6 +68,10 @@ curl -fsS -X PUT "$BASE/v1/admin/accounts/demo/availability" \
   -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
   --data-binary @fixtures/demo/availability.json
 echo
+if [ "$FILL_DEMO" = 1 ] || [ ! -f .dev.demo-migrated ]; then
+  echo "dev: moving the simulated weeks into the measurement objects (scripts/migrate-measure.mjs)"
+  node scripts/migrate-measure.mjs "$BASE" demo "$KEY" && touch .dev.demo-migrated
+fi
 cat <<MSG
 
   Worker ready on $BASE with the demo account, $(( $(date +%s) - STARTED )) s after start.

@@ -48,11 +48,13 @@ pub trait Store {
         prefix: &str,
         limit: Option<usize>,
     ) -> Result<Vec<(String, String)>, StoreError>;
-    /// The texts under keys from `start` (included) to `end` (excluded), in key order.
+    /// The texts under keys from `start` (included) to `end` (excluded), in key order, at
+    /// most `limit`.
     async fn texts_between(
         &self,
         start: &str,
         end: &str,
+        limit: Option<usize>,
     ) -> Result<Vec<(String, String)>, StoreError>;
     /// Deletes `key`.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
@@ -151,13 +153,15 @@ mod memory {
             &self,
             start: &str,
             end: &str,
+            limit: Option<usize>,
         ) -> Result<Vec<(String, String)>, StoreError> {
             if start >= end {
                 return Ok(Vec::new());
             }
             let values = self.values.borrow();
             let found = values.range(start.to_string()..end.to_string());
-            Ok(found.map(|(k, v)| (k.clone(), v.clone())).collect())
+            let found = found.map(|(k, v)| (k.clone(), v.clone()));
+            Ok(found.take(limit.unwrap_or(usize::MAX)).collect())
         }
         async fn delete(&self, key: &str) -> Result<(), StoreError> {
             self.values.borrow_mut().remove(key);

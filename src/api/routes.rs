@@ -34,6 +34,9 @@ pub enum Route {
     EraseVisitor,
     /// Admin: delete a campaign's measurements once it has left the live snapshot (R-M5).
     DeleteCampaignMeasurements,
+    /// Admin: move the account's measurements from the D1 database of earlier releases into
+    /// the measurement objects, a page per call (R-M6).
+    MigrateMeasurements,
     /// The report page (R-M5): its data comes from the report route, with the token.
     ReportPage,
     /// A click on a click-to-call engagement (R-C1).
@@ -116,6 +119,11 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
         "DELETE",
         "/v1/admin/accounts/{account}/campaigns/{campaign}/measurements",
         Route::DeleteCampaignMeasurements,
+    ),
+    (
+        "POST",
+        "/v1/admin/accounts/{account}/measurements/migrate",
+        Route::MigrateMeasurements,
     ),
     ("OPTIONS", "/v1/landing/{account}", Route::Preflight),
     ("GET", "/v1/landing/{account}", Route::Landing),
@@ -229,7 +237,9 @@ impl Route {
         use Route::*;
         match self {
             KeyCreate | KeyList | KeyRotate | KeyRevoke => Access::Root,
-            SnapshotRead | SnapshotPublish | OffsiteLinks => Access::Key(Scope::Publish),
+            SnapshotRead | SnapshotPublish | OffsiteLinks | MigrateMeasurements => {
+                Access::Key(Scope::Publish)
+            }
             AvailabilityRead | AvailabilityPush | SkillAvailabilityPush => {
                 Access::Key(Scope::Availability)
             }

@@ -159,7 +159,7 @@ pub const WINDOW_SQL: &str =
     "t.at_ms <= c.at_ms AND (t.at_ms >= c.at_ms - ?4 OR t.visit = c.visit)";
 
 /// The account's attribution settings and its campaigns' goals.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttributionRules {
     /// The cross-session period, ms (R-M2: default 14 days).
     pub period_ms: u64,

@@ -35,7 +35,7 @@ const APPLIED: &str = "m:";
 
 /// The account's settings the ledger applies: attribution (R-M2) and the live campaigns (a
 /// campaign no longer published gets nothing more; deleting its measurements is final).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LedgerRules {
     /// The cross-session period, the model and each campaign's goal.
     pub attribution: AttributionRules,
@@ -55,6 +55,26 @@ impl LedgerRules {
     fn live(&self, campaign: &str) -> bool {
         campaign.is_empty() || self.campaigns.contains(campaign)
     }
+}
+
+/// A message for the ledger to apply ([`Ledger::apply`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToApply {
+    /// The message.
+    pub message: Message,
+    /// The account's rules when it is applied.
+    pub rules: LedgerRules,
+    /// Now, ms.
+    pub now_ms: u64,
+}
+
+/// An erasure for the ledger to make ([`Ledger::erase`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToErase {
+    /// The change's id, if the erasure is new.
+    pub id: String,
+    /// Now, ms.
+    pub now_ms: u64,
 }
 
 /// A history entry and the day it counts on.
@@ -118,6 +138,7 @@ impl<'a, S: Store> Ledger<'a, S> {
     /// R-M4: applies message `id` once and returns the change it makes to the account's sums;
     /// a message applied before returns the same change, a message written before the
     /// visitor's erasure changes nothing. Offsite clicks are not a visitor's: no change.
+    /// `now_ms` (the clock) dates the record that makes it once.
     pub async fn apply(
         &self,
         id: &str,
@@ -139,9 +160,15 @@ impl<'a, S: Store> Ledger<'a, S> {
         if erased.is_some_and(|e| written_ms <= e.erased_ms) {
             return Ok(Deltas::default());
         }
-        let mut state: LedgerState = self.store.get(STATE).await?.unwrap_or_default();
+        let stored: Option<LedgerState> = self.store.get(STATE).await?;
+        // A ledger with state has its alarm set (the alarm sets itself again).
+        let new_ledger = stored.is_none();
+        let mut state = stored.unwrap_or_default();
         state.take(message);
-        let deltas = state.recompute(rules, now_ms);
+        // History settles by the visitor's own latest time, never later than the clock: a
+        // message is written before it is delivered.
+        let latest = state.latest_ms().max(written_ms);
+        let deltas = state.recompute(rules, latest);
         let entries = [
             (STATE.to_string(), crate::store::text(&state)?),
             (
@@ -153,7 +180,9 @@ impl<'a, S: Store> Ledger<'a, S> {
             ),
         ];
         self.store.put_all(&entries).await?;
-        self.store.set_alarm(LATE_MS).await?;
+        if new_ledger {
+            self.store.set_alarm(LATE_MS).await?;
+        }
         Ok(deltas)
     }
 
@@ -230,6 +259,14 @@ impl LedgerState {
             && self.calls.is_empty()
             && self.live.is_empty()
             && self.settled.is_empty()
+    }
+
+    /// The latest time in the history, ms.
+    fn latest_ms(&self) -> u64 {
+        let touches = self.touches.iter().map(|d| d.touch.at_ms);
+        let conversions = self.conversions.iter().map(|c| c.at_ms);
+        let objects = self.visits.values().chain(self.calls.values()).copied();
+        touches.chain(conversions).chain(objects).max().unwrap_or(0)
     }
 
     /// Adds what `message` tells of the visitor to its history.

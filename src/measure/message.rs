@@ -19,6 +19,63 @@ pub enum Message {
     Clicks(ClickCounts),
 }
 
+impl Message {
+    /// The message's id, the same every time it is delivered: what the stores apply once.
+    pub fn id(&self) -> String {
+        match self {
+            Message::Facts(b) => b.id.clone(),
+            Message::Conversion(c) => format!("conversion:{}", c.reported.id),
+            Message::Call(c) => format!("call:{}", c.instance),
+            Message::Clicks(c) => c.id.clone(),
+        }
+    }
+
+    /// The account the message measures.
+    pub fn account(&self) -> &str {
+        match self {
+            Message::Facts(b) => &b.account,
+            Message::Conversion(c) => &c.account,
+            Message::Call(c) => &c.account,
+            Message::Clicks(c) => &c.account,
+        }
+    }
+
+    /// The visitor whose ledger the message changes, if any: a visit's facts that a visitor's
+    /// history keeps (its visits, arms and accepted engagements), a conversion, a call.
+    pub fn visitor(&self) -> Option<&str> {
+        let visitor = match self {
+            Message::Facts(b) if b.facts.iter().any(|f| f.kept_per_visitor()) => &b.visitor,
+            Message::Conversion(c) => &c.visitor,
+            Message::Call(c) => &c.visitor,
+            Message::Facts(_) | Message::Clicks(_) => return None,
+        };
+        (!visitor.is_empty()).then_some(visitor.as_str())
+    }
+
+    /// The account's funnel rows the message adds by itself (R-M1): a visit's facts, one
+    /// visit each; offsite clicks, by outcome.
+    pub fn funnel(&self) -> super::sums::Deltas {
+        use super::sums::{funnel_deltas, Deltas, Row, Sums};
+        match self {
+            Message::Facts(b) => funnel_deltas(&b.day, &b.facts),
+            Message::Clicks(clicks) => {
+                let mut out = Deltas::default();
+                for (campaign, engagement, outcome, n) in &clicks.counts {
+                    let row = Row::Clicks {
+                        day: clicks.day.clone(),
+                        campaign: campaign.clone(),
+                        engagement: engagement.clone(),
+                        outcome: outcome.clone(),
+                    };
+                    out.add(&row, Sums::count(i64::try_from(*n).unwrap_or(i64::MAX)));
+                }
+                out
+            }
+            Message::Conversion(_) | Message::Call(_) => Deltas::default(),
+        }
+    }
+}
+
 /// Offsite clicks one isolate gathered for an account (R-M1): per campaign, engagement and
 /// outcome, on one day. `id` is unique per batch: the consumer adds each batch once (R-M4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,67 +12,50 @@ pub mod totals;
 
 pub use message::{offsite_metric, CallOfVisitor, ClickCounts, Message};
 
-/// How long the measurement store keeps one kind of row, and the statement that deletes what
-/// is older (bound to the cutoff: ms since the epoch, or a `YYYY-MM-DD` day where `by_day`).
+/// How long a measurement store keeps one kind of entry, and what removes it.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
-    /// What the rows are, for people.
+    /// What the entries are, for people.
     pub what: &'static str,
     /// Days kept.
     pub days: u64,
-    /// The cutoff is a day (else ms).
-    pub by_day: bool,
-    /// `DELETE … < ?1`.
-    pub delete: &'static str,
+    /// Where they are kept and what deletes them.
+    pub by: &'static str,
 }
 
-/// Days a report may reach back: the rollups, visitors' arms and accepted engagements, and
-/// conversions are kept this long.
+/// Days a report may reach back: the summary's rows are kept this long.
 pub const REPORT_DAYS: u64 = 400;
 
-/// The measurement store's retention, applied daily by the worker's scheduled handler
-/// (docs/architecture.md has the reasons).
+/// The measurement stores' retention (docs/architecture.md has the reasons).
 pub const RETENTION: &[Retention] = &[
     Retention {
-        what: "fact batches applied (the exactly-once record; the queue retries for at most 4 days)",
-        days: 7,
-        by_day: false,
-        delete: "DELETE FROM applied WHERE applied_ms < ?1",
-    },
-    Retention {
-        what: "erased visitors (until every message written before the erasure is delivered)",
-        days: 7,
-        by_day: false,
-        delete: "DELETE FROM erased WHERE erased_ms < ?1",
-    },
-    Retention {
-        what: "a visitor's visits (to reach live visit objects when erasing; visits end within 12 hours)",
-        days: 2,
-        by_day: false,
-        delete: "DELETE FROM touch WHERE metric = 'visits' AND at_ms < ?1",
-    },
-    Retention {
-        what: "a visitor's click-to-call calls (call objects live 6 hours after the call)",
-        days: 2,
-        by_day: false,
-        delete: "DELETE FROM call_index WHERE at_ms < ?1",
-    },
-    Retention {
-        what: "visitors' arms and accepted engagements (R-M2, R-M3)",
+        what: "daily rows: funnel, offsite clicks, conversions, arms (R-M1..R-M3)",
         days: REPORT_DAYS,
-        by_day: false,
-        delete: "DELETE FROM touch WHERE at_ms < ?1",
+        by: "the account's summary, on each flush it applies (`totals::Summary::prune`)",
     },
     Retention {
-        what: "conversions (R-M2)",
-        days: REPORT_DAYS,
-        by_day: false,
-        delete: "DELETE FROM conversion WHERE at_ms < ?1",
+        what: "message ids a shard applied (the exactly-once record; the queue retries for at most 4 days)",
+        days: ledger::LATE_MS / 86_400_000,
+        by: "the shard's alarm (`totals::Shard::forget`)",
     },
     Retention {
-        what: "daily rollups (R-M1)",
+        what: "messages a ledger applied, and an erasure (messages written before it change nothing)",
+        days: ledger::LATE_MS / 86_400_000,
+        by: "the ledger's alarm",
+    },
+    Retention {
+        what: "a visitor's history (arms entered, accepted engagements, conversions) while a late message can change what it adds",
+        days: 14 + ledger::LATE_MS / 86_400_000,
+        by: "the ledger, as it applies messages (cross-session period + 7 days; settled into its sums after)",
+    },
+    Retention {
+        what: "what a visitor's settled history added to the sums (so that erasure takes it back)",
         days: REPORT_DAYS,
-        by_day: true,
-        delete: "DELETE FROM rollup WHERE day < ?1",
+        by: "the ledger, as it applies messages and on its alarm",
+    },
+    Retention {
+        what: "a visitor's visits and calls (to reach live visit and call objects when erasing)",
+        days: ledger::LIVE_OBJECTS_MS / 86_400_000,
+        by: "the ledger",
     },
 ];

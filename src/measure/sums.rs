@@ -47,6 +47,17 @@ pub enum Row {
         /// The level and metric.
         fact: Fact,
     },
+    /// R-M1: offsite clicks (not distinct visits) with one outcome, by the clicks' day.
+    Clicks {
+        /// Day.
+        day: String,
+        /// Campaign id, or empty for a link of no known engagement.
+        campaign: String,
+        /// Engagement id, or `(unknown)`.
+        engagement: String,
+        /// The outcome's code (`eligible`, `outside_hours`, …).
+        outcome: String,
+    },
     /// R-M2: conversions (`n`) and their value in `currency` (`sum`, cents) by the
     /// conversion's day, at the account, a campaign or an engagement.
     Conversion {
@@ -91,7 +102,10 @@ impl Row {
     /// The row's day.
     pub fn day(&self) -> &str {
         match self {
-            Row::Funnel { day, .. } | Row::Conversion { day, .. } | Row::Arm { day, .. } => day,
+            Row::Funnel { day, .. }
+            | Row::Clicks { day, .. }
+            | Row::Conversion { day, .. }
+            | Row::Arm { day, .. } => day,
         }
     }
 
@@ -99,7 +113,7 @@ impl Row {
     pub fn campaign(&self) -> &str {
         match self {
             Row::Funnel { fact, .. } => &fact.campaign,
-            Row::Conversion { campaign, .. } => campaign,
+            Row::Clicks { campaign, .. } | Row::Conversion { campaign, .. } => campaign,
             Row::Arm { scope, .. } => scope,
         }
     }
@@ -114,6 +128,17 @@ impl Row {
                 escape(&fact.line_of_business),
                 escape(&fact.entry_point),
                 fact.metric.name()
+            ),
+            Row::Clicks {
+                day,
+                campaign,
+                engagement,
+                outcome,
+            } => format!(
+                "{day}|o|{}|{}|{}",
+                escape(campaign),
+                escape(engagement),
+                escape(outcome)
             ),
             Row::Conversion {
                 day,
@@ -158,6 +183,12 @@ impl Row {
                     },
                 })
             }
+            [day, kind, campaign, engagement, outcome] if kind == "o" => Some(Row::Clicks {
+                day: day.clone(),
+                campaign: campaign.clone(),
+                engagement: engagement.clone(),
+                outcome: outcome.clone(),
+            }),
             [day, kind, campaign, engagement, metric, currency] if kind == "c" => {
                 Some(Row::Conversion {
                     day: day.clone(),
@@ -179,6 +210,20 @@ impl Row {
             }),
             _ => None,
         }
+    }
+}
+
+/// A row travels as its key.
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Row {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = std::borrow::Cow::<str>::deserialize(d)?;
+        Row::parse(&key).ok_or_else(|| serde::de::Error::custom("not a row key"))
     }
 }
 
@@ -329,6 +374,22 @@ pub fn read(rows: &[(Row, Sums)], scopes: &[(String, String)]) -> Read {
                 line_of_business: fact.line_of_business.clone(),
                 entry_point: fact.entry_point.clone(),
                 metric: fact.metric.name().to_string(),
+                n: u64::try_from(sums.n).unwrap_or(0),
+                currency: None,
+                value: None,
+            }),
+            Row::Clicks {
+                day,
+                campaign,
+                engagement,
+                outcome,
+            } => out.push(ReportRow {
+                day: day.clone(),
+                campaign: campaign.clone(),
+                engagement: engagement.clone(),
+                line_of_business: String::new(),
+                entry_point: String::new(),
+                metric: super::message::offsite_metric(outcome),
                 n: u64::try_from(sums.n).unwrap_or(0),
                 currency: None,
                 value: None,

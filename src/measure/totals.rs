@@ -10,7 +10,7 @@
 //! holds O(days × rows).
 
 use super::ledger::LATE_MS;
-use super::sums::{key_day, Deltas, Row, Sums};
+use super::sums::{Deltas, Row, Sums};
 use crate::store::{text, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -37,6 +37,8 @@ pub fn shard_of(id: &str) -> u32 {
 }
 
 const SEEN: &str = "a:";
+/// The ids by when they were applied, for forgetting them in order.
+const SEEN_AT: &str = "t:";
 const PENDING: &str = "p:";
 const INFLIGHT: &str = "inflight";
 const NEXT: &str = "next";
@@ -50,6 +52,37 @@ pub struct Flush {
     pub seq: u64,
     /// The change.
     pub deltas: Deltas,
+}
+
+/// Changes for a shard to apply ([`Shard::apply`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToShard {
+    /// The account (the shard's flushes go to its summary).
+    pub account: String,
+    /// The shard.
+    pub shard: u32,
+    /// `(message id, change)`.
+    pub changes: Vec<(String, Deltas)>,
+    /// Now, ms.
+    pub now_ms: u64,
+}
+
+/// A range of days for the summary to read ([`Summary::rows`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Days {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+}
+
+/// A campaign for the summary to delete the rows of ([`Summary::delete_campaign`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignGone {
+    /// Campaign id.
+    pub campaign: String,
+    /// Now, ms.
+    pub now_ms: u64,
 }
 
 /// The flush in flight and the pending keys it took.
@@ -71,26 +104,27 @@ impl<'a, S: Store> Shard<'a, S> {
         Shard { store, shard }
     }
 
-    /// R-M4: applies each `(id, change)` not applied before and keeps it pending; returns how
-    /// many were new. Sets the alarm that flushes them.
+    /// R-M4: applies each `(id, change)` not applied before and keeps it pending; returns the
+    /// ids that were new. Sets the alarm that flushes them.
     pub async fn apply(
         &self,
         changes: &[(String, Deltas)],
         now_ms: u64,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let mut entries = Vec::new();
-        let mut fresh = BTreeSet::new();
+        let mut new: Vec<String> = Vec::new();
         for (id, deltas) in changes {
             let seen = format!("{SEEN}{id}");
-            if !fresh.insert(id.as_str()) || self.store.get::<u64>(&seen).await?.is_some() {
+            if new.contains(id) || self.store.get::<u64>(&seen).await?.is_some() {
                 continue;
             }
+            new.push(id.clone());
             entries.push((seen, text(&now_ms)?));
+            entries.push((format!("{SEEN_AT}{now_ms:016}:{id}"), String::from("0")));
             if !deltas.is_empty() {
                 entries.push((format!("{PENDING}{now_ms:016}:{id}"), text(deltas)?));
             }
         }
-        let new = entries.iter().filter(|(k, _)| k.starts_with(SEEN)).count();
         if !entries.is_empty() {
             self.store.put_all(&entries).await?;
             self.store.set_alarm(FLUSH_MS).await?;
@@ -156,17 +190,21 @@ impl<'a, S: Store> Shard<'a, S> {
         self.store.set_alarm(RETRY_MS).await
     }
 
-    /// Forgets the ids past [`LATE_MS`] (daily, with the flushes' alarm).
-    pub async fn forget(&self, now_ms: u64) -> Result<usize, StoreError> {
+    /// Forgets the ids applied before [`LATE_MS`] ago, the oldest first, at most `limit`;
+    /// returns how many.
+    pub async fn forget(&self, now_ms: u64, limit: usize) -> Result<usize, StoreError> {
         let cutoff = now_ms.saturating_sub(LATE_MS);
-        let mut gone = 0;
-        for (key, t) in self.store.texts(SEEN, None).await? {
-            if serde_json::from_str::<u64>(&t)? < cutoff {
-                self.store.delete(&key).await?;
-                gone += 1;
+        let old = self
+            .store
+            .texts_between(SEEN_AT, &format!("{SEEN_AT}{cutoff:016}"), Some(limit))
+            .await?;
+        for (key, _) in &old {
+            if let Some((_, id)) = key.trim_start_matches(SEEN_AT).split_once(':') {
+                self.store.delete(&format!("{SEEN}{id}")).await?;
             }
+            self.store.delete(key).await?;
         }
-        Ok(gone)
+        Ok(old.len())
     }
 }
 
@@ -222,7 +260,7 @@ impl<'a, S: Store> Summary<'a, S> {
         let start = format!("{ROWS}{from}");
         let end = format!("{ROWS}{to}|~");
         let mut out = Vec::new();
-        for (key, t) in self.store.texts_between(&start, &end).await? {
+        for (key, t) in self.store.texts_between(&start, &end, None).await? {
             let sums: Sums = serde_json::from_str(&t)?;
             if let (false, Some(row)) = (sums.is_zero(), Row::parse(key.trim_start_matches(ROWS))) {
                 out.push((row, sums));
@@ -258,25 +296,26 @@ impl<'a, S: Store> Summary<'a, S> {
         Ok((funnel, history))
     }
 
-    /// R-M5: deletes the rows of days before `oldest_day` and forgets deleted campaigns past
-    /// [`LATE_MS`]; returns the rows deleted.
-    pub async fn prune(&self, oldest_day: &str, now_ms: u64) -> Result<usize, StoreError> {
-        let mut deleted = 0;
-        for (key, _) in self
+    /// R-M5: deletes the rows of days before `oldest_day` (at most `limit`, the oldest first)
+    /// and forgets deleted campaigns past [`LATE_MS`]; returns the rows deleted.
+    pub async fn prune(
+        &self,
+        oldest_day: &str,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let old = self
             .store
-            .texts_between(ROWS, &format!("{ROWS}{oldest_day}"))
-            .await?
-        {
-            if key_day(key.trim_start_matches(ROWS)) < oldest_day {
-                self.store.delete(&key).await?;
-                deleted += 1;
-            }
+            .texts_between(ROWS, &format!("{ROWS}{oldest_day}"), Some(limit))
+            .await?;
+        for (key, _) in &old {
+            self.store.delete(key).await?;
         }
         for (key, t) in self.store.texts(GONE, None).await? {
             if serde_json::from_str::<u64>(&t)? < now_ms.saturating_sub(LATE_MS) {
                 self.store.delete(&key).await?;
             }
         }
-        Ok(deleted)
+        Ok(old.len())
     }
 }

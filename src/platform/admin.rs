@@ -65,6 +65,7 @@ pub async fn handle(req: Request, env: &Env, route: Route, account: &str, param:
         Route::DeleteCampaignMeasurements => {
             super::conversions::delete_campaign(&req, env, account, param).await
         }
+        Route::MigrateMeasurements => super::migrate::migrate(req, env, account).await,
         Route::AvailabilityPush => push_availability(req, env, account, None).await,
         Route::SkillAvailabilityPush => push_availability(req, env, account, Some(param)).await,
         _ => Err(ApiError::NotFound("route".to_string())),

@@ -34,9 +34,10 @@ pub fn view_cache_key(account: &str) -> String {
     format!("https://account-view.invalid/{account}")
 }
 
-/// D1 database of the measurement rollups (R-M1, R-M4); schema in `migrations/`.
+/// D1 database of the measurement store of earlier releases (schema in `migrations/`), read
+/// once by the migration into the measurement objects (`migrate.rs`).
 pub const MEASURE: &str = "MEASURE";
-/// Queue of funnel facts from visit objects to the rollup consumer (R-M4).
+/// Queue of measurement messages to the consumer (R-M4).
 pub const FACTS: &str = "FACTS";
 
 /// Secret holding the operator's root token, which only manages keys (R-S1; local:
@@ -219,6 +220,88 @@ impl ObjectClass for Call {
 pub fn call_instance(account: &str, token: &str) -> String {
     let sig = token.rsplit('.').next().unwrap_or("");
     format!("{account}:call:{}", sig.get(..32).unwrap_or(sig))
+}
+
+/// Commands of `VisitorLedger`, one object per (account, visitor) (measure_do.rs; what each
+/// does and answers: [`crate::measure::ledger`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ledger {
+    /// Apply a message once ([`crate::measure::ledger::ToApply`]) → its change to the sums.
+    Apply,
+    /// Erase the visitor ([`crate::measure::ledger::ToErase`]) → the erasure.
+    Erase,
+}
+
+impl ObjectClass for Ledger {
+    const BINDING: &'static str = "LEDGERS";
+
+    fn route(&self) -> (Method, Cow<'static, str>) {
+        match self {
+            Ledger::Apply => (Method::Post, "/apply".into()),
+            Ledger::Erase => (Method::Delete, "/ledger".into()),
+        }
+    }
+
+    fn parse(method: &Method, path: &str) -> Option<Ledger> {
+        [Ledger::Apply, Ledger::Erase]
+            .into_iter()
+            .find(|c| is_route(c, method, path))
+    }
+}
+
+/// The ledger's instance for (account, visitor); `|` is in no id.
+pub fn ledger_instance(account: &str, visitor: &str) -> String {
+    format!("{account}|visitor|{visitor}")
+}
+
+/// Commands of `MeasureTotals`: an account's shards and its summary, objects of one class
+/// (measure_do.rs; what each does and answers: [`crate::measure::totals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Totals {
+    /// A shard: apply changes once ([`crate::measure::totals::ToShard`]) → how many were new.
+    Apply,
+    /// The summary: apply a shard's flush once ([`crate::measure::totals::Flush`]) → whether
+    /// it was new.
+    Flush,
+    /// The summary: the rows of a range of days ([`crate::measure::totals::Days`]).
+    Rows,
+    /// The summary: delete a campaign's rows ([`crate::measure::totals::CampaignGone`]) →
+    /// (funnel rows, conversion and arm rows).
+    DeleteCampaign,
+}
+
+impl ObjectClass for Totals {
+    const BINDING: &'static str = "TOTALS";
+
+    fn route(&self) -> (Method, Cow<'static, str>) {
+        match self {
+            Totals::Apply => (Method::Post, "/apply".into()),
+            Totals::Flush => (Method::Post, "/flush".into()),
+            Totals::Rows => (Method::Post, "/rows".into()),
+            Totals::DeleteCampaign => (Method::Post, "/delete-campaign".into()),
+        }
+    }
+
+    fn parse(method: &Method, path: &str) -> Option<Totals> {
+        [
+            Totals::Apply,
+            Totals::Flush,
+            Totals::Rows,
+            Totals::DeleteCampaign,
+        ]
+        .into_iter()
+        .find(|c| is_route(c, method, path))
+    }
+}
+
+/// The instance of shard `shard` of `account`'s sums.
+pub fn shard_instance(account: &str, shard: u32) -> String {
+    format!("{account}|shard|{shard}")
+}
+
+/// The instance of `account`'s summary.
+pub fn summary_instance(account: &str) -> String {
+    format!("{account}|summary")
 }
 
 /// Test builds: the header that makes the visit object throw (docs/api.md).

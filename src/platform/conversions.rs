@@ -1,19 +1,24 @@
 //! Conversions in (R-M2) and measurements out (R-M5): the tag's and the brand server's
 //! conversion reports, a visitor's erasure and a deleted campaign's measurements.
 
-use super::bindings::{self, visit_instance, Call, Visit};
+use super::bindings::{
+    self, ledger_instance, shard_instance, summary_instance, visit_instance, Call, Ledger, Totals,
+    Visit,
+};
 use super::http::{
     allow_origin, body, check_origin, cookie, json, require_json, Answer, VISITOR_COOKIE,
 };
 use super::queue::send;
-use super::{internal, now_ms, snapshots};
+use super::{internal, now_ms, random_id, snapshots};
 use crate::api::{check_id, ApiError, MAX_SMALL_DEPTH};
 use crate::engine::snapshot::Snapshot;
 use crate::measure::conversion::{Conversion, ConversionIn};
+use crate::measure::ledger::{Erasure, ToErase};
+use crate::measure::totals::{shard_of, CampaignGone, ToShard};
 use crate::measure::Message;
 use serde_json::json;
 use std::collections::BTreeSet;
-use worker::{D1Database, Env, Request};
+use worker::{Env, Request};
 
 /// Largest conversion body, bytes.
 const MAX_CONVERSION_BODY: usize = 4 * 1024;
@@ -68,73 +73,34 @@ pub async fn record(mut req: Request, env: &Env, account: &str, from_tag: bool) 
     Ok(resp)
 }
 
-/// Deletes the account's rows whose `column` is `value` from each of `tables`, in one
-/// transaction; the rows deleted per table.
-async fn delete(
-    db: &D1Database,
-    tables: &[&str],
-    column: &str,
-    account: &str,
-    value: &str,
-) -> Result<Vec<usize>, ApiError> {
-    let statements = tables
-        .iter()
-        .map(|table| {
-            db.prepare(format!(
-                "DELETE FROM {table} WHERE account = ?1 AND {column} = ?2"
-            ))
-            .bind(&[account.into(), value.into()])
-        })
-        .collect::<worker::Result<Vec<_>>>()
-        .map_err(internal)?;
-    let results = db.batch(statements).await.map_err(internal)?;
-    Ok(results
-        .iter()
-        .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
-        .collect())
-}
-
-/// Reads one text column.
-async fn texts(statement: worker::D1PreparedStatement) -> Result<Vec<String>, ApiError> {
-    let rows: Vec<Vec<String>> = statement.raw().await.map_err(internal)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| r.into_iter().next())
-        .collect())
-}
-
-/// R-M5: `DELETE /v1/admin/accounts/{account}/visitors/{visitor}`: erases a visitor: its live
-/// visits' and calls' objects, its history, its conversions; and marks it erased, so that a
-/// message written before the erasure and delivered after stores nothing.
+/// R-M5: `DELETE /v1/admin/accounts/{account}/visitors/{visitor}`: erases a visitor: its
+/// ledger (history, conversions) and its share of the account's sums, then its live visits'
+/// and calls' objects. The ledger keeps the erasure for a week, so that a message written
+/// before it and delivered after changes nothing.
 pub async fn erase_visitor(req: &Request, env: &Env, account: &str, visitor: &str) -> Answer {
     check_id("visitorId", visitor)?;
-    let now = now_ms(req, env) as f64;
-    let db = env.d1(bindings::MEASURE).map_err(internal)?;
-    let args = [account.into(), visitor.into()];
-    db.prepare(
-        "INSERT INTO erased (account, visitor, erased_ms) VALUES (?1, ?2, ?3) \
-         ON CONFLICT DO UPDATE SET erased_ms = max(erased_ms, excluded.erased_ms)",
-    )
-    .bind(&[account.into(), visitor.into(), now.into()])
-    .map_err(internal)?
-    .run()
-    .await
-    .map_err(internal)?;
-    let visits = texts(
-        db.prepare(
-            "SELECT DISTINCT visit FROM touch WHERE account = ?1 AND visitor = ?2 AND metric = 'visits'",
-        )
-        .bind(&args)
-        .map_err(internal)?,
-    )
-    .await?;
-    let calls = texts(
-        db.prepare("SELECT instance FROM call_index WHERE account = ?1 AND visitor = ?2")
-            .bind(&args)
-            .map_err(internal)?,
+    let now = now_ms(req, env);
+    let erase = ToErase {
+        id: format!("erase:{account}:{visitor}:{now}:{}", random_id()),
+        now_ms: now,
+    };
+    let ledger = ledger_instance(account, visitor);
+    let erasure: Erasure = bindings::send_json(env, &ledger, &Ledger::Erase, &erase).await?;
+    let shard = shard_of(&erasure.id);
+    let to = ToShard {
+        account: account.to_string(),
+        shard,
+        changes: vec![(erasure.id.clone(), erasure.deltas.clone())],
+        now_ms: worker::Date::now().as_millis(),
+    };
+    bindings::send_json::<_, _, Vec<String>>(
+        env,
+        &shard_instance(account, shard),
+        &Totals::Apply,
+        &to,
     )
     .await?;
-    for visit in &visits {
+    for visit in &erasure.visits {
         bindings::send::<_, ()>(
             env,
             &visit_instance(account, visit),
@@ -144,30 +110,22 @@ pub async fn erase_visitor(req: &Request, env: &Env, account: &str, visitor: &st
         )
         .await?;
     }
-    for call in &calls {
+    for call in &erasure.calls {
         bindings::send::<_, ()>(env, call, &Call::Erase, &[], None).await?;
     }
-    let deleted = delete(
-        &db,
-        &["touch", "conversion", "call_index"],
-        "visitor",
-        account,
-        visitor,
-    )
-    .await?;
     json(
         200,
         &json!({
             "account": account, "visitorId": visitor,
-            "visits": visits.len(), "calls": calls.len(),
-            "historyRows": deleted.first(), "conversions": deleted.get(1),
+            "visits": erasure.visits.len(), "calls": erasure.calls.len(),
+            "conversions": erasure.conversions, "rowsChanged": erasure.deltas.0.len(),
         }),
     )
 }
 
 /// R-M5: `DELETE /v1/admin/accounts/{account}/campaigns/{campaign}/measurements`: a campaign
-/// that has left the live snapshot loses its rollups and its place in visitors' histories
-/// (409 while it is still published).
+/// that has left the live snapshot loses its rows in the account's sums (409 while it is
+/// still published); what is still on its way of it is dropped when it arrives.
 pub async fn delete_campaign(req: &Request, env: &Env, account: &str, campaign: &str) -> Answer {
     check_id("campaignId", campaign)?;
     let loaded = snapshots::load(env, account, now_ms(req, env)).await?;
@@ -179,13 +137,22 @@ pub async fn delete_campaign(req: &Request, env: &Env, account: &str, campaign: 
     {
         return Err(ApiError::StillPublished(campaign.to_string()));
     }
-    let db = env.d1(bindings::MEASURE).map_err(internal)?;
-    let deleted = delete(&db, &["rollup", "touch"], "campaign", account, campaign).await?;
+    let gone = CampaignGone {
+        campaign: campaign.to_string(),
+        now_ms: worker::Date::now().as_millis(),
+    };
+    let (funnel, history): (usize, usize) = bindings::send_json(
+        env,
+        &summary_instance(account),
+        &Totals::DeleteCampaign,
+        &gone,
+    )
+    .await?;
     json(
         200,
         &json!({
             "account": account, "campaignId": campaign,
-            "rollupRows": deleted.first(), "historyRows": deleted.get(1),
+            "rollupRows": funnel, "historyRows": history,
         }),
     )
 }

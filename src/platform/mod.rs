@@ -18,6 +18,8 @@ mod keys;
 mod landing;
 mod limits;
 mod location;
+pub mod measure_do;
+mod migrate;
 mod offsite;
 mod queue;
 mod refresh;
@@ -206,10 +208,40 @@ async fn route(
         | Route::Report
         | Route::ConversionAdmin
         | Route::EraseVisitor
-        | Route::DeleteCampaignMeasurements => {
-            admin::handle(req, env, route, account, second).await
-        }
+        | Route::DeleteCampaignMeasurements
+        | Route::MigrateMeasurements => admin::handle(req, env, route, account, second).await,
     }
+}
+
+/// Runs `futures` together and returns their outputs in order: each is polled in the same
+/// turn as the others, so their requests are in flight at once (and an object's writes issued
+/// so are committed together).
+pub(crate) async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut out: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut left = false;
+        for (slot, done) in pending.iter_mut().zip(out.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => {
+                        *done = Some(v);
+                        *slot = None;
+                    }
+                    Poll::Pending => left = true,
+                }
+            }
+        }
+        if left {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 /// Maps a platform failure (not the caller's fault) to a 503.

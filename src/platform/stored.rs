@@ -5,8 +5,6 @@
 
 use crate::session::{Store, StoreError};
 use serde::de::DeserializeOwned;
-use std::future::Future;
-use std::task::Poll;
 use std::time::Duration;
 use worker::js_sys::{Object, Reflect};
 use worker::wasm_bindgen::JsValue;
@@ -41,26 +39,12 @@ impl Store for ObjectStore {
                 Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(text))
                     .map_err(|_| StoreError("storage: entry not set".into()))?;
             }
-            puts.push(Box::pin(self.0.put_multiple_raw(object)));
+            puts.push(self.0.put_multiple_raw(object));
         }
-        let mut failure = None;
-        std::future::poll_fn(|cx| {
-            puts.retain_mut(|put| match put.as_mut().poll(cx) {
-                Poll::Ready(Ok(())) => false,
-                Poll::Ready(Err(e)) => {
-                    failure.get_or_insert(e);
-                    false
-                }
-                Poll::Pending => true,
-            });
-            if puts.is_empty() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        failure.map_or(Ok(()), |e| Err(failed(e)))
+        for put in super::join_all(puts).await {
+            put.map_err(failed)?;
+        }
+        Ok(())
     }
 
     async fn texts(
@@ -87,8 +71,13 @@ impl Store for ObjectStore {
         &self,
         start: &str,
         end: &str,
+        limit: Option<usize>,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let options = ListOptions::new().start(start).end(end);
+        let options = match limit {
+            Some(n) => options.limit(n),
+            None => options,
+        };
         let map = self.0.list_with_options(options).await.map_err(failed)?;
         let mut out = Vec::new();
         map.for_each(&mut |value, key| {
