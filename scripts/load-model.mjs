@@ -27,9 +27,8 @@ const model = {
   clickBatchSecondsPerIsolate: 2,
   clickShards: 8,
   offsiteClicksPerDecision: 0.02,
-  // BENCHMARKS.md, measurement pipeline: 2.0 queue messages and 34.9 D1 rows written per visit.
+  // BENCHMARKS.md, measurement pipeline (scripts/bench-measure.mjs): queue messages per visit.
   queueMessagesPerVisit: 1.96,
-  d1RowsPerVisit: 34.9,
   // KV: a revision is read once per isolate per publish (cacheTtl one day on revision keys).
   publishesPerHour: 6,
 };
@@ -39,7 +38,6 @@ const limits = {
   accountObject: { value: 1_000, note: "Durable Object soft limit, requests/s per object" },
   visitObject: { value: 1_000, note: "per object; each visit has its own" },
   queue: { value: 5_000, note: "messages/s per queue" },
-  d1: { value: 3_000, note: "rows written/s, one writer (D1's guidance: low thousands)" },
   kv: { value: 10_000, note: "reads/s of one hot key before the location cache" },
 };
 
@@ -57,7 +55,6 @@ const rows = [
   ["visit objects, one visit's", (model.visitCallsPerDecision + model.eventCallsPerDecision) / model.secondsBetweenPageViews, limits.visitObject],
   ["KV revision reads after a publish", (allIsolates * model.publishesPerHour) / 3600, limits.kv],
   ["queue messages", visits * model.queueMessagesPerVisit, limits.queue],
-  ["D1 rows written", visits * model.d1RowsPerVisit, limits.d1],
 ];
 
 const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString("en") : n.toFixed(1));
@@ -183,4 +180,43 @@ for (const [policy, shards] of [["isolate", 0], ["location", 0], ["location", mo
   const to = shards ? `${shards} click shards` : "the account object";
   console.log(`| per ${policy}${built} | ${to} | ${fmt(r.views)} | ${fmt(r.mean)} | ${fmt(r.p99)} | ${fmt(r.worst)} | ${shards ? fmt(r.shardWorst) : "—"} | ${under ? "yes" : "**no**"} |`);
   if (built && !under) process.exitCode = 1;
+}
+
+// R-M6: the measurement stores for one account at 1 M, 10 M and 100 M visits a day, and for
+// 1,000 accounts of 1 M each, over the report's 400 days. Per-visit costs are measured by
+// `scripts/bench-measure.mjs` (BENCHMARKS.md); the objects' limits are Cloudflare's (a Durable
+// Object: about 1,000 requests/s, 10 GB), held with a margin of 2 (500/s, 5 GB); a queue
+// delivers at most 5,000 messages/s (margin: 2,500).
+const store = {
+  shards: 64, // measure::totals::SHARDS
+  flushesPerShardPerSecond: 1, // totals::FLUSH_MS
+  batch: 100, // wrangler.toml max_batch_size: messages per delivery at load
+  ledgerCallsPerMessage: 1, // measured 1.96 ledger calls for 1.96 messages a visit
+  bytesPerShardId: 200, // a: and t: entries of one message id, with SQLite's overhead
+  idDays: 7, // ids kept (ledger::LATE_MS)
+  summaryRowsPerDay: 35_000, // a 2,000-engagement account: about 15 metrics per engagement, and arms
+  bytesPerSummaryRow: 150,
+  ledgerBytes: 14_000, // measured: a ledger's database file
+  peak: 3,
+};
+const margin = { requests: 500, bytes: 5e9, queue: 2_500 };
+const gb = (b) => `${(b / 1e9).toFixed(2)} GB`;
+const ok = (v, limit) => (v <= limit ? "yes" : "**no**");
+console.log("\nMeasurement stores (R-M6), per object, average and peak (3× average) second, size at the end of retention:\n");
+console.log("| traffic | queue messages/s (peak) | ledger requests/s, one visitor | shard requests/s (peak) | shard ids (7 days) | summary requests/s | summary size (400 days) | one ledger | within the margin |");
+console.log("|---|---|---|---|---|---|---|---|---|");
+for (const [name, visitsPerDay, accounts] of [["1 account, 1 M visits/day", 1e6, 1], ["1 account, 10 M", 1e7, 1], ["1 account, 100 M", 1e8, 1], ["1,000 accounts of 1 M", 1e6, 1000]]) {
+  const perSecond = visitsPerDay / 86_400;
+  const messages = perSecond * model.queueMessagesPerVisit;
+  const peakMessages = messages * store.peak;
+  const deliveries = peakMessages / store.batch;
+  const inDelivery = 1 - (1 - 1 / store.shards) ** store.batch;
+  const shardPeak = deliveries * inDelivery;
+  const shardBytes = (messages * 86_400 * store.idDays * store.bytesPerShardId) / store.shards;
+  const summaryRequests = store.shards * store.flushesPerShardPerSecond;
+  const summaryBytes = store.summaryRowsPerDay * 400 * store.bytesPerSummaryRow;
+  const ledgerRate = 5 / 30; // a visitor's page views, 30 s apart, each a message at most
+  const queueAll = peakMessages * accounts;
+  const within = shardPeak <= margin.requests && shardBytes <= margin.bytes && summaryRequests <= margin.requests && summaryBytes <= margin.bytes && queueAll <= margin.queue;
+  console.log(`| ${name} | ${fmt(messages * accounts)} (${fmt(queueAll)}) | ${ledgerRate.toFixed(2)} | ${fmt(shardPeak)} | ${gb(shardBytes)} | ≤ ${summaryRequests} | ${gb(summaryBytes)} | ${(store.ledgerBytes / 1000).toFixed(0)} KB | ${within ? "yes" : `**no**: ${queueAll > margin.queue ? `the queue (${Math.ceil(queueAll / margin.queue)} queues needed)` : "an object"}`} |`);
 }

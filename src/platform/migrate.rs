@@ -37,14 +37,36 @@ const ROLLUP_PAGE: usize = 500;
 /// Visitors per call.
 const VISITOR_PAGE: usize = 25;
 
-/// Where a migration is: a page of rollups, or the visitors after one.
+/// Where a migration is: `{"phase": "rollup", "page": n}` (rollup page n, from 0) or
+/// `{"phase": "visitors", "after": id}` (the visitors after `id`). A plain struct rather than
+/// a tagged enum: serde's tagged enums buffer their input through generic code that costs the
+/// wasm tens of KB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "phase")]
-enum Cursor {
-    /// Rollup page `page` (from 0).
-    Rollup { page: usize },
-    /// The visitors after `after`.
-    Visitors { after: String },
+#[serde(deny_unknown_fields)]
+struct Cursor {
+    phase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    after: Option<String>,
+}
+
+impl Cursor {
+    fn rollup(page: usize) -> Cursor {
+        Cursor {
+            phase: "rollup".into(),
+            page: Some(page),
+            after: None,
+        }
+    }
+
+    fn visitors(after: &str) -> Cursor {
+        Cursor {
+            phase: "visitors".into(),
+            page: None,
+            after: Some(after.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,8 +279,9 @@ pub async fn migrate(mut req: Request, env: &Env, account: &str) -> Answer {
     };
     let db = env.d1(bindings::MEASURE).map_err(internal)?;
     let (mut rollup_rows, mut visitors, mut messages) = (0, 0, 0);
-    let next = match ask.cursor.unwrap_or(Cursor::Rollup { page: 0 }) {
-        Cursor::Rollup { page } => {
+    let cursor = ask.cursor.unwrap_or(Cursor::rollup(0));
+    let next = match (cursor.phase.as_str(), cursor.page, cursor.after) {
+        ("rollup", Some(page), None) => {
             let (flush, found) = rollup_page(&db, account, page).await?;
             rollup_rows = found;
             if !flush.deltas.is_empty() {
@@ -271,14 +294,12 @@ pub async fn migrate(mut req: Request, env: &Env, account: &str) -> Answer {
                 .await?;
             }
             Some(if found == ROLLUP_PAGE {
-                Cursor::Rollup { page: page + 1 }
+                Cursor::rollup(page + 1)
             } else {
-                Cursor::Visitors {
-                    after: String::new(),
-                }
+                Cursor::visitors("")
             })
         }
-        Cursor::Visitors { after } => {
+        ("visitors", None, Some(after)) => {
             let rules = LedgerRules::of(
                 &snapshots::load(env, account, now_ms(&req, env))
                     .await?
@@ -298,11 +319,15 @@ pub async fn migrate(mut req: Request, env: &Env, account: &str) -> Answer {
             }
             visitors = page.len();
             match page.last() {
-                Some((last,)) if page.len() == VISITOR_PAGE => Some(Cursor::Visitors {
-                    after: last.clone(),
-                }),
+                Some((last,)) if page.len() == VISITOR_PAGE => Some(Cursor::visitors(last)),
                 _ => None,
             }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "cursor",
+                "{\"phase\": \"rollup\", \"page\": n} or {\"phase\": \"visitors\", \"after\": id}",
+            ))
         }
     };
     json(
