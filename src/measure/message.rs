@@ -92,11 +92,6 @@ pub struct ClickCounts {
     pub counts: Vec<(String, String, String, u64)>,
 }
 
-/// The report's metric for offsite clicks with `outcome` (R-M1): `offsite_{outcome}`, counting
-/// clicks, not distinct visits.
-pub fn offsite_metric(outcome: &str) -> String {
-    format!("offsite_{outcome}")
-}
 
 /// A call's object and its visitor (R-M5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,8 @@ pub mod stats;
 pub mod sums;
 pub mod totals;
 
-pub use message::{offsite_metric, CallOfVisitor, ClickCounts, Message};
+pub use message::{CallOfVisitor, ClickCounts, Message};
+pub use sums::offsite_metric;
 
 /// How long a measurement store keeps one kind of entry, and what removes it.
 #[derive(Debug, Clone, Copy)]

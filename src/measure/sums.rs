@@ -341,6 +341,12 @@ pub fn funnel_deltas(day: &str, facts: &[Fact]) -> Deltas {
     out
 }
 
+/// The report's metric for offsite clicks with `outcome` (R-M1): `offsite_{outcome}`, counting
+/// clicks, not distinct visits.
+pub fn offsite_metric(outcome: &str) -> String {
+    format!("offsite_{outcome}")
+}
+
 /// The day of a row key: its first part.
 pub fn key_day(key: &str) -> &str {
     key.split('|').next().unwrap_or("")
@@ -389,7 +395,7 @@ pub fn read(rows: &[(Row, Sums)], scopes: &[(String, String)]) -> Read {
                 engagement: engagement.clone(),
                 line_of_business: String::new(),
                 entry_point: String::new(),
-                metric: super::message::offsite_metric(outcome),
+                metric: offsite_metric(outcome),
                 n: u64::try_from(sums.n).unwrap_or(0),
                 currency: None,
                 value: None,
