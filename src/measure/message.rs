@@ -92,7 +92,6 @@ pub struct ClickCounts {
     pub counts: Vec<(String, String, String, u64)>,
 }
 
-
 /// A call's object and its visitor (R-M5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
