@@ -65,8 +65,8 @@ pub async fn consume(batch: MessageBatch<Message>, env: Env, _ctx: Context) -> w
     }
     for (_, m) in &read {
         if !rules.contains_key(m.account()) {
-            let loaded = snapshots::load(&env, m.account(), now).await;
-            let of = loaded.ok().map(|l| LedgerRules::of(&l.snapshot));
+            let live = snapshots::live_snapshot(&env, m.account()).await;
+            let of = live.ok().map(|snap| LedgerRules::of(&snap));
             rules.insert(m.account().to_string(), of);
         }
     }

@@ -73,6 +73,32 @@ pub async fn fetch_view(env: &Env, account: &str) -> Result<AccountView, ApiErro
     Ok(bindings::send(env, &account_instance(account), &Account::View, &[], None).await?)
 }
 
+/// The live snapshot of `account` for work off the request path (the queue's consumer): the
+/// live revision asked from the account's object, compiled once per isolate and revision. The
+/// isolate's view and its age (R-P2) are left as they are: this read has no request clock
+/// (test builds decide on a test clock, which the consumer does not share).
+pub async fn live_snapshot(env: &Env, account: &str) -> Result<Rc<Snapshot>, ApiError> {
+    let revision = fetch_view(env, account).await?.revision;
+    if revision == 0 {
+        return Err(ApiError::UnknownAccount(account.to_string()));
+    }
+    let cached = CACHE.with(|c| {
+        c.borrow()
+            .get(account)
+            .and_then(|e| e.snapshot.clone())
+            .filter(|s| s.revision == revision)
+    });
+    if let Some(s) = cached {
+        return Ok(s);
+    }
+    let (compiled, len) = revisions::read_snapshot(env, account, revision)
+        .await
+        .map_err(|reason| ApiError::Unavailable(format!("snapshot {revision}: {reason:?}")))?;
+    let compiled = Rc::new(compiled);
+    keep_compiled(account, revision, compiled.clone(), len);
+    Ok(compiled)
+}
+
 /// Changes this isolate's entry of `account`, creating it if needed, and marks it used.
 fn with_entry(account: &str, change: impl FnOnce(&mut Entry)) {
     CACHE.with(|c| {
