@@ -210,8 +210,16 @@ try {
   const shown = {};
   for (const v of visits) for (const k of v.exposed) shown[k] = (shown[k] ?? 0) + 1;
   let measured;
+  // Offsite clicks in the report (R-M1): per engagement, the outcomes counted here. They come
+  // last: an isolate sends its clicks every 2 s, then the queue and the shard's flush.
+  const reported = {};
   for (let i = 0; i < 60; i++) {
     const rep = (await admin(w.base, "GET", `demo/report?${range}`)).json;
+    for (const k of Object.keys(reported)) delete reported[k];
+    for (const r of rep.rows.filter((x) => x.metric.startsWith("offsite_"))) {
+      reported[r.engagement] ??= {};
+      reported[r.engagement][r.metric.slice("offsite_".length)] = (reported[r.engagement][r.metric.slice("offsite_".length)] ?? 0) + r.n;
+    }
     const at = (m) => rep.rows.filter((r) => r.metric === m && !r.campaign && !r.engagement && !r.lineOfBusiness && !r.entryPoint);
     const exposed = {};
     for (const r of rep.rows.filter((x) => x.metric === "exposed" && x.engagement)) {
@@ -224,15 +232,9 @@ try {
       cents: Math.round(at("revenue").reduce((a, r) => a + r.value, 0) * 100),
     };
     if (measured.visits === decided.size && JSON.stringify(sortKeys(exposed)) === JSON.stringify(sortKeys(shown))
-      && measured.conversions === conversions.n && measured.cents === conversions.cents) break;
+      && measured.conversions === conversions.n && measured.cents === conversions.cents
+      && JSON.stringify(sortKeys(reported)) === JSON.stringify(sortKeys(clicks))) break;
     await new Promise((r) => setTimeout(r, 500));
-  }
-  // Offsite clicks in the report (R-M1): per engagement, the outcomes counted here.
-  const rep = (await admin(w.base, "GET", `demo/report?${range}`)).json;
-  const reported = {};
-  for (const r of rep.rows.filter((x) => x.metric.startsWith("offsite_"))) {
-    reported[r.engagement] ??= {};
-    reported[r.engagement][r.metric.slice("offsite_".length)] = (reported[r.engagement][r.metric.slice("offsite_".length)] ?? 0) + r.n;
   }
   if (JSON.stringify(sortKeys(reported)) !== JSON.stringify(sortKeys(clicks))) {
     problems.push(`report offsite clicks ${JSON.stringify(reported)} != counted ${JSON.stringify(clicks)}`);
