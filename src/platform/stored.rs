@@ -16,6 +16,28 @@ const PUT_KEYS: usize = 128;
 /// A Durable Object's storage as a [`Store`].
 pub struct ObjectStore(pub Storage);
 
+impl ObjectStore {
+    /// The texts a `list` with `options` (and at most `limit`) finds, in key order.
+    async fn listed(
+        &self,
+        options: ListOptions<'_>,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let options = match limit {
+            Some(n) => options.limit(n),
+            None => options,
+        };
+        let map = self.0.list_with_options(options).await.map_err(failed)?;
+        let mut out = Vec::new();
+        map.for_each(&mut |value, key| {
+            if let (Some(key), Some(text)) = (key.as_string(), value.as_string()) {
+                out.push((key, text));
+            }
+        });
+        Ok(out)
+    }
+}
+
 fn failed(e: worker::Error) -> StoreError {
     StoreError(format!("storage: {e}"))
 }
@@ -52,19 +74,7 @@ impl Store for ObjectStore {
         prefix: &str,
         limit: Option<usize>,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let options = ListOptions::new().prefix(prefix);
-        let options = match limit {
-            Some(n) => options.limit(n),
-            None => options,
-        };
-        let map = self.0.list_with_options(options).await.map_err(failed)?;
-        let mut out = Vec::new();
-        map.for_each(&mut |value, key| {
-            if let (Some(key), Some(text)) = (key.as_string(), value.as_string()) {
-                out.push((key, text));
-            }
-        });
-        Ok(out)
+        self.listed(ListOptions::new().prefix(prefix), limit).await
     }
 
     async fn texts_between(
@@ -73,19 +83,8 @@ impl Store for ObjectStore {
         end: &str,
         limit: Option<usize>,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let options = ListOptions::new().start(start).end(end);
-        let options = match limit {
-            Some(n) => options.limit(n),
-            None => options,
-        };
-        let map = self.0.list_with_options(options).await.map_err(failed)?;
-        let mut out = Vec::new();
-        map.for_each(&mut |value, key| {
-            if let (Some(key), Some(text)) = (key.as_string(), value.as_string()) {
-                out.push((key, text));
-            }
-        });
-        Ok(out)
+        self.listed(ListOptions::new().start(start).end(end), limit)
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
